@@ -1,0 +1,592 @@
+//! `minroot trace`: run the tracer over every BIN and render tree, list or JSON.
+//! Rendering is a match over the typed reasons; nothing here decides what is loaded.
+
+use std::io::Write;
+
+use anyhow::Result;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::Status;
+use super::args::{TraceArgs, TraceFormat};
+use super::config::{HostEnv, Session};
+use crate::closure::{Trace, TraceError, Tracer, already_label};
+use crate::elf::DepKind;
+use crate::ldso::{Step, Tried};
+use crate::resolve::{How, Outcome, Slot};
+
+pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
+    let session = Session::new(&args.root, env, false)?;
+    let paths: Vec<String> = args
+        .bins
+        .iter()
+        .map(|b| session.program_path(b, env))
+        .collect();
+    // Trace every program in parallel; the results keep the order of the command line.
+    let results: Vec<Result<Trace, String>> = paths
+        .par_iter()
+        .map(|p| trace_one(&session, p).map_err(|e| e.to_string()))
+        .collect();
+
+    let mut status = Status::Ok;
+    for r in &results {
+        status = status.max(match r {
+            Ok(t) if t.complete() => Status::Ok,
+            Ok(_) => Status::Incomplete,
+            Err(_) => Status::Error,
+        });
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        TraceFormat::List => {
+            for (typed, r) in args.bins.iter().zip(&results) {
+                if args.bins.len() > 1 {
+                    writeln!(out, "{typed}:")?;
+                }
+                match r {
+                    Ok(t) => render_list(&mut out, t)?,
+                    Err(e) => eprintln!("minroot: {e}"),
+                }
+            }
+        }
+        TraceFormat::Tree => {
+            let color = env.stdout_tty;
+            for (i, r) in results.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                match r {
+                    Ok(t) => render_tree(&mut out, t, args.all, args.verbose, color)?,
+                    Err(e) => eprintln!("minroot: {e}"),
+                }
+            }
+        }
+        TraceFormat::Json => {
+            let programs: Vec<JsonProgram> = args
+                .bins
+                .iter()
+                .zip(&results)
+                .map(|(typed, r)| json_program(typed, r))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &JsonOut { programs })?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    for w in session.root.warnings() {
+        eprintln!("minroot: warning: {w}");
+    }
+    Ok(status)
+}
+
+fn trace_one(session: &Session, path: &str) -> Result<Trace, TraceError> {
+    let (_, info) = Tracer::inspect_program(&session.root, &session.cache, path)?;
+    let arch =
+        crate::arch::Arch::from_elf_machine(info.machine).expect("checked by inspect_program");
+    let loader = session.loader(arch).map_err(|e| TraceError::Unsupported {
+        path: path.into(),
+        why: e.to_string(),
+    })?;
+    Tracer::new(&loader, &session.cache).trace(path)
+}
+
+/// `NAME => PATH` / `NAME => not found`, load order, each object once.
+fn render_list(out: &mut impl Write, t: &Trace) -> std::io::Result<()> {
+    let mut printed_missing = std::collections::HashSet::new();
+    for slot in &t.maps.order {
+        match slot {
+            Slot::Obj(i) => {
+                let o = &t.maps.objects[*i];
+                if !o.hidden {
+                    writeln!(out, "{} => {}", o.name, o.path)?;
+                }
+            }
+            Slot::Missing(m) => {
+                let name = &t.maps.missing[*m].name;
+                if printed_missing.insert(name.clone()) {
+                    writeln!(out, "{name} => not found")?;
+                }
+            }
+        }
+    }
+    if let Some(f) = &t.fatal {
+        writeln!(out, "{} => error: {}", f.name, f.error)?;
+    }
+    Ok(())
+}
+
+/// The bracketed reason of the tree, libtree style.
+pub fn reason_label(t: &Trace, how: &How) -> String {
+    match how {
+        How::Program => "program".into(),
+        How::Interpreter => "interpreter".into(),
+        How::Vdso => "vdso".into(),
+        How::Found { step, dir } => {
+            let sub = hwcaps_note(dir);
+            let base = match step {
+                Step::Path => "path".to_string(),
+                Step::Rpath { owner, .. } => format!("rpath of {}", t.maps.objects[*owner].path),
+                Step::Runpath { .. } => "runpath".into(),
+                Step::LibraryPath { .. } => "LD_LIBRARY_PATH".into(),
+                Step::Cache => "ld.so.cache".into(),
+                Step::DefaultDir => "default dir".into(),
+            };
+            match sub {
+                Some(s) => format!("{base}, {s}"),
+                None => base,
+            }
+        }
+    }
+}
+
+/// "glibc-hwcaps/x86-64-v3" or a legacy subdirectory, when the library was found in one.
+fn hwcaps_note(dir: &str) -> Option<String> {
+    let i = dir.find("/glibc-hwcaps/")?;
+    Some(dir[i + 1..].trim_end_matches('/').to_string())
+}
+
+struct Paint(bool);
+impl Paint {
+    fn red(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[1;31m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn dim(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[2m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn render_tree(
+    out: &mut impl Write,
+    t: &Trace,
+    all: bool,
+    verbose: bool,
+    color: bool,
+) -> std::io::Result<()> {
+    let p = Paint(color);
+    let main = &t.maps.objects[0];
+    if t.is_static {
+        writeln!(
+            out,
+            "{} {}",
+            p.bold(&t.program),
+            p.dim("[statically linked: no loader, no libraries]")
+        )?;
+        return Ok(());
+    }
+    let interp = match &t.interp {
+        Some(i) if i.implied => format!(", no PT_INTERP: traced as {} would", i.path),
+        Some(i) if i.real.is_none() => {
+            format!(", {}", p.red(&format!("interpreter {} not found", i.path)))
+        }
+        Some(i) => format!(", interpreter {}", i.path),
+        None => String::new(),
+    };
+    writeln!(
+        out,
+        "{} {}",
+        p.bold(&t.program),
+        p.dim(&format!("[{}{}]", t.arch, interp))
+    )?;
+    let _ = main;
+    let mut stack = Vec::new();
+    tree_children(out, t, 0, &mut stack, all, verbose, &p)?;
+    let libs = t.libraries().count();
+    let mut missing: Vec<&str> = t
+        .maps
+        .missing
+        .iter()
+        .filter(|m| m.kind != DepKind::Auxiliary)
+        .map(|m| m.name.as_str())
+        .collect();
+    missing.sort();
+    missing.dedup();
+    let mut summary = format!("{libs} {}", if libs == 1 { "library" } else { "libraries" });
+    if !missing.is_empty() {
+        summary.push_str(&format!(
+            ", {}",
+            p.red(&format!(
+                "{} missing: {}",
+                missing.len(),
+                missing.join(", ")
+            ))
+        ));
+    }
+    if let Some(f) = &t.fatal {
+        summary.push_str(&format!(
+            ", {}",
+            p.red(&format!("the loader stops at {}: {}", f.name, f.error))
+        ));
+    }
+    writeln!(out, "{summary}")?;
+    for m in &t.maps.missing {
+        if let Some(s) = &m.stale_cache {
+            writeln!(
+                out,
+                "note: {} exists as {s}, a directory of ld.so.conf, but ld.so.cache does not list it: run ldconfig in the root",
+                m.name
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn tree_children(
+    out: &mut impl Write,
+    t: &Trace,
+    obj: usize,
+    stack: &mut Vec<bool>,
+    all: bool,
+    verbose: bool,
+    p: &Paint,
+) -> std::io::Result<()> {
+    let edges: Vec<_> = t.maps.objects[obj]
+        .deps
+        .iter()
+        .filter(|e| all || !matches!(e.outcome, Outcome::Already(..) | Outcome::Ignored))
+        .collect();
+    for (k, e) in edges.iter().enumerate() {
+        let last = k + 1 == edges.len();
+        let mut prefix = String::new();
+        for &more in stack.iter() {
+            prefix.push_str(if more { "│   " } else { "    " });
+        }
+        prefix.push_str(if last { "└── " } else { "├── " });
+        let kind = match e.kind {
+            DepKind::Needed => "",
+            DepKind::Filter => "filter ",
+            DepKind::Auxiliary => "auxiliary ",
+        };
+        match &e.outcome {
+            Outcome::Loaded(o) => {
+                let ob = &t.maps.objects[*o];
+                writeln!(
+                    out,
+                    "{prefix}{kind}{} {} {}",
+                    ob.name,
+                    p.dim(&format!("[{}]", reason_label(t, &ob.how))),
+                    ob.path
+                )?;
+                stack.push(!last);
+                tree_children(out, t, *o, stack, all, verbose, p)?;
+                stack.pop();
+            }
+            Outcome::Already(o, how) => {
+                let ob = &t.maps.objects[*o];
+                writeln!(
+                    out,
+                    "{prefix}{kind}{} {}",
+                    e.name,
+                    p.dim(&format!("[{}: {}]", already_label(*how), ob.path))
+                )?;
+            }
+            Outcome::Missing(m) => {
+                let ms = &t.maps.missing[*m];
+                let opt = if e.kind == DepKind::Auxiliary {
+                    " (optional)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "{prefix}{kind}{} {}",
+                    e.name,
+                    p.red(&format!("not found{opt}"))
+                )?;
+                if verbose {
+                    let mut pad = String::new();
+                    for &more in stack.iter() {
+                        pad.push_str(if more { "│   " } else { "    " });
+                    }
+                    pad.push_str(if last { "    " } else { "│   " });
+                    for tr in &ms.tried {
+                        writeln!(
+                            out,
+                            "{pad}{}",
+                            p.dim(&format!(
+                                "searched {} ({})",
+                                if tr.dir.is_empty() { "." } else { &tr.dir },
+                                step_name(t, &tr.step)
+                            ))
+                        )?;
+                    }
+                    for s in &ms.skipped {
+                        writeln!(
+                            out,
+                            "{pad}{}",
+                            p.dim(&format!("skipped {}: {}", s.path, s.why))
+                        )?;
+                    }
+                }
+            }
+            Outcome::Fatal(err) => writeln!(
+                out,
+                "{prefix}{kind}{} {}",
+                e.name,
+                p.red(&format!("error: {err}"))
+            )?,
+            Outcome::Ignored => writeln!(
+                out,
+                "{prefix}{kind}{} {}",
+                e.name,
+                p.dim("[ignored: a dynamic string token has no value]")
+            )?,
+        }
+    }
+    Ok(())
+}
+
+fn step_name(t: &Trace, s: &Step) -> String {
+    match s {
+        Step::Path => "path".into(),
+        Step::Rpath { owner, entry } => format!("rpath {entry} of {}", t.maps.objects[*owner].path),
+        Step::Runpath { entry, .. } => format!("runpath {entry}"),
+        Step::LibraryPath { entry } => format!("LD_LIBRARY_PATH {entry}"),
+        Step::Cache => "ld.so.cache".into(),
+        Step::DefaultDir => "default dir".into(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonOut {
+    programs: Vec<JsonProgram>,
+}
+
+#[derive(Serialize)]
+struct JsonProgram {
+    program: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    realpath: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    machine: Option<String>,
+    #[serde(rename = "static", skip_serializing_if = "Option::is_none")]
+    is_static: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complete: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interpreter: Option<JsonInterp>,
+    objects: Vec<JsonObject>,
+    missing: Vec<JsonMissing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loader_error: Option<JsonFatal>,
+}
+
+#[derive(Serialize)]
+struct JsonInterp {
+    path: String,
+    realpath: Option<String>,
+    found: bool,
+    implied: bool,
+}
+
+#[derive(Serialize)]
+struct JsonObject {
+    name: String,
+    path: String,
+    realpath: String,
+    reason: JsonReason,
+    requested_by: String,
+    soname: Option<String>,
+    needed: Vec<JsonEdge>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum JsonReason {
+    Path {
+        dir: String,
+    },
+    Rpath {
+        owner: String,
+        entry: String,
+        dir: String,
+    },
+    Runpath {
+        owner: String,
+        entry: String,
+        dir: String,
+    },
+    LibraryPath {
+        entry: String,
+        dir: String,
+    },
+    LdSoCache {
+        dir: String,
+    },
+    DefaultDir {
+        dir: String,
+    },
+}
+
+#[derive(Serialize)]
+struct JsonEdge {
+    name: String,
+    kind: DepKind,
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonMissing {
+    name: String,
+    kind: DepKind,
+    requested_by: String,
+    tried: Vec<JsonTried>,
+    skipped: Vec<crate::ldso::Skipped>,
+    stale_cache: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonTried {
+    dir: String,
+    via: String,
+}
+
+#[derive(Serialize)]
+struct JsonFatal {
+    name: String,
+    requested_by: String,
+    error: String,
+}
+
+fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
+    let t = match r {
+        Err(e) => {
+            return JsonProgram {
+                program: typed.into(),
+                error: Some(e.clone()),
+                path: None,
+                realpath: None,
+                arch: None,
+                class: None,
+                machine: None,
+                is_static: None,
+                complete: None,
+                interpreter: None,
+                objects: vec![],
+                missing: vec![],
+                loader_error: None,
+            };
+        }
+        Ok(t) => t,
+    };
+    let name_of = |i: usize| t.maps.objects[i].path.clone();
+    let objects = t
+        .libraries()
+        .map(|(_, o)| {
+            let (dir, step) = match &o.how {
+                How::Found { step, dir } => (dir.clone(), step.clone()),
+                _ => (String::new(), Step::Path),
+            };
+            let reason = match step {
+                Step::Path => JsonReason::Path { dir },
+                Step::Rpath { owner, entry } => JsonReason::Rpath {
+                    owner: name_of(owner),
+                    entry,
+                    dir,
+                },
+                Step::Runpath { owner, entry } => JsonReason::Runpath {
+                    owner: name_of(owner),
+                    entry,
+                    dir,
+                },
+                Step::LibraryPath { entry } => JsonReason::LibraryPath { entry, dir },
+                Step::Cache => JsonReason::LdSoCache { dir },
+                Step::DefaultDir => JsonReason::DefaultDir { dir },
+            };
+            JsonObject {
+                name: o.name.clone(),
+                path: o.path.clone(),
+                realpath: o.real.clone(),
+                reason,
+                requested_by: o.loader.map(name_of).unwrap_or_default(),
+                soname: o.info.as_ref().and_then(|i| i.soname.clone()),
+                needed: o.deps.iter().map(|e| json_edge(t, e)).collect(),
+            }
+        })
+        .collect();
+    let missing = t
+        .maps
+        .missing
+        .iter()
+        .map(|m| JsonMissing {
+            name: m.name.clone(),
+            kind: m.kind,
+            requested_by: name_of(m.requested_by),
+            tried: m
+                .tried
+                .iter()
+                .map(|tr: &Tried| JsonTried {
+                    dir: tr.dir.clone(),
+                    via: step_name(t, &tr.step),
+                })
+                .collect(),
+            skipped: m.skipped.clone(),
+            stale_cache: m.stale_cache.clone(),
+        })
+        .collect();
+    JsonProgram {
+        program: typed.into(),
+        error: None,
+        path: Some(t.maps.objects[0].path.clone()),
+        realpath: Some(t.maps.objects[0].real.clone()),
+        arch: Some(t.arch.to_string()),
+        class: Some(if t.info.class64 { "ELF64" } else { "ELF32" }),
+        machine: Some(t.arch.name().into()),
+        is_static: Some(t.is_static),
+        complete: Some(t.complete()),
+        interpreter: t.interp.as_ref().map(|i| JsonInterp {
+            path: i.path.clone(),
+            realpath: i.real.clone(),
+            found: i.real.is_some(),
+            implied: i.implied,
+        }),
+        objects,
+        missing,
+        loader_error: t.fatal.as_ref().map(|f| JsonFatal {
+            name: f.name.clone(),
+            requested_by: name_of(f.requested_by),
+            error: f.error.clone(),
+        }),
+    }
+}
+
+fn json_edge(t: &Trace, e: &crate::resolve::Edge) -> JsonEdge {
+    let (result, path) = match &e.outcome {
+        Outcome::Loaded(o) => ("loaded", Some(t.maps.objects[*o].path.clone())),
+        Outcome::Already(o, _) => ("already_loaded", Some(t.maps.objects[*o].path.clone())),
+        Outcome::Missing(_) => ("not_found", None),
+        Outcome::Fatal(_) => ("error", None),
+        Outcome::Ignored => ("ignored", None),
+    };
+    JsonEdge {
+        name: e.name.clone(),
+        kind: e.kind,
+        result,
+        path,
+    }
+}

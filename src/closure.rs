@@ -1,0 +1,599 @@
+//! The loader's breadth-first walk for one program, in load order.
+//!
+//! glibc's `_dl_map_object_deps`: a search list that starts with the program; each object's
+//! DT_NEEDED entries are mapped in order and appended; a DT_FILTER/DT_AUXILIARY filtee is
+//! inserted before its filter (and moved there in the load order). The walk is sequential,
+//! because the answer to "already loaded?" depends on everything before it; the slow part
+//! (searching directories, reading and parsing files) does not, so it is done ahead for a
+//! whole wave of objects in parallel and merged in order. Output never depends on the
+//! thread count.
+//!
+//! [`ObjectCache`] shares parsed files between programs: tracing a whole /usr/bin parses
+//! libc once.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::prelude::*;
+
+use crate::arch::Arch;
+use crate::elf::{self, DepKind, ElfInfo};
+use crate::ldso::Loader;
+use crate::ldso::dst::{self, SearchDir};
+use crate::resolve::{
+    Already, Applied, Edge, How, LinkMaps, Missing, Object, Outcome, Prepared, Slot,
+};
+use crate::sysroot::{Kind, Root, SysrootError};
+
+/// Parsed ELF files by canonical path, shared by every trace of a run.
+pub struct ObjectCache {
+    map: Mutex<HashMap<String, Arc<OnceLock<Result<Arc<ElfInfo>, String>>>>>,
+    opts: elf::Options,
+}
+
+impl ObjectCache {
+    pub fn new(opts: elf::Options) -> ObjectCache {
+        ObjectCache {
+            map: Mutex::default(),
+            opts,
+        }
+    }
+
+    /// The parsed file at canonical `real` (parsed at most once).
+    pub fn get(&self, root: &Root, real: &str) -> Result<Arc<ElfInfo>, String> {
+        let cell = {
+            let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            m.entry(real.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| {
+            let bytes = root.read_canonical(real).map_err(|e| e.to_string())?;
+            elf::inspect(&bytes, self.opts)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+    }
+}
+
+/// Why a program cannot be traced at all (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("{path}: no such file in the root")]
+    NotFound { path: String },
+    #[error("{path}: is a directory")]
+    IsDir { path: String },
+    #[error("{0}")]
+    Sysroot(#[from] SysrootError),
+    #[error("{path}: cannot read: {why}")]
+    Unreadable { path: String, why: String },
+    #[error("{path}: {why}")]
+    NotElf { path: String, why: String },
+    #[error(
+        "{path}: unsupported ELF ({why}); minroot traces 64-bit little-endian x86_64 and aarch64 programs"
+    )]
+    Unsupported { path: String, why: String },
+}
+
+/// The interpreter named by PT_INTERP.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Interp {
+    pub path: String,
+    /// Canonical path, None when it is not in the root.
+    pub real: Option<String>,
+    /// Set when the program has no PT_INTERP and is traced as `ld.so --list` would.
+    pub implied: bool,
+}
+
+/// The loader would stop with this error.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Fatal {
+    pub name: String,
+    pub requested_by: usize,
+    pub error: String,
+}
+
+/// Everything the loader would do for one program.
+#[derive(Debug)]
+pub struct Trace {
+    /// The program as given.
+    pub program: String,
+    pub arch: Arch,
+    pub info: Arc<ElfInfo>,
+    pub maps: LinkMaps,
+    pub interp: Option<Interp>,
+    pub fatal: Option<Fatal>,
+    /// No interpreter and no dependencies: nothing for a loader to do.
+    pub is_static: bool,
+}
+
+impl Trace {
+    /// True when the loader finds everything (missing DT_AUXILIARY filtees do not count).
+    pub fn complete(&self) -> bool {
+        self.fatal.is_none()
+            && self
+                .interp
+                .as_ref()
+                .is_none_or(|i| i.real.is_some() || i.implied)
+            && self
+                .maps
+                .missing
+                .iter()
+                .all(|m| m.kind == DepKind::Auxiliary)
+    }
+
+    /// Loaded libraries in load order (not the program, ld.so or the vDSO).
+    pub fn libraries(&self) -> impl Iterator<Item = (usize, &Object)> {
+        self.maps.order.iter().filter_map(|s| match s {
+            Slot::Obj(i) if !self.maps.objects[*i].hidden => Some((*i, &self.maps.objects[*i])),
+            _ => None,
+        })
+    }
+}
+
+/// Traces programs inside one root for one architecture.
+pub struct Tracer<'a> {
+    pub loader: &'a Loader,
+    pub cache: &'a ObjectCache,
+}
+
+impl<'a> Tracer<'a> {
+    pub fn new(loader: &'a Loader, cache: &'a ObjectCache) -> Tracer<'a> {
+        Tracer { loader, cache }
+    }
+
+    /// Reads and checks the program at `path` (inside the root).
+    pub fn inspect_program(
+        root: &Root,
+        cache: &ObjectCache,
+        path: &str,
+    ) -> Result<(String, Arc<ElfInfo>), TraceError> {
+        let r = root
+            .resolve(path)?
+            .ok_or_else(|| TraceError::NotFound { path: path.into() })?;
+        match r.kind {
+            Kind::Dir => return Err(TraceError::IsDir { path: path.into() }),
+            Kind::Other => {
+                return Err(TraceError::Unreadable {
+                    path: path.into(),
+                    why: "not a regular file".into(),
+                });
+            }
+            Kind::File => {}
+        }
+        let head = root
+            .head_canonical(&r.path, 64)
+            .map_err(|e| TraceError::Unreadable {
+                path: path.into(),
+                why: e.to_string(),
+            })?;
+        if !elf::is_elf(&head) {
+            let why = if head.starts_with(b"#!") {
+                "a script, not an ELF program (trace its interpreter)"
+            } else {
+                "not an ELF file"
+            };
+            return Err(TraceError::NotElf {
+                path: path.into(),
+                why: why.into(),
+            });
+        }
+        let info = cache.get(root, &r.path).map_err(|why| TraceError::NotElf {
+            path: path.into(),
+            why,
+        })?;
+        if !info.class64 || !info.little_endian {
+            return Err(TraceError::Unsupported {
+                path: path.into(),
+                why: format!(
+                    "{}-bit {}",
+                    if info.class64 { 64 } else { 32 },
+                    if info.little_endian { "LE" } else { "BE" }
+                ),
+            });
+        }
+        if Arch::from_elf_machine(info.machine).is_none() {
+            return Err(TraceError::Unsupported {
+                path: path.into(),
+                why: format!("machine {}", info.machine),
+            });
+        }
+        Ok((r.path, info))
+    }
+
+    /// Traces one program; `path` is inside the root.
+    pub fn trace(&self, path: &str) -> Result<Trace, TraceError> {
+        let loader = self.loader;
+        let root = &*loader.root;
+        let (real, info) = Self::inspect_program(root, self.cache, path)?;
+        let arch = loader.arch;
+        let mut maps = LinkMaps::default();
+        let is_static = info.interp.is_none() && info.deps.is_empty();
+        let origin = dst::origin_of(&real, "/");
+        let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
+        let library_path: Vec<SearchDir> = loader
+            .library_path
+            .as_deref()
+            .map(|p| dst::decompose(p, &[':', ';'], &loader.dst_values(Some(&origin))))
+            .unwrap_or_default();
+        let main = Object {
+            name: path.to_string(),
+            path: crate::ldso::absolute(path),
+            real: real.clone(),
+            how: How::Program,
+            loader: None,
+            info: Some(info.clone()),
+            origin,
+            rpath,
+            runpath,
+            deps: Vec::new(),
+            hidden: true,
+        };
+        // The program is known to the loader as "" (l_name of a kernel-started program).
+        maps.push(main, &[""], false);
+        if is_static {
+            return Ok(Trace {
+                program: path.into(),
+                arch,
+                info,
+                maps,
+                interp: None,
+                fatal: None,
+                is_static,
+            });
+        }
+
+        // ld.so itself: matched by its PT_INTERP path and its DT_SONAME only.
+        let implied = info.interp.is_none();
+        let interp_path = info
+            .interp
+            .clone()
+            .unwrap_or_else(|| arch.loader_path().to_string());
+        let interp_real = root
+            .resolve(&interp_path)
+            .ok()
+            .flatten()
+            .filter(|r| r.kind == Kind::File)
+            .map(|r| r.path);
+        let interp_info = interp_real
+            .as_ref()
+            .and_then(|r| self.cache.get(root, r).ok());
+        let rtld_soname = interp_info
+            .as_ref()
+            .filter(|i| i.dynamic)
+            .and_then(|i| i.soname.clone())
+            .unwrap_or_else(|| {
+                interp_path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&interp_path)
+                    .to_string()
+            });
+        let rtld = Object {
+            name: interp_path.clone(),
+            path: interp_path.clone(),
+            real: interp_real.clone().unwrap_or_else(|| interp_path.clone()),
+            how: How::Interpreter,
+            loader: None,
+            info: interp_info,
+            origin: dst::origin_of(&interp_path, "/"),
+            rpath: vec![],
+            runpath: vec![],
+            deps: Vec::new(),
+            hidden: true,
+        };
+        maps.push(rtld, &[interp_path.as_str(), rtld_soname.as_str()], false);
+        let vdso = Object {
+            name: arch.vdso_soname().into(),
+            path: arch.vdso_soname().into(),
+            real: String::new(),
+            how: How::Vdso,
+            loader: None,
+            info: None,
+            origin: String::new(),
+            rpath: vec![],
+            runpath: vec![],
+            deps: Vec::new(),
+            hidden: true,
+        };
+        maps.push(vdso, &[arch.vdso_soname()], false);
+        let interp = Some(Interp {
+            path: interp_path,
+            real: interp_real,
+            implied,
+        });
+
+        let mut walk = Walk {
+            tracer: self,
+            maps,
+            library_path,
+            list: vec![(Slot::Obj(0), false)],
+            reserved: HashSet::from([0]),
+            prefetched: HashMap::new(),
+            waved: HashSet::new(),
+            fatal: None,
+        };
+        walk.run();
+        let Walk { maps, fatal, .. } = walk;
+        Ok(Trace {
+            program: path.into(),
+            arch,
+            info,
+            maps,
+            interp,
+            fatal,
+            is_static,
+        })
+    }
+}
+
+/// State of one breadth-first walk.
+struct Walk<'t, 'a> {
+    tracer: &'t Tracer<'a>,
+    maps: LinkMaps,
+    library_path: Vec<SearchDir>,
+    /// The search list: slot and whether it has been processed.
+    list: Vec<(Slot, bool)>,
+    /// Objects already in the search list (glibc `l_reserved`).
+    reserved: HashSet<usize>,
+    /// Searches done ahead, by (object, dependency index).
+    prefetched: HashMap<(usize, usize), Prepared>,
+    /// Objects whose dependencies were searched ahead.
+    waved: HashSet<usize>,
+    fatal: Option<Fatal>,
+}
+
+impl Walk<'_, '_> {
+    fn expand(&self, obj: usize, name: &str) -> Option<String> {
+        let o = &self.maps.objects[obj];
+        dst::expand(name, &self.tracer.loader.dst_values(Some(&o.origin)))
+    }
+
+    /// Searches ahead, in parallel, for every dependency of the unprocessed objects.
+    fn prefetch(&mut self, from: usize) {
+        let objs: Vec<usize> = self.list[from..]
+            .iter()
+            .filter_map(|(s, done)| match s {
+                Slot::Obj(i) if !*done && !self.waved.contains(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        let mut items: Vec<(usize, usize, String)> = Vec::new();
+        for &o in &objs {
+            self.waved.insert(o);
+            let Some(info) = self.maps.objects[o].info.clone() else {
+                continue;
+            };
+            for (k, d) in info.deps.iter().enumerate() {
+                let Some(name) = self.expand(o, &d.name) else {
+                    continue;
+                };
+                if self.maps.has_name(&name) {
+                    continue;
+                }
+                items.push((o, k, name));
+            }
+        }
+        if items.is_empty() {
+            return;
+        }
+        let t = self.tracer;
+        let maps = &self.maps;
+        let llp = &self.library_path;
+        let done: Vec<((usize, usize), Prepared)> = items
+            .par_iter()
+            .map(|(o, k, name)| {
+                let p = maps.prepare(t.loader, *o, name, llp);
+                if let Some(real) = p.found_real() {
+                    let _ = t.cache.get(&t.loader.root, real);
+                }
+                ((*o, *k), p)
+            })
+            .collect();
+        self.prefetched.extend(done);
+    }
+
+    fn run(&mut self) {
+        let mut pos = 0;
+        while pos < self.list.len() {
+            let (slot, done) = self.list[pos];
+            let Slot::Obj(l) = slot else {
+                self.list[pos].1 = true;
+                pos += 1;
+                continue;
+            };
+            if done {
+                pos += 1;
+                continue;
+            }
+            self.list[pos].1 = true;
+            if !self.waved.contains(&l) {
+                self.prefetch(pos);
+            }
+            let Some(info) = self.maps.objects[l].info.clone() else {
+                continue;
+            };
+            for (k, dep) in info.deps.iter().enumerate() {
+                let Some(name) = self.expand(l, &dep.name) else {
+                    self.maps.objects[l].deps.push(Edge {
+                        kind: dep.kind,
+                        name: dep.name.clone(),
+                        outcome: Outcome::Ignored,
+                    });
+                    continue;
+                };
+                let outcome = self.map_object(l, k, &name, dep.kind);
+                let outcome = match outcome {
+                    Outcome::Fatal(error) if dep.kind == DepKind::Auxiliary => {
+                        Outcome::Fatal(error)
+                    }
+                    Outcome::Fatal(error) => {
+                        self.maps.objects[l].deps.push(Edge {
+                            kind: dep.kind,
+                            name: name.clone(),
+                            outcome: Outcome::Fatal(error.clone()),
+                        });
+                        self.fatal = Some(Fatal {
+                            name,
+                            requested_by: l,
+                            error,
+                        });
+                        return;
+                    }
+                    o => o,
+                };
+                match (&outcome, dep.kind) {
+                    (Outcome::Loaded(o) | Outcome::Already(o, _), DepKind::Needed) => {
+                        if self.reserved.insert(*o) {
+                            self.list.push((Slot::Obj(*o), false));
+                        }
+                    }
+                    (Outcome::Missing(m), DepKind::Needed) => {
+                        self.list.push((Slot::Missing(*m), false));
+                        self.maps.order.push(Slot::Missing(*m));
+                    }
+                    (Outcome::Loaded(o) | Outcome::Already(o, _), _) => {
+                        self.insert_filtee(pos, Slot::Obj(*o))
+                    }
+                    (Outcome::Missing(m), _) => {
+                        self.maps.order.push(Slot::Missing(*m));
+                        self.insert_filtee(pos, Slot::Missing(*m));
+                    }
+                    _ => {}
+                }
+                self.maps.objects[l].deps.push(Edge {
+                    kind: dep.kind,
+                    name,
+                    outcome,
+                });
+            }
+            if self.list[pos].1 {
+                pos += 1;
+            }
+        }
+    }
+
+    /// Puts a filtee before the object being processed (at `pos`) in the search list and
+    /// in the load order, unless it is already earlier in the search list.
+    fn insert_filtee(&mut self, pos: usize, slot: Slot) {
+        let before = self.list[pos].0;
+        let new = match slot {
+            Slot::Obj(o) => self.reserved.insert(o),
+            Slot::Missing(_) => true,
+        };
+        if new {
+            self.list.insert(pos, (slot, false));
+        } else if let Some(j) = (pos + 1..self.list.len()).find(|&j| self.list[j].0 == slot) {
+            self.list.remove(j);
+            self.list.insert(pos, (slot, false));
+        } else {
+            return;
+        }
+        if let Some(from) = self.maps.order.iter().position(|s| *s == slot) {
+            self.maps.order.remove(from);
+        }
+        let at = self
+            .maps
+            .order
+            .iter()
+            .position(|s| *s == before)
+            .unwrap_or(self.maps.order.len());
+        self.maps.order.insert(at, slot);
+    }
+
+    /// `_dl_map_object` for dependency `k` of object `l`.
+    fn map_object(&mut self, l: usize, k: usize, name: &str, kind: DepKind) -> Outcome {
+        if let Some((o, how)) = self.maps.find_loaded(name) {
+            return Outcome::Already(o, how);
+        }
+        let loader = self.tracer.loader;
+        let prepared = match self.prefetched.remove(&(l, k)) {
+            Some(p) => p,
+            None => self.maps.prepare(loader, l, name, &self.library_path),
+        };
+        match self.maps.apply(name, prepared) {
+            Applied::Already(o, how) => Outcome::Already(o, how),
+            Applied::Fatal(e) => Outcome::Fatal(e),
+            Applied::Missing { tried, skipped } => {
+                let stale_cache = loader.stale_cache_hint(name);
+                self.maps.missing.push(Missing {
+                    name: name.to_string(),
+                    requested_by: l,
+                    kind,
+                    tried,
+                    skipped,
+                    stale_cache,
+                });
+                Outcome::Missing(self.maps.missing.len() - 1)
+            }
+            Applied::New(n) => {
+                let info = match self.tracer.cache.get(&loader.root, &n.real) {
+                    Ok(i) => i,
+                    Err(e) => return Outcome::Fatal(format!("{}: {e}", n.path)),
+                };
+                if let Some(e) = unloadable(&info) {
+                    return Outcome::Fatal(format!("{}: {e}", n.path));
+                }
+                let origin = dst::origin_of(&n.path, "/");
+                let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
+                let obj = Object {
+                    name: n.name.clone(),
+                    path: n.path.clone(),
+                    real: n.real,
+                    how: n.how,
+                    loader: Some(l),
+                    info: Some(info),
+                    origin,
+                    rpath,
+                    runpath,
+                    deps: Vec::new(),
+                    hidden: false,
+                };
+                let names = [n.path.as_str(), n.name.as_str()];
+                Outcome::Loaded(self.maps.push(obj, &names, true))
+            }
+        }
+    }
+}
+
+/// Checks `_dl_map_object_from_fd` makes on a library after mapping it.
+fn unloadable(info: &ElfInfo) -> Option<&'static str> {
+    if info.e_type == elf::ET_EXEC {
+        Some("cannot dynamically load executable")
+    } else if info.is_pie() {
+        Some("cannot dynamically load position-independent executable")
+    } else if !info.dynamic {
+        Some("object file has no dynamic section")
+    } else {
+        None
+    }
+}
+
+impl LinkMaps {
+    /// Whether some loaded object is known by `name` (path or requested name).
+    pub fn has_name(&self, name: &str) -> bool {
+        self.names_contain(name)
+    }
+}
+
+impl Prepared {
+    /// The canonical path of the file this answer would load, if any.
+    pub fn found_real(&self) -> Option<&str> {
+        match self {
+            Prepared::Search(crate::ldso::Search::Found { real, .. }) => Some(real),
+            Prepared::Path {
+                found: Some((real, crate::elf::Verdict::Ok)),
+                ..
+            } => Some(real),
+            _ => None,
+        }
+    }
+}
+
+/// How a request was satisfied, for reports.
+pub fn already_label(a: Already) -> &'static str {
+    match a {
+        Already::Name => "already loaded",
+        Already::Soname => "already loaded (soname)",
+        Already::File => "already loaded (same file)",
+    }
+}

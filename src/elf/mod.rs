@@ -1,0 +1,633 @@
+//! ELF inspection: bytes in, one owned [`ElfInfo`] out.
+//!
+//! This is the only module that imports goblin. It parses only what the loader and the
+//! hints need: the ELF header, program headers, PT_INTERP, the dynamic section (DT_NEEDED,
+//! DT_FILTER, DT_AUXILIARY, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS_1), PT_NOTE segments
+//! (for `.note.dlopen`), and, only when asked, the imported dynamic symbols. It never looks
+//! at relocations or debug data.
+//!
+//! Input is untrusted: every offset is bounds-checked, every count is limited, and a
+//! malformed file is an [`ElfError`], never a panic. The loader's own acceptance test for a
+//! candidate library (glibc's `open_verify`) is [`verify_candidate`].
+
+mod dlopen_note;
+mod read;
+pub mod synth;
+
+pub use dlopen_note::{DlopenNote, Priority, parse_dlopen_json};
+pub use read::{FileBytes, read_file, read_head};
+
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::dynamic::{self, Dyn};
+use goblin::elf::header::{self, Header};
+use goblin::elf::program_header::{self, ProgramHeader};
+use goblin::elf::section_header::{self, SectionHeader};
+use goblin::elf::sym::Sym;
+
+/// Limits that keep a hostile file from costing unbounded time or memory.
+pub mod limits {
+    /// Largest number of dynamic entries read.
+    pub const MAX_DYN: usize = 1 << 16;
+    /// Longest string (DT_NEEDED, RPATH, ...) accepted.
+    pub const MAX_STR: usize = 1 << 16;
+    /// Largest number of dynamic symbols read for hints.
+    pub const MAX_SYMS: usize = 1 << 20;
+    /// Largest total note payload parsed.
+    pub const MAX_NOTES: usize = 1 << 20;
+}
+
+/// Why bytes are not an ELF file minroot can use.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ElfError {
+    #[error("not an ELF file")]
+    NotElf,
+    #[error("truncated ELF file ({0})")]
+    Truncated(&'static str),
+    #[error("malformed ELF file: {0}")]
+    Malformed(String),
+}
+
+/// How a dependency entry of the dynamic section is to be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepKind {
+    /// DT_NEEDED.
+    Needed,
+    /// DT_FILTER: the filtee must be loadable.
+    Filter,
+    /// DT_AUXILIARY: the filtee is optional.
+    Auxiliary,
+}
+
+/// One DT_NEEDED/DT_FILTER/DT_AUXILIARY entry, as written in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dep {
+    pub kind: DepKind,
+    pub name: String,
+}
+
+/// What minroot knows about one ELF file. Owned: the bytes can be dropped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ElfInfo {
+    pub class64: bool,
+    pub little_endian: bool,
+    pub machine: u16,
+    /// `e_type` (ET_EXEC = 2, ET_DYN = 3).
+    pub e_type: u16,
+    /// PT_INTERP.
+    pub interp: Option<String>,
+    /// True when the file has a PT_DYNAMIC segment.
+    pub dynamic: bool,
+    /// Dependency entries in the order of the dynamic section (the loader's order).
+    pub deps: Vec<Dep>,
+    pub soname: Option<String>,
+    pub rpath: Option<String>,
+    pub runpath: Option<String>,
+    /// DT_FLAGS_1 (DF_1_NODEFLIB = 0x800, DF_1_PIE = 0x08000000).
+    pub flags_1: u64,
+    /// `.note.dlopen` entries (FDO spec).
+    pub dlopen: Vec<DlopenNote>,
+    /// Notes that could not be parsed (reported as warnings, not errors).
+    pub note_errors: Vec<String>,
+    /// Undefined (imported) dynamic symbol names, sorted; empty unless asked for.
+    pub imports: Vec<String>,
+}
+
+pub const ET_EXEC: u16 = 2;
+pub const ET_DYN: u16 = 3;
+pub const DF_1_NODEFLIB: u64 = 0x800;
+pub const DF_1_PIE: u64 = 0x0800_0000;
+
+impl ElfInfo {
+    /// A static executable: no PT_DYNAMIC and no interpreter.
+    pub fn is_static(&self) -> bool {
+        !self.dynamic && self.interp.is_none()
+    }
+    pub fn nodeflib(&self) -> bool {
+        self.flags_1 & DF_1_NODEFLIB != 0
+    }
+    pub fn is_pie(&self) -> bool {
+        self.flags_1 & DF_1_PIE != 0
+    }
+    /// The DT_RPATH the loader uses: none when DT_RUNPATH is present (glibc drops it).
+    pub fn effective_rpath(&self) -> Option<&str> {
+        if self.runpath.is_some() {
+            None
+        } else {
+            self.rpath.as_deref()
+        }
+    }
+    /// Whether the file imports `name` (needs `Options::symbols`).
+    pub fn imports_symbol(&self, name: &str) -> bool {
+        self.imports
+            .binary_search_by(|s| s.as_str().cmp(name))
+            .is_ok()
+    }
+}
+
+/// What to parse beyond the loader's needs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Read the imported dynamic symbols (for glibc hints).
+    pub symbols: bool,
+}
+
+/// The loader's verdict on a candidate file found while searching (glibc `open_verify`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Usable: the right class, byte order and machine.
+    Ok,
+    /// ELF of the other class (32/64-bit): skipped, the search goes on.
+    OtherClass,
+    /// ELF for another machine: skipped, the search goes on (Debian's patch).
+    OtherMachine,
+    /// The loader stops with this error (e.g. "invalid ELF header", "file too short").
+    Fatal(String),
+}
+
+const EI_NIDENT: usize = 16;
+const ELFOSABI_SYSV: u8 = 0;
+const ELFOSABI_GNU: u8 = 3;
+
+/// Applies glibc 2.36's `open_verify` (with Debian's machine-mismatch patch) to the first
+/// bytes of a candidate: which errors skip the file and which stop the loader.
+/// `libc_abi_max` is [`crate::arch::Arch::libc_abi_max`].
+pub fn verify_candidate(head: &[u8], machine: u16, libc_abi_max: u8) -> Verdict {
+    // The loader wants a 64-bit little-endian object (both supported arches).
+    const EHDR64: usize = 64;
+    if head.len() < EHDR64 {
+        return Verdict::Fatal("file too short".into());
+    }
+    let ident = &head[..EI_NIDENT];
+    let expected_ok = ident[..4] == *b"\x7fELF"
+        && ident[header::EI_CLASS] == header::ELFCLASS64
+        && ident[header::EI_DATA] == header::ELFDATA2LSB
+        && ident[header::EI_VERSION] == 1
+        && (ident[header::EI_OSABI] == ELFOSABI_SYSV || ident[header::EI_OSABI] == ELFOSABI_GNU)
+        && (ident[8] == 0 || (ident[header::EI_OSABI] == ELFOSABI_GNU && ident[8] < libc_abi_max))
+        && ident[9..].iter().all(|&b| b == 0);
+    let e_machine = u16::from_le_bytes([head[18], head[19]]);
+    if !expected_ok {
+        if ident[..4] != *b"\x7fELF" {
+            return Verdict::Fatal("invalid ELF header".into());
+        }
+        if ident[header::EI_CLASS] != header::ELFCLASS64 {
+            return Verdict::OtherClass;
+        }
+        // Debian's unsubmitted-ldso-machine-mismatch: another machine is skipped even if
+        // the rest of the identification is off (e.g. a big-endian file).
+        let machine_here = if ident[header::EI_DATA] == header::ELFDATA2MSB {
+            u16::from_be_bytes([head[18], head[19]])
+        } else {
+            e_machine
+        };
+        if machine_here != machine {
+            return Verdict::OtherMachine;
+        }
+        let msg = if ident[header::EI_DATA] != header::ELFDATA2LSB {
+            "ELF file data encoding not little-endian"
+        } else if ident[header::EI_VERSION] != 1 {
+            "ELF file version ident does not match current one"
+        } else if ident[header::EI_OSABI] != ELFOSABI_SYSV
+            && ident[header::EI_OSABI] != ELFOSABI_GNU
+        {
+            "ELF file OS ABI invalid"
+        } else if !(ident[8] == 0
+            || (ident[header::EI_OSABI] == ELFOSABI_GNU && ident[8] < libc_abi_max))
+        {
+            "ELF file ABI version invalid"
+        } else {
+            "nonzero padding in e_ident"
+        };
+        return Verdict::Fatal(msg.into());
+    }
+    let e_version = u32::from_le_bytes([head[20], head[21], head[22], head[23]]);
+    if e_version != 1 {
+        return Verdict::Fatal("ELF file version does not match current one".into());
+    }
+    if e_machine != machine {
+        return Verdict::OtherMachine;
+    }
+    let e_type = u16::from_le_bytes([head[16], head[17]]);
+    if e_type != ET_DYN && e_type != ET_EXEC {
+        return Verdict::Fatal("only ET_DYN and ET_EXEC can be loaded".into());
+    }
+    let phentsize = u16::from_le_bytes([head[54], head[55]]);
+    if phentsize != 56 {
+        return Verdict::Fatal("ELF file's phentsize not the expected size".into());
+    }
+    Verdict::Ok
+}
+
+/// True when `bytes` start with the ELF magic.
+pub fn is_elf(bytes: &[u8]) -> bool {
+    bytes.len() >= 4 && bytes[..4] == *b"\x7fELF"
+}
+
+/// Parses the parts of an ELF file minroot needs.
+pub fn inspect(bytes: &[u8], opts: Options) -> Result<ElfInfo, ElfError> {
+    if !is_elf(bytes) {
+        return Err(ElfError::NotElf);
+    }
+    if bytes.len() < EI_NIDENT {
+        return Err(ElfError::Truncated("ELF identification"));
+    }
+    let header = goblin::elf::Elf::parse_header(bytes).map_err(|e| classify(e, "ELF header"))?;
+    let container = header
+        .container()
+        .map_err(|e| ElfError::Malformed(e.to_string()))?;
+    let endian = header
+        .endianness()
+        .map_err(|e| ElfError::Malformed(e.to_string()))?;
+    let ctx = Ctx::new(container, endian);
+    let is64 = container == Container::Big;
+    let mut info = ElfInfo {
+        class64: is64,
+        little_endian: endian == Endian::Little,
+        machine: header.e_machine,
+        e_type: header.e_type,
+        ..ElfInfo::default()
+    };
+
+    let phentsize = if is64 { 56 } else { 32 };
+    if header.e_phnum > 0 && header.e_phentsize as usize != phentsize {
+        return Err(ElfError::Malformed(format!(
+            "program header size {} (expected {phentsize})",
+            header.e_phentsize
+        )));
+    }
+    let ph_end = (header.e_phoff as u128) + (header.e_phnum as u128) * (phentsize as u128);
+    if ph_end > bytes.len() as u128 {
+        return Err(ElfError::Truncated("program headers"));
+    }
+    let phdrs = ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)
+        .map_err(|e| classify(e, "program headers"))?;
+
+    for ph in &phdrs {
+        match ph.p_type {
+            program_header::PT_INTERP => {
+                let raw = file_slice(bytes, ph.p_offset, ph.p_filesz)
+                    .ok_or(ElfError::Truncated("PT_INTERP"))?;
+                let s = cstr(raw)
+                    .ok_or_else(|| ElfError::Malformed("PT_INTERP is not a string".into()))?;
+                info.interp = Some(s);
+            }
+            program_header::PT_NOTE => {
+                if let Some(raw) = file_slice(bytes, ph.p_offset, ph.p_filesz) {
+                    if raw.len() <= limits::MAX_NOTES {
+                        parse_notes(raw, ph.p_align, info.little_endian, &mut info);
+                    }
+                } else {
+                    info.note_errors
+                        .push("PT_NOTE segment lies outside the file".into());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    if let Some(dynph) = phdrs
+        .iter()
+        .find(|p| p.p_type == program_header::PT_DYNAMIC)
+    {
+        info.dynamic = true;
+        if file_slice(bytes, dynph.p_offset, dynph.p_filesz).is_none() {
+            return Err(ElfError::Truncated("dynamic section"));
+        }
+        let dynsize = if is64 { 16 } else { 8 };
+        if (dynph.p_filesz as usize) / dynsize > limits::MAX_DYN {
+            return Err(ElfError::Malformed("dynamic section too large".into()));
+        }
+        let dynamic = dynamic::Dynamic::parse(bytes, &phdrs, ctx)
+            .map_err(|e| classify(e, "dynamic section"))?;
+        if let Some(d) = dynamic {
+            read_dynamic(bytes, &phdrs, &d.dyns, &mut info)?;
+            if opts.symbols {
+                info.imports = read_imports(bytes, &header, &phdrs, &d.dyns, ctx)?;
+            }
+        }
+    }
+    Ok(info)
+}
+
+fn classify(e: goblin::error::Error, what: &'static str) -> ElfError {
+    match e {
+        goblin::error::Error::Scroll(_) => ElfError::Truncated(what),
+        goblin::error::Error::BadMagic(_) => ElfError::NotElf,
+        other => ElfError::Malformed(format!("{what}: {other}")),
+    }
+}
+
+/// `bytes[off..off+len]`, or None when it does not fit.
+fn file_slice(bytes: &[u8], off: u64, len: u64) -> Option<&[u8]> {
+    let start = usize::try_from(off).ok()?;
+    let len = usize::try_from(len).ok()?;
+    let end = start.checked_add(len)?;
+    bytes.get(start..end)
+}
+
+/// A NUL-terminated string at the start of `raw` (or all of `raw` if no NUL), UTF-8 lossy.
+fn cstr(raw: &[u8]) -> Option<String> {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    if end > limits::MAX_STR {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&raw[..end]).into_owned())
+}
+
+/// Maps a virtual address to a file offset through the PT_LOAD segments.
+fn vaddr_to_offset(phdrs: &[ProgramHeader], vaddr: u64) -> Option<u64> {
+    phdrs
+        .iter()
+        .filter(|p| p.p_type == program_header::PT_LOAD)
+        .find(|p| vaddr >= p.p_vaddr && vaddr - p.p_vaddr < p.p_filesz)
+        .and_then(|p| p.p_offset.checked_add(vaddr - p.p_vaddr))
+}
+
+struct Strtab<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Strtab<'a> {
+    fn get(&self, off: u64) -> Result<String, ElfError> {
+        let off = usize::try_from(off)
+            .map_err(|_| ElfError::Malformed("string offset out of range".into()))?;
+        let raw = self.data.get(off..).ok_or_else(|| {
+            ElfError::Malformed(format!("string offset {off:#x} outside the string table"))
+        })?;
+        let end = raw
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| ElfError::Malformed("unterminated string in the string table".into()))?;
+        if end > limits::MAX_STR {
+            return Err(ElfError::Malformed("string longer than 64 KiB".into()));
+        }
+        Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
+    }
+}
+
+fn dyn_strtab<'a>(
+    bytes: &'a [u8],
+    phdrs: &[ProgramHeader],
+    dyns: &[Dyn],
+) -> Result<Option<Strtab<'a>>, ElfError> {
+    let addr = dyns
+        .iter()
+        .find(|d| d.d_tag == dynamic::DT_STRTAB)
+        .map(|d| d.d_val);
+    let size = dyns
+        .iter()
+        .find(|d| d.d_tag == dynamic::DT_STRSZ)
+        .map(|d| d.d_val);
+    let (Some(addr), Some(size)) = (addr, size) else {
+        return Ok(None);
+    };
+    let off = vaddr_to_offset(phdrs, addr)
+        .ok_or_else(|| ElfError::Malformed("DT_STRTAB is not inside a loaded segment".into()))?;
+    let data = file_slice(bytes, off, size)
+        .or_else(|| file_slice(bytes, off, (bytes.len() as u64).saturating_sub(off)))
+        .ok_or(ElfError::Truncated("dynamic string table"))?;
+    Ok(Some(Strtab { data }))
+}
+
+fn read_dynamic(
+    bytes: &[u8],
+    phdrs: &[ProgramHeader],
+    dyns: &[Dyn],
+    info: &mut ElfInfo,
+) -> Result<(), ElfError> {
+    let needs_strings = dyns.iter().any(|d| {
+        matches!(
+            d.d_tag,
+            dynamic::DT_NEEDED | dynamic::DT_SONAME | dynamic::DT_RPATH | dynamic::DT_RUNPATH
+        ) || d.d_tag == DT_FILTER
+            || d.d_tag == DT_AUXILIARY
+    });
+    let strtab = dyn_strtab(bytes, phdrs, dyns)?;
+    if needs_strings && strtab.is_none() {
+        return Err(ElfError::Malformed(
+            "dynamic section names strings but has no DT_STRTAB/DT_STRSZ".into(),
+        ));
+    }
+    for d in dyns {
+        let tag = d.d_tag;
+        if tag == dynamic::DT_NULL {
+            break;
+        }
+        let st = match &strtab {
+            Some(s) => s,
+            None => {
+                if tag == dynamic::DT_FLAGS_1 {
+                    info.flags_1 = d.d_val;
+                }
+                continue;
+            }
+        };
+        match tag {
+            dynamic::DT_NEEDED => info.deps.push(Dep {
+                kind: DepKind::Needed,
+                name: st.get(d.d_val)?,
+            }),
+            DT_FILTER => info.deps.push(Dep {
+                kind: DepKind::Filter,
+                name: st.get(d.d_val)?,
+            }),
+            DT_AUXILIARY => info.deps.push(Dep {
+                kind: DepKind::Auxiliary,
+                name: st.get(d.d_val)?,
+            }),
+            // The loader keeps the last entry of each tag (get_dynamic_info overwrites).
+            dynamic::DT_SONAME => info.soname = Some(st.get(d.d_val)?),
+            dynamic::DT_RPATH => info.rpath = Some(st.get(d.d_val)?),
+            dynamic::DT_RUNPATH => info.runpath = Some(st.get(d.d_val)?),
+            dynamic::DT_FLAGS_1 => info.flags_1 = d.d_val,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+const DT_FILTER: u64 = 0x7fff_ffff;
+const DT_AUXILIARY: u64 = 0x7fff_fffd;
+
+/// Reads the names of undefined dynamic symbols, from the `.dynsym` section when the file
+/// has section headers, otherwise from DT_SYMTAB sized by DT_HASH or DT_GNU_HASH.
+fn read_imports(
+    bytes: &[u8],
+    header: &Header,
+    phdrs: &[ProgramHeader],
+    dyns: &[Dyn],
+    ctx: Ctx,
+) -> Result<Vec<String>, ElfError> {
+    let symsize = if ctx.container == Container::Big {
+        24
+    } else {
+        16
+    };
+    let mut table: Option<(u64, usize, Strtab)> = None;
+
+    let shentsize = if ctx.container == Container::Big {
+        64
+    } else {
+        40
+    };
+    if header.e_shnum > 0 && header.e_shentsize as usize == shentsize {
+        let end = header.e_shoff as u128 + header.e_shnum as u128 * shentsize as u128;
+        if end <= bytes.len() as u128 {
+            if let Ok(shdrs) =
+                SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)
+            {
+                if let Some(ds) = shdrs
+                    .iter()
+                    .find(|s| s.sh_type == section_header::SHT_DYNSYM)
+                {
+                    if let Some(strsec) = shdrs.get(ds.sh_link as usize) {
+                        if let Some(data) = file_slice(bytes, strsec.sh_offset, strsec.sh_size) {
+                            let count = (ds.sh_size / symsize as u64) as usize;
+                            table = Some((ds.sh_offset, count, Strtab { data }));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if table.is_none() {
+        let Some(st) = dyn_strtab(bytes, phdrs, dyns)? else {
+            return Ok(Vec::new());
+        };
+        let Some(symtab) = dyns
+            .iter()
+            .find(|d| d.d_tag == dynamic::DT_SYMTAB)
+            .and_then(|d| vaddr_to_offset(phdrs, d.d_val))
+        else {
+            return Ok(Vec::new());
+        };
+        let count = dyns
+            .iter()
+            .find(|d| d.d_tag == dynamic::DT_HASH)
+            .and_then(|d| vaddr_to_offset(phdrs, d.d_val))
+            .and_then(|off| read_u32(bytes, off + 4, ctx.le))
+            .map(|n| n as usize)
+            .or_else(|| {
+                dyns.iter()
+                    .find(|d| d.d_tag == dynamic::DT_GNU_HASH)
+                    .and_then(|d| vaddr_to_offset(phdrs, d.d_val))
+                    .and_then(|off| gnu_hash_symcount(bytes, off, ctx))
+            })
+            .unwrap_or(0);
+        table = Some((symtab, count, st));
+    }
+    let (off, count, strtab) = table.expect("set above");
+    let count = count.min(limits::MAX_SYMS);
+    let max_fit = bytes.len().saturating_sub(off as usize) / symsize;
+    let count = count.min(max_fit);
+    let syms =
+        Sym::parse(bytes, off as usize, count, ctx).map_err(|e| classify(e, "dynamic symbols"))?;
+    let mut out: Vec<String> = syms
+        .iter()
+        .filter(|s| s.st_shndx == section_header::SHN_UNDEF as usize && s.st_name != 0)
+        .filter_map(|s| strtab.get(s.st_name as u64).ok())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn read_u32(bytes: &[u8], off: u64, le: Endian) -> Option<u32> {
+    let s = file_slice(bytes, off, 4)?;
+    let a = [s[0], s[1], s[2], s[3]];
+    Some(if le == Endian::Little {
+        u32::from_le_bytes(a)
+    } else {
+        u32::from_be_bytes(a)
+    })
+}
+
+/// Number of dynamic symbols implied by a DT_GNU_HASH table: one past the highest symbol
+/// index reached through the buckets and chains.
+fn gnu_hash_symcount(bytes: &[u8], off: u64, ctx: Ctx) -> Option<usize> {
+    let le = ctx.le;
+    let nbuckets = read_u32(bytes, off, le)? as u64;
+    let symoffset = read_u32(bytes, off + 4, le)? as u64;
+    let bloom_size = read_u32(bytes, off + 8, le)? as u64;
+    let word = if ctx.container == Container::Big {
+        8
+    } else {
+        4
+    };
+    let buckets = off + 16 + bloom_size.checked_mul(word)?;
+    if nbuckets > (1 << 24) {
+        return None;
+    }
+    let mut max = 0u64;
+    for i in 0..nbuckets {
+        max = max.max(read_u32(bytes, buckets + 4 * i, le)? as u64);
+    }
+    if max < symoffset {
+        return Some(symoffset as usize);
+    }
+    let chains = buckets + 4 * nbuckets;
+    let mut idx = max;
+    for _ in 0..limits::MAX_SYMS {
+        let h = read_u32(bytes, chains + 4 * (idx - symoffset), le)?;
+        if h & 1 == 1 {
+            return Some(idx as usize + 1);
+        }
+        idx += 1;
+    }
+    None
+}
+
+/// Owner and type of a `.note.dlopen` note (FDO spec).
+const NOTE_DLOPEN_OWNER: &[u8] = b"FDO";
+const NOTE_DLOPEN_TYPE: u32 = 0x407c_0c0a;
+
+fn parse_notes(raw: &[u8], p_align: u64, le: bool, info: &mut ElfInfo) {
+    let align = if p_align == 8 { 8 } else { 4 };
+    let rd = |o: usize| -> Option<u32> {
+        let s = raw.get(o..o + 4)?;
+        let a = [s[0], s[1], s[2], s[3]];
+        Some(if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
+    };
+    let up = |n: usize| n.checked_add(align - 1).map(|v| v & !(align - 1));
+    let mut off = 0usize;
+    while off + 12 <= raw.len() {
+        let (Some(namesz), Some(descsz), Some(ntype)) = (rd(off), rd(off + 4), rd(off + 8)) else {
+            return;
+        };
+        let name_off = off + 12;
+        let Some(desc_off) = up(name_off + namesz as usize) else {
+            return;
+        };
+        let Some(next) = desc_off.checked_add(descsz as usize).and_then(up) else {
+            return;
+        };
+        let (Some(name), Some(desc)) = (
+            raw.get(name_off..name_off + namesz as usize),
+            raw.get(desc_off..desc_off + descsz as usize),
+        ) else {
+            info.note_errors
+                .push("note extends past its segment".into());
+            return;
+        };
+        let name = name.strip_suffix(b"\0").unwrap_or(name);
+        if name == NOTE_DLOPEN_OWNER && ntype == NOTE_DLOPEN_TYPE {
+            let end = desc.iter().position(|&b| b == 0).unwrap_or(desc.len());
+            match parse_dlopen_json(&desc[..end]) {
+                Ok(mut v) => info.dlopen.append(&mut v),
+                Err(e) => info.note_errors.push(format!(".note.dlopen: {e}")),
+            }
+        }
+        if next <= off {
+            return;
+        }
+        off = next;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,65 @@
+//! Reading a whole file for inspection: mmap when possible, a plain read otherwise.
+//! The one `unsafe` block of minroot lives here.
+
+use std::fs::File;
+use std::io::Read;
+use std::ops::Deref;
+use std::path::Path;
+
+/// The bytes of a file, mapped or read.
+pub enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Read(v) => v,
+        }
+    }
+}
+
+/// Files at most this big are read rather than mapped: a read is cheaper than setting up
+/// and tearing down a mapping.
+const READ_BELOW: u64 = 16 * 1024;
+
+/// Reads (or maps) the whole file at `path`.
+pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() >= READ_BELOW {
+        // SAFETY: the mapping is read-only and private. If another process truncates the
+        // file while it is mapped, reads past the new end fault (SIGBUS); minroot accepts
+        // that risk for files in a sysroot it was pointed at, as ripgrep does for searched
+        // files. Any mapping error falls back to a plain read.
+        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+            return Ok(FileBytes::Mapped(map));
+        }
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut buf)?;
+    Ok(FileBytes::Read(buf))
+}
+
+/// Reads at most `n` bytes from the start of `path` (a candidate's ELF header).
+pub fn read_head(path: &Path, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}

@@ -1,0 +1,453 @@
+//! The glibc loader's library search, for one architecture and one root.
+//!
+//! [`Loader`] holds what does not change between requests: the root, the architecture's
+//! system directories and `$LIB`, the CPU profile (hwcaps subdirectories, `$PLATFORM`), the
+//! parsed ld.so.cache, the LD_LIBRARY_PATH option. [`Loader::search`] is the search order
+//! of ld.so(8) and glibc 2.36's `_dl_map_object`, written once, one block per step. It is
+//! pure with respect to the set of already-loaded objects (that check belongs to
+//! `resolve.rs`), so it can run in parallel for many requests.
+
+pub mod cache;
+pub mod conf;
+pub mod dst;
+pub mod hwcaps;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::arch::{Arch, SystemDirs};
+use crate::elf::{self, Verdict};
+use crate::sysroot::{Kind, Root, SysrootError};
+use cache::{CacheIssue, LdCache};
+use dst::SearchDir;
+use hwcaps::CpuProfile;
+
+/// Where a library was found: the step of the search that found it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Step {
+    /// DT_NEEDED (or filter) naming a path: used as is.
+    Path,
+    /// DT_RPATH of object `owner` (the requester or one of its loaders).
+    Rpath { owner: usize, entry: String },
+    /// The `--library-path` option (LD_LIBRARY_PATH).
+    LibraryPath { entry: String },
+    /// DT_RUNPATH of the requester.
+    Runpath { owner: usize, entry: String },
+    /// /etc/ld.so.cache.
+    Cache,
+    /// A default (trusted) directory.
+    DefaultDir,
+}
+
+/// One directory searched for a name that was not found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Tried {
+    /// The directory (with a trailing '/'; "" is the current directory) or the cache path.
+    pub dir: String,
+    /// Which step searched it.
+    pub step: Step,
+}
+
+/// A candidate file skipped because it is for another class or machine.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub why: String,
+}
+
+/// The answer of the search for one name.
+#[derive(Clone, Debug)]
+pub enum Search {
+    Found {
+        /// The path the loader opens (absolute inside the root).
+        path: String,
+        /// Canonical path (the file's identity).
+        real: String,
+        step: Step,
+        /// The directory searched, including the hwcaps/legacy subdirectory.
+        dir: String,
+    },
+    Missing {
+        tried: Vec<Tried>,
+        skipped: Vec<Skipped>,
+    },
+    /// The loader stops with an error on this candidate (e.g. "invalid ELF header").
+    Fatal { path: String, error: String },
+}
+
+/// The search-relevant facts of one object of the requester's loader chain.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainLink<'a> {
+    pub obj: usize,
+    /// Its effective DT_RPATH, decomposed (empty when it has none or it has DT_RUNPATH).
+    pub rpath: &'a [SearchDir],
+}
+
+/// One library request, with everything the search needs to know about the requester.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The name, without '/'.
+    pub name: &'a str,
+    /// The requester and its loaders up to the main program, requester first.
+    pub chain: &'a [ChainLink<'a>],
+    /// The main program.
+    pub main: ChainLink<'a>,
+    /// Whether the requester has a DT_RUNPATH (then no RPATH is used at all).
+    pub has_runpath: bool,
+    /// The requester's DT_RUNPATH, decomposed.
+    pub runpath: &'a [SearchDir],
+    /// DF_1_NODEFLIB of the requester.
+    pub nodeflib: bool,
+    /// `--library-path` (LD_LIBRARY_PATH), decomposed with the main program's `$ORIGIN`.
+    pub library_path: &'a [SearchDir],
+}
+
+/// Loader facts for one root and architecture, shared by every traced program.
+pub struct Loader {
+    pub root: std::sync::Arc<Root>,
+    pub arch: Arch,
+    pub dirs: SystemDirs,
+    pub cpu: CpuProfile,
+    /// Subdirectories tried in every search directory, "" last.
+    pub subdirs: Vec<String>,
+    pub cache: Option<LdCache>,
+    /// Why the cache is not used (missing cache: None here, see `cache_missing`).
+    pub cache_issue: Option<CacheIssue>,
+    pub cache_missing: bool,
+    /// The `--library-path` string (LD_LIBRARY_PATH), if given.
+    pub library_path: Option<String>,
+    verdicts: Mutex<HashMap<String, Verdict>>,
+    conf_dirs: std::sync::OnceLock<Vec<String>>,
+}
+
+/// Path of the cache inside the root.
+pub const LD_SO_CACHE: &str = "/etc/ld.so.cache";
+/// Largest ld.so.cache read.
+const MAX_CACHE: u64 = 256 << 20;
+
+impl Loader {
+    /// Sets up the loader facts for `root`. The system directories are read from the
+    /// root's own ld.so when it is there (so Fedora-style roots work), else Debian's.
+    pub fn new(
+        root: std::sync::Arc<Root>,
+        arch: Arch,
+        cpu: CpuProfile,
+        library_path: Option<String>,
+    ) -> Loader {
+        let dirs = root
+            .resolve(arch.loader_path())
+            .ok()
+            .flatten()
+            .filter(|r| r.kind == Kind::File)
+            .and_then(|r| root.read_canonical(&r.path).ok())
+            .and_then(|bytes| SystemDirs::from_loader_bytes(arch, &bytes))
+            .unwrap_or_else(|| SystemDirs::debian(arch));
+        let (cache, cache_issue, cache_missing) = match root.resolve(LD_SO_CACHE) {
+            Ok(Some(r)) if r.kind == Kind::File => match root.read_canonical(&r.path) {
+                Ok(bytes) if (bytes.len() as u64) <= MAX_CACHE => {
+                    let (c, issue) = LdCache::parse(bytes.to_vec());
+                    let issue = issue.or_else(|| c.issue_for(arch));
+                    (Some(c), issue, false)
+                }
+                Ok(_) => (
+                    None,
+                    Some(CacheIssue::Corrupt("larger than 256 MiB".into())),
+                    false,
+                ),
+                Err(e) => (None, Some(CacheIssue::Corrupt(e.to_string())), false),
+            },
+            _ => (None, None, true),
+        };
+        let subdirs = cpu.subdirs();
+        Loader {
+            root,
+            arch,
+            dirs,
+            cpu,
+            subdirs,
+            cache,
+            cache_issue,
+            cache_missing,
+            library_path,
+            verdicts: Mutex::default(),
+            conf_dirs: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `$PLATFORM`, `$LIB` and an origin, for DST expansion.
+    pub fn dst_values<'a>(&'a self, origin: Option<&'a str>) -> dst::DstValues<'a> {
+        dst::DstValues {
+            origin,
+            platform: &self.cpu.platform,
+            lib: &self.dirs.lib,
+        }
+    }
+
+    /// Directories from the root's ld.so.conf (read once, only for diagnostics).
+    pub fn conf_dirs(&self) -> &[String] {
+        self.conf_dirs
+            .get_or_init(|| conf::configured_dirs(&self.root))
+    }
+
+    /// The loader's verdict on the file at `path` (as opened): resolves it inside the root
+    /// and checks its header. Ok(None) when it does not exist.
+    pub fn open_verify(&self, path: &str) -> Result<Option<(String, Verdict)>, SysrootError> {
+        let Some(r) = self.root.resolve(path)? else {
+            return Ok(None);
+        };
+        if let Some(v) = self
+            .verdicts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&r.path).cloned())
+        {
+            return Ok(Some((r.path, v)));
+        }
+        let v = match r.kind {
+            Kind::Dir => Verdict::Fatal("cannot read file data: Is a directory".into()),
+            Kind::Other => Verdict::Fatal("cannot read file data: not a regular file".into()),
+            Kind::File => match self.root.head_canonical(&r.path, 64) {
+                Ok(head) => {
+                    elf::verify_candidate(&head, self.arch.elf_machine(), self.arch.libc_abi_max())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(SysrootError::Io {
+                        path: path.into(),
+                        source: e,
+                    });
+                }
+                Err(e) => Verdict::Fatal(format!("cannot read file data: {e}")),
+            },
+        };
+        if let Ok(mut m) = self.verdicts.lock() {
+            m.insert(r.path.clone(), v.clone());
+        }
+        Ok(Some((r.path, v)))
+    }
+
+    /// glibc's `open_path`: every directory of `dirs`, every subdirectory, in order.
+    fn open_path(
+        &self,
+        name: &str,
+        dirs: &[SearchDir],
+        step: impl Fn(&SearchDir) -> Step,
+        acc: &mut Acc,
+    ) -> Option<Search> {
+        for d in dirs {
+            acc.tried.push(Tried {
+                dir: d.dir.clone(),
+                step: step(d),
+            });
+            let mut last_loop = false;
+            for sub in &self.subdirs {
+                let opened = absolute(&format!("{}{}{}", d.dir, sub, name));
+                last_loop = false;
+                match self.open_verify(&opened) {
+                    Ok(None) => {}
+                    Ok(Some((real, Verdict::Ok))) => {
+                        return Some(Search::Found {
+                            path: opened,
+                            real,
+                            step: step(d),
+                            dir: absolute(&format!("{}{}", d.dir, sub)),
+                        });
+                    }
+                    Ok(Some((_, Verdict::OtherClass))) => acc.skipped.push(Skipped {
+                        path: opened,
+                        why: "wrong ELF class".into(),
+                    }),
+                    Ok(Some((_, Verdict::OtherMachine))) => acc.skipped.push(Skipped {
+                        path: opened,
+                        why: "wrong machine".into(),
+                    }),
+                    Ok(Some((_, Verdict::Fatal(error)))) => {
+                        return Some(Search::Fatal {
+                            path: opened,
+                            error,
+                        });
+                    }
+                    Err(SysrootError::Loop { .. }) => last_loop = true,
+                    // EACCES and other unreadable candidates are skipped, as by open_path.
+                    Err(_) => {}
+                }
+            }
+            // open_path gives up on the whole list when the last open failed with an error
+            // other than ENOENT/EACCES (here: a symlink loop, ELOOP).
+            if last_loop {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The search order of ld.so(8), glibc 2.36 (`_dl_map_object`, name without '/').
+    pub fn search(&self, req: &Request) -> Search {
+        let name = req.name;
+        let mut acc = Acc::default();
+
+        // 1. DT_RPATH of the requester, then of each object that loaded it, up to the
+        //    executable; skipped entirely when the requester has DT_RUNPATH.
+        if !req.has_runpath {
+            let mut did_main = false;
+            for link in req.chain {
+                if link.rpath.is_empty() {
+                    continue;
+                }
+                let owner = link.obj;
+                if let Some(r) = self.open_path(
+                    name,
+                    link.rpath,
+                    |d| Step::Rpath {
+                        owner,
+                        entry: d.entry.clone(),
+                    },
+                    &mut acc,
+                ) {
+                    return r;
+                }
+                did_main |= link.obj == req.main.obj;
+            }
+            // 1b. The executable's DT_RPATH, if it was not on the chain.
+            if !did_main && !req.main.rpath.is_empty() {
+                let owner = req.main.obj;
+                if let Some(r) = self.open_path(
+                    name,
+                    req.main.rpath,
+                    |d| Step::Rpath {
+                        owner,
+                        entry: d.entry.clone(),
+                    },
+                    &mut acc,
+                ) {
+                    return r;
+                }
+            }
+        }
+
+        // 2. LD_LIBRARY_PATH (only the --library-path option; never the environment).
+        if !req.library_path.is_empty() {
+            if let Some(r) = self.open_path(
+                name,
+                req.library_path,
+                |d| Step::LibraryPath {
+                    entry: d.entry.clone(),
+                },
+                &mut acc,
+            ) {
+                return r;
+            }
+        }
+
+        // 3. DT_RUNPATH of the requester only.
+        if !req.runpath.is_empty() {
+            let owner = req.chain.first().map(|l| l.obj).unwrap_or(req.main.obj);
+            if let Some(r) = self.open_path(
+                name,
+                req.runpath,
+                |d| Step::Runpath {
+                    owner,
+                    entry: d.entry.clone(),
+                },
+                &mut acc,
+            ) {
+                return r;
+            }
+        }
+
+        // 4. /etc/ld.so.cache of the root, unless the requester has DF_1_NODEFLIB and the
+        //    entry lies in a default directory.
+        if let Some(cache) = &self.cache {
+            acc.tried.push(Tried {
+                dir: LD_SO_CACHE.into(),
+                step: Step::Cache,
+            });
+            if let Some(cached) = cache.lookup(name, &self.cpu) {
+                let in_default = self
+                    .dirs
+                    .dirs
+                    .iter()
+                    .any(|d| cached.starts_with(d.as_str()));
+                if !(req.nodeflib && in_default) {
+                    match self.open_verify(&cached) {
+                        Ok(Some((real, Verdict::Ok))) => {
+                            let dir = cached
+                                .rsplit_once('/')
+                                .map(|(d, _)| format!("{d}/"))
+                                .unwrap_or_default();
+                            return Search::Found {
+                                path: cached,
+                                real,
+                                step: Step::Cache,
+                                dir,
+                            };
+                        }
+                        Ok(Some((_, Verdict::Fatal(error)))) => {
+                            return Search::Fatal {
+                                path: cached,
+                                error,
+                            };
+                        }
+                        Ok(Some((_, v))) => acc.skipped.push(Skipped {
+                            path: cached,
+                            why: format!("{v:?}"),
+                        }),
+                        Ok(None) | Err(_) => {}
+                    }
+                }
+            }
+        }
+
+        // 5. The default directories, unless the requester has DF_1_NODEFLIB.
+        if !req.nodeflib {
+            let defaults: Vec<SearchDir> = self
+                .dirs
+                .dirs
+                .iter()
+                .map(|d| SearchDir {
+                    entry: d.clone(),
+                    dir: d.clone(),
+                })
+                .collect();
+            if let Some(r) = self.open_path(name, &defaults, |_| Step::DefaultDir, &mut acc) {
+                return r;
+            }
+        }
+
+        Search::Missing {
+            tried: acc.tried,
+            skipped: acc.skipped,
+        }
+    }
+
+    /// For a name the loader cannot find: a directory named by ld.so.conf that holds it
+    /// (the cache is stale: run ldconfig in the root).
+    pub fn stale_cache_hint(&self, name: &str) -> Option<String> {
+        for d in self.conf_dirs() {
+            let p = if d == "/" {
+                format!("/{name}")
+            } else {
+                format!("{d}/{name}")
+            };
+            if let Ok(Some((_, Verdict::Ok))) = self.open_verify(&p) {
+                return Some(p);
+            }
+        }
+        None
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    tried: Vec<Tried>,
+    skipped: Vec<Skipped>,
+}
+
+/// An absolute form of a path the loader opens relative to its cwd ("/").
+pub fn absolute(p: &str) -> String {
+    if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("/{p}")
+    }
+}

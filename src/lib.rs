@@ -1,0 +1,13 @@
+//! minroot: build the smallest root filesystem that runs a given program.
+//!
+//! The pipeline is `inputs -> closure -> plan -> emit`; see DESIGN.md. Each stage is a
+//! module with an owned output type. `main.rs` and `cli/` are the only places that read
+//! the environment or decide exit codes.
+
+pub mod arch;
+pub mod cli;
+pub mod closure;
+pub mod elf;
+pub mod ldso;
+pub mod resolve;
+pub mod sysroot;

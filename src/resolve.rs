@@ -1,0 +1,376 @@
+//! One library request against the loader's current state: already loaded (by name, by
+//! DT_SONAME, or by file identity), found by the search, missing, or fatal.
+//!
+//! [`LinkMaps`] is the loader's list of loaded objects for one program (glibc's namespace
+//! list of link maps). [`LinkMaps::map_object`] is glibc 2.36's `_dl_map_object` for a
+//! dependency: it first looks for the name among loaded objects, then searches
+//! ([`Loader::search`]), then recognises a file that is already loaded under another path
+//! (`/lib/x86_64-linux-gnu/libc.so.6` and `/usr/lib/x86_64-linux-gnu/libc.so.6` in a
+//! usrmerged root are one object). It does not walk dependencies (see `closure.rs`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::elf::{DepKind, ElfInfo, Verdict};
+use crate::ldso::dst::{self, SearchDir};
+use crate::ldso::{self, ChainLink, Loader, Request, Search, Skipped, Step, Tried};
+
+/// Why an object is in the loader's list.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum How {
+    /// The traced program.
+    Program,
+    /// Its PT_INTERP.
+    Interpreter,
+    /// The kernel's vDSO (no file).
+    Vdso,
+    /// Found by a step of the search, in directory `dir` (subdirectory included).
+    Found { step: Step, dir: String },
+}
+
+/// How a request was satisfied without loading anything new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Already {
+    /// The name matched a loaded object's path or a name it was requested by.
+    Name,
+    /// The name matched a loaded object's DT_SONAME.
+    Soname,
+    /// The search found a file that is already loaded under another path.
+    File,
+}
+
+/// One loaded object (a link map).
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// The name it was first requested by (ldd's left column).
+    pub name: String,
+    /// The path it was opened under (absolute inside the root).
+    pub path: String,
+    /// Its canonical path inside the root (its identity).
+    pub real: String,
+    pub how: How,
+    /// The object whose request loaded it (glibc `l_loader`).
+    pub loader: Option<usize>,
+    pub info: Option<Arc<ElfInfo>>,
+    /// `$ORIGIN`.
+    pub origin: String,
+    /// Effective DT_RPATH, decomposed.
+    pub rpath: Vec<SearchDir>,
+    /// DT_RUNPATH, decomposed.
+    pub runpath: Vec<SearchDir>,
+    /// Its dependency entries and what became of each (filled when it is processed).
+    pub deps: Vec<Edge>,
+    /// Hidden from the `list` output (program, interpreter, vDSO).
+    pub hidden: bool,
+}
+
+/// What became of one dependency entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Loaded by this request.
+    Loaded(usize),
+    Already(usize, Already),
+    /// Index into [`LinkMaps::missing`].
+    Missing(usize),
+    /// The loader stops with an error.
+    Fatal(String),
+    /// A DST in the name has no value: the entry is ignored.
+    Ignored,
+}
+
+/// One dependency entry of an object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub kind: DepKind,
+    /// The name after DST expansion.
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// A name the loader cannot find.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Missing {
+    pub name: String,
+    /// The requesting object.
+    pub requested_by: usize,
+    pub kind: DepKind,
+    /// The directories searched, in order.
+    pub tried: Vec<Tried>,
+    /// Candidates skipped for class or machine.
+    pub skipped: Vec<Skipped>,
+    /// A file of that name in a directory of ld.so.conf (the cache is stale).
+    pub stale_cache: Option<String>,
+}
+
+/// An entry of the loader's object list: a loaded object or a missing name (ldd prints
+/// `name => not found` at that position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Obj(usize),
+    Missing(usize),
+}
+
+/// The loaded objects of one program, in the loader's list order.
+#[derive(Debug, Default)]
+pub struct LinkMaps {
+    pub objects: Vec<Object>,
+    /// The namespace list order (load order, filtees moved before their filter).
+    pub order: Vec<Slot>,
+    pub missing: Vec<Missing>,
+    /// Names (paths and requested names) of each object: name -> objects having it.
+    by_name: HashMap<String, Vec<usize>>,
+    /// DT_SONAMEs not yet added as names: soname -> objects.
+    by_soname: HashMap<String, Vec<usize>>,
+    /// Canonical path -> library object (file identity; not the program or ld.so).
+    by_file: HashMap<String, usize>,
+    /// Indices of objects whose name was satisfied through soname.
+    soname_added: Vec<bool>,
+}
+
+/// A request's answer before it is applied to the list.
+pub enum Prepared {
+    Search(Search),
+    /// The name with '/' as the loader opens it, and its verdict.
+    Path {
+        path: String,
+        found: Option<(String, Verdict)>,
+    },
+    Unreadable(String),
+}
+
+impl LinkMaps {
+    /// Adds an object to the list (at the end of the load order), matchable by `names`
+    /// (glibc: `l_name` and `l_libname`), by its DT_SONAME, and by file identity if
+    /// `identity` (not for the program and ld.so, whose file ids glibc leaves empty).
+    pub fn push(&mut self, obj: Object, names: &[&str], identity: bool) -> usize {
+        let i = self.objects.len();
+        for n in names {
+            self.add_name(i, n);
+        }
+        if let Some(s) = obj.info.as_ref().and_then(|inf| inf.soname.clone()) {
+            self.by_soname.entry(s).or_default().push(i);
+        }
+        if identity {
+            self.by_file.entry(obj.real.clone()).or_insert(i);
+        }
+        self.objects.push(obj);
+        self.soname_added.push(false);
+        self.order.push(Slot::Obj(i));
+        i
+    }
+
+    /// Adds an extra name to object `i` (glibc `add_name_to_object`).
+    pub fn add_name(&mut self, i: usize, name: &str) {
+        let v = self.by_name.entry(name.to_string()).or_default();
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    }
+
+    /// Whether `name` is a path or requested name of a loaded object.
+    pub fn names_contain(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    fn position(&self, i: usize) -> usize {
+        self.order
+            .iter()
+            .position(|s| *s == Slot::Obj(i))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// glibc's first loop of `_dl_map_object`: the first object in list order whose path
+    /// or names equal `name`, or whose DT_SONAME does.
+    pub fn find_loaded(&mut self, name: &str) -> Option<(usize, Already)> {
+        let by_name = self
+            .by_name
+            .get(name)
+            .and_then(|v| v.iter().copied().min_by_key(|&i| self.position(i)));
+        let by_soname = self.by_soname.get(name).and_then(|v| {
+            v.iter()
+                .copied()
+                .filter(|&i| !self.soname_added[i])
+                .min_by_key(|&i| self.position(i))
+        });
+        match (by_name, by_soname) {
+            (Some(a), Some(b)) if self.position(b) < self.position(a) => {
+                Some(self.take_soname(b, name))
+            }
+            (Some(a), _) => Some((a, Already::Name)),
+            (None, Some(b)) => Some(self.take_soname(b, name)),
+            (None, None) => None,
+        }
+    }
+
+    fn take_soname(&mut self, i: usize, name: &str) -> (usize, Already) {
+        self.soname_added[i] = true;
+        self.add_name(i, name);
+        (i, Already::Soname)
+    }
+
+    /// Builds the search request for `name` from object `requester`.
+    pub fn prepare(
+        &self,
+        loader: &Loader,
+        requester: usize,
+        name: &str,
+        library_path: &[SearchDir],
+    ) -> Prepared {
+        if name.contains('/') {
+            let path = ldso::absolute(name);
+            return match loader.open_verify(&path) {
+                Ok(found) => Prepared::Path { path, found },
+                Err(e) => Prepared::Unreadable(e.to_string()),
+            };
+        }
+        let mut chain: Vec<ChainLink> = Vec::new();
+        let mut cur = Some(requester);
+        while let Some(i) = cur {
+            chain.push(ChainLink {
+                obj: i,
+                rpath: &self.objects[i].rpath,
+            });
+            cur = self.objects[i].loader;
+            if chain.len() > self.objects.len() {
+                break;
+            }
+        }
+        let req_obj = &self.objects[requester];
+        let info = req_obj.info.as_deref();
+        let req = Request {
+            name,
+            chain: &chain,
+            main: ChainLink {
+                obj: 0,
+                rpath: &self.objects[0].rpath,
+            },
+            has_runpath: info.is_some_and(|i| i.runpath.is_some()),
+            runpath: &req_obj.runpath,
+            nodeflib: info.is_some_and(|i| i.nodeflib()),
+            library_path,
+        };
+        Prepared::Search(loader.search(&req))
+    }
+}
+
+/// The facts of a newly found file the caller needs to create its [`Object`].
+pub struct NewObject {
+    pub name: String,
+    pub path: String,
+    pub real: String,
+    pub how: How,
+}
+
+/// The result of applying a prepared answer to the list.
+pub enum Applied {
+    New(NewObject),
+    Already(usize, Already),
+    Missing {
+        tried: Vec<Tried>,
+        skipped: Vec<Skipped>,
+    },
+    Fatal(String),
+}
+
+impl LinkMaps {
+    /// The rest of `_dl_map_object` once the search is done: file identity, or a new object.
+    pub fn apply(&mut self, name: &str, prepared: Prepared) -> Applied {
+        let (path, real, how) = match prepared {
+            Prepared::Unreadable(e) => {
+                return Applied::Missing {
+                    tried: vec![Tried {
+                        dir: e,
+                        step: Step::Path,
+                    }],
+                    skipped: vec![],
+                };
+            }
+            Prepared::Path { path, found } => match found {
+                None => {
+                    return Applied::Missing {
+                        tried: vec![Tried {
+                            dir: path,
+                            step: Step::Path,
+                        }],
+                        skipped: vec![],
+                    };
+                }
+                Some((real, Verdict::Ok)) => {
+                    let dir = path
+                        .rsplit_once('/')
+                        .map(|(d, _)| format!("{d}/"))
+                        .unwrap_or_default();
+                    (
+                        path,
+                        real,
+                        How::Found {
+                            step: Step::Path,
+                            dir,
+                        },
+                    )
+                }
+                Some((_, Verdict::Fatal(e))) => return Applied::Fatal(format!("{path}: {e}")),
+                Some((_, v)) => {
+                    let why = if v == Verdict::OtherClass {
+                        "wrong ELF class"
+                    } else {
+                        "wrong machine"
+                    };
+                    return Applied::Missing {
+                        tried: vec![Tried {
+                            dir: path.clone(),
+                            step: Step::Path,
+                        }],
+                        skipped: vec![Skipped {
+                            path,
+                            why: why.into(),
+                        }],
+                    };
+                }
+            },
+            Prepared::Search(Search::Found {
+                path,
+                real,
+                step,
+                dir,
+            }) => (path, real, How::Found { step, dir }),
+            Prepared::Search(Search::Missing { tried, skipped }) => {
+                return Applied::Missing { tried, skipped };
+            }
+            Prepared::Search(Search::Fatal { path, error }) => {
+                return Applied::Fatal(format!("{path}: {error}"));
+            }
+        };
+        if let Some(&i) = self.by_file.get(&real) {
+            self.add_name(i, name);
+            return Applied::Already(i, Already::File);
+        }
+        Applied::New(NewObject {
+            name: name.to_string(),
+            path,
+            real,
+            how,
+        })
+    }
+
+    /// Decomposes the search paths of a new object.
+    pub fn search_dirs(
+        loader: &Loader,
+        info: &ElfInfo,
+        origin: &str,
+    ) -> (Vec<SearchDir>, Vec<SearchDir>) {
+        let v = loader.dst_values(Some(origin));
+        let rpath = info
+            .effective_rpath()
+            .map(|r| dst::decompose(r, &[':'], &v))
+            .unwrap_or_default();
+        let runpath = info
+            .runpath
+            .as_deref()
+            .map(|r| dst::decompose(r, &[':'], &v))
+            .unwrap_or_default();
+        (rpath, runpath)
+    }
+}

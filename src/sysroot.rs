@@ -1,0 +1,538 @@
+//! Paths confined to a root directory, resolved as the kernel resolves them under chroot.
+//!
+//! A [`Root`] maps absolute paths inside the root ("/usr/lib/libz.so.1") to files of the
+//! host and resolves symlinks itself, one component at a time: an absolute target restarts
+//! at the root, `..` at the root stays at the root, more than 40 links is a loop (ELOOP).
+//! So `/lib/x86_64-linux-gnu/libz.so.1` in a usrmerged root whose `/lib` is a link to
+//! `usr/lib` resolves to `/usr/lib/x86_64-linux-gnu/libz.so.1.2.13` with the chain
+//! `[/lib -> usr/lib, /usr/lib/x86_64-linux-gnu/libz.so.1 -> libz.so.1.2.13]`, and the
+//! host's own `/usr/lib` is never looked at. `..` is applied to the resolved directory,
+//! as the kernel does: `/bin/../lib` in that root is `/usr/lib`.
+//!
+//! Results are memoised (every lstat and readlink happens once per run), so tracing many
+//! programs in one process stays cheap. This module does not know about ELF or the loader.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Linux's MAXSYMLINKS.
+pub const MAX_SYMLINKS: usize = 40;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SysrootError {
+    #[error("{path}: too many levels of symbolic links (a symlink loop inside the root)")]
+    Loop { path: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("root {path}: {why}")]
+    BadRoot { path: PathBuf, why: String },
+}
+
+/// What a resolved path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    /// A device, FIFO or socket.
+    Other,
+}
+
+/// One symlink met while resolving: its path inside the root and its target as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Link {
+    pub path: String,
+    pub target: String,
+}
+
+/// A path resolved inside the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The canonical path inside the root ("/" for the root itself).
+    pub path: String,
+    /// Every symlink followed, in order.
+    pub links: Vec<Link>,
+    pub kind: Kind,
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    Missing,
+    NotDir,
+    Dir,
+    File,
+    Other,
+    Symlink(String),
+    Denied,
+}
+
+/// A root directory and the memo of everything looked up in it.
+pub struct Root {
+    host: PathBuf,
+    lstat_memo: Mutex<HashMap<String, Node>>,
+    resolve_memo: Mutex<HashMap<String, Result<Option<Resolved>, String>>>,
+    warnings: Mutex<BTreeSet<String>>,
+}
+
+impl std::fmt::Debug for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Root").field("host", &self.host).finish()
+    }
+}
+
+impl Root {
+    /// A root at host directory `dir` (must exist and be a directory).
+    pub fn new(dir: &Path) -> Result<Root, SysrootError> {
+        let host = std::fs::canonicalize(dir).map_err(|e| SysrootError::BadRoot {
+            path: dir.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        if !host.is_dir() {
+            return Err(SysrootError::BadRoot {
+                path: dir.to_path_buf(),
+                why: "not a directory".into(),
+            });
+        }
+        Ok(Root {
+            host,
+            lstat_memo: Mutex::default(),
+            resolve_memo: Mutex::default(),
+            warnings: Mutex::default(),
+        })
+    }
+
+    /// The host directory of the root.
+    pub fn host_dir(&self) -> &Path {
+        &self.host
+    }
+
+    /// True when this root is the host's `/`.
+    pub fn is_host(&self) -> bool {
+        self.host == Path::new("/")
+    }
+
+    /// The host path of a path inside the root (no resolution: callers pass canonical paths).
+    pub fn host_path(&self, inside: &str) -> PathBuf {
+        let rel = inside.trim_start_matches('/');
+        if rel.is_empty() {
+            self.host.clone()
+        } else {
+            self.host.join(rel)
+        }
+    }
+
+    /// Warnings collected while resolving (symlinks that tried to leave the root), sorted.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|w| w.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn lstat(&self, canonical: &str) -> Node {
+        if let Some(n) = self
+            .lstat_memo
+            .lock()
+            .ok()
+            .and_then(|m| m.get(canonical).cloned())
+        {
+            return n;
+        }
+        let hp = self.host_path(canonical);
+        let node = match std::fs::symlink_metadata(&hp) {
+            Ok(m) => {
+                let ft = m.file_type();
+                if ft.is_symlink() {
+                    match std::fs::read_link(&hp) {
+                        Ok(t) => Node::Symlink(t.to_string_lossy().into_owned()),
+                        Err(_) => Node::Denied,
+                    }
+                } else if ft.is_dir() {
+                    Node::Dir
+                } else if ft.is_file() {
+                    Node::File
+                } else if ft.is_block_device()
+                    || ft.is_char_device()
+                    || ft.is_fifo()
+                    || ft.is_socket()
+                {
+                    Node::Other
+                } else {
+                    Node::Other
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Node::Missing,
+            Err(e) if e.raw_os_error() == Some(20) => Node::NotDir, // ENOTDIR
+            Err(_) => Node::Denied,
+        };
+        if let Ok(mut m) = self.lstat_memo.lock() {
+            m.insert(canonical.to_string(), node.clone());
+        }
+        node
+    }
+
+    /// Resolves `path` (absolute inside the root, or relative to the root's `/`) following
+    /// every symlink. Ok(None) when it does not exist.
+    pub fn resolve(&self, path: &str) -> Result<Option<Resolved>, SysrootError> {
+        if let Some(r) = self
+            .resolve_memo
+            .lock()
+            .ok()
+            .and_then(|m| m.get(path).cloned())
+        {
+            return r.map_err(|why| self.memo_error(path, why));
+        }
+        let r = self.walk(path, true);
+        let memo = match &r {
+            Ok(v) => Ok(v.clone()),
+            Err(SysrootError::Loop { .. }) => Err("loop".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Ok(mut m) = self.resolve_memo.lock() {
+            m.insert(path.to_string(), memo);
+        }
+        r
+    }
+
+    fn memo_error(&self, path: &str, why: String) -> SysrootError {
+        if why == "loop" {
+            SysrootError::Loop {
+                path: path.to_string(),
+            }
+        } else {
+            SysrootError::Io {
+                path: path.to_string(),
+                source: io::Error::other(why),
+            }
+        }
+    }
+
+    /// Resolves every component but the last; the last is looked at without following it.
+    /// Returns the canonical path of the entry itself (which may be a symlink) and the
+    /// links met on the way to its directory. Ok(None) when the entry does not exist.
+    pub fn resolve_nofollow(
+        &self,
+        path: &str,
+    ) -> Result<Option<(String, Vec<Link>)>, SysrootError> {
+        let trimmed = path.trim_end_matches('/');
+        let (dir, name) = match trimmed.rsplit_once('/') {
+            Some((d, n)) => (if d.is_empty() { "/" } else { d }, n),
+            None => ("/", trimmed),
+        };
+        if name.is_empty() || name == "." || name == ".." {
+            return Ok(self.resolve(path)?.map(|r| (r.path, r.links)));
+        }
+        let Some(parent) = self.resolve(dir)? else {
+            return Ok(None);
+        };
+        if parent.kind != Kind::Dir {
+            return Ok(None);
+        }
+        let full = join(&parent.path, name);
+        match self.lstat(&full) {
+            Node::Missing | Node::NotDir => Ok(None),
+            Node::Denied => Err(SysrootError::Io {
+                path: full,
+                source: io::Error::from(io::ErrorKind::PermissionDenied),
+            }),
+            _ => Ok(Some((full, parent.links))),
+        }
+    }
+
+    /// The target of the symlink at canonical `path`, if it is one.
+    pub fn link_target(&self, canonical: &str) -> Option<String> {
+        match self.lstat(canonical) {
+            Node::Symlink(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn walk(&self, path: &str, follow_last: bool) -> Result<Option<Resolved>, SysrootError> {
+        // Components still to process, in reverse order (a stack).
+        let mut todo: Vec<String> = path
+            .split('/')
+            .rev()
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(str::to_string)
+            .collect();
+        let mut cur: Vec<String> = Vec::new();
+        let mut links: Vec<Link> = Vec::new();
+        let mut kind = Kind::Dir;
+        while let Some(comp) = todo.pop() {
+            if kind != Kind::Dir {
+                // A file used as a directory: ENOTDIR.
+                return Ok(None);
+            }
+            if comp == ".." {
+                if cur.pop().is_none() && !links.is_empty() {
+                    let l = links
+                        .last()
+                        .map(|l| format!("{} -> {}", l.path, l.target))
+                        .unwrap_or_default();
+                    if let Ok(mut w) = self.warnings.lock() {
+                        w.insert(format!("symlink {l} points above the root; resolved inside the root, as under chroot"));
+                    }
+                }
+                kind = Kind::Dir;
+                continue;
+            }
+            let candidate = if cur.is_empty() {
+                format!("/{comp}")
+            } else {
+                format!("/{}/{comp}", cur.join("/"))
+            };
+            match self.lstat(&candidate) {
+                Node::Missing | Node::NotDir => return Ok(None),
+                Node::Denied => {
+                    return Err(SysrootError::Io {
+                        path: candidate,
+                        source: io::Error::from(io::ErrorKind::PermissionDenied),
+                    });
+                }
+                Node::Symlink(target) => {
+                    let is_last = todo.is_empty();
+                    if is_last && !follow_last {
+                        cur.push(comp);
+                        kind = Kind::File;
+                        continue;
+                    }
+                    links.push(Link {
+                        path: candidate.clone(),
+                        target: target.clone(),
+                    });
+                    if links.len() > MAX_SYMLINKS {
+                        return Err(SysrootError::Loop {
+                            path: path.to_string(),
+                        });
+                    }
+                    if target.starts_with('/') {
+                        cur.clear();
+                    }
+                    for c in target
+                        .split('/')
+                        .rev()
+                        .filter(|c| !c.is_empty() && *c != ".")
+                    {
+                        todo.push(c.to_string());
+                    }
+                    kind = Kind::Dir;
+                }
+                Node::Dir => {
+                    cur.push(comp);
+                    kind = Kind::Dir;
+                }
+                Node::File => {
+                    cur.push(comp);
+                    kind = Kind::File;
+                }
+                Node::Other => {
+                    cur.push(comp);
+                    kind = Kind::Other;
+                }
+            }
+        }
+        let canonical = if cur.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/{}", cur.join("/"))
+        };
+        Ok(Some(Resolved {
+            path: canonical,
+            links,
+            kind,
+        }))
+    }
+
+    /// Reads the file at `path` (resolved inside the root), at most `limit` bytes.
+    pub fn read_to_string(&self, path: &str, limit: u64) -> Result<String, SysrootError> {
+        let r = self.resolve(path)?.ok_or_else(|| SysrootError::Io {
+            path: path.into(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        })?;
+        let hp = self.host_path(&r.path);
+        let meta = std::fs::metadata(&hp).map_err(|e| SysrootError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        if meta.len() > limit {
+            return Err(SysrootError::Io {
+                path: path.into(),
+                source: io::Error::other(format!("larger than {limit} bytes")),
+            });
+        }
+        let bytes = std::fs::read(&hp).map_err(|e| SysrootError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Reads a whole file by canonical path (mmap or read).
+    pub fn read_canonical(&self, canonical: &str) -> io::Result<crate::elf::FileBytes> {
+        crate::elf::read_file(&self.host_path(canonical))
+    }
+
+    /// The first `n` bytes of a file by canonical path.
+    pub fn head_canonical(&self, canonical: &str, n: usize) -> io::Result<Vec<u8>> {
+        crate::elf::read_head(&self.host_path(canonical), n)
+    }
+
+    /// The metadata of a canonical path (not following a final symlink).
+    pub fn lstat_meta(&self, canonical: &str) -> io::Result<std::fs::Metadata> {
+        std::fs::symlink_metadata(self.host_path(canonical))
+    }
+
+    /// Names in a directory (resolved inside the root), unsorted.
+    pub fn list_dir(&self, path: &str) -> Result<Vec<String>, SysrootError> {
+        let r = self.resolve(path)?.ok_or_else(|| SysrootError::Io {
+            path: path.into(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        })?;
+        let rd = std::fs::read_dir(self.host_path(&r.path)).map_err(|e| SysrootError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        Ok(rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect())
+    }
+
+    /// Uid and gid of a canonical path.
+    pub fn owner(&self, canonical: &str) -> Option<(u32, u32)> {
+        self.lstat_meta(canonical).ok().map(|m| (m.uid(), m.gid()))
+    }
+}
+
+/// Joins a canonical directory and a name.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir == "/" {
+        format!("/{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Lexically cleans an absolute path: removes empty and "." components (never "..").
+pub fn clean(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn root() -> (tempfile::TempDir, Root) {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::create_dir_all(d.join("usr/lib/x86_64-linux-gnu")).unwrap();
+        std::fs::create_dir_all(d.join("usr/bin")).unwrap();
+        symlink("usr/lib", d.join("lib")).unwrap();
+        symlink("usr/bin", d.join("bin")).unwrap();
+        std::fs::write(d.join("usr/lib/x86_64-linux-gnu/libz.so.1.2.13"), b"z").unwrap();
+        symlink(
+            "libz.so.1.2.13",
+            d.join("usr/lib/x86_64-linux-gnu/libz.so.1"),
+        )
+        .unwrap();
+        symlink("/etc/passwd", d.join("usr/lib/abs")).unwrap();
+        symlink("../../../../../../x", d.join("usr/lib/escape")).unwrap();
+        symlink("loop2", d.join("usr/lib/loop1")).unwrap();
+        symlink("loop1", d.join("usr/lib/loop2")).unwrap();
+        let r = Root::new(d).unwrap();
+        (t, r)
+    }
+
+    #[test]
+    fn follows_directory_and_file_links_inside_the_root() {
+        let (_t, r) = root();
+        let x = r
+            .resolve("/lib/x86_64-linux-gnu/libz.so.1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(x.path, "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13");
+        assert_eq!(x.kind, Kind::File);
+        assert_eq!(
+            x.links,
+            [
+                Link {
+                    path: "/lib".into(),
+                    target: "usr/lib".into()
+                },
+                Link {
+                    path: "/usr/lib/x86_64-linux-gnu/libz.so.1".into(),
+                    target: "libz.so.1.2.13".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn dotdot_applies_to_the_resolved_directory() {
+        let (_t, r) = root();
+        assert_eq!(r.resolve("/bin/../lib").unwrap().unwrap().path, "/usr/lib");
+        assert_eq!(
+            r.resolve("/../../usr/./bin").unwrap().unwrap().path,
+            "/usr/bin"
+        );
+    }
+
+    #[test]
+    fn absolute_and_escaping_targets_stay_inside() {
+        let (_t, r) = root();
+        assert_eq!(
+            r.resolve("/usr/lib/abs").unwrap(),
+            None,
+            "/etc/passwd of the root, not of the host"
+        );
+        assert_eq!(r.resolve("/usr/lib/escape").unwrap(), None);
+        assert!(r.warnings().iter().any(|w| w.contains("escape")));
+    }
+
+    #[test]
+    fn loops_are_errors_not_hangs() {
+        let (_t, r) = root();
+        assert!(matches!(
+            r.resolve("/usr/lib/loop1"),
+            Err(SysrootError::Loop { .. })
+        ));
+        assert!(
+            matches!(r.resolve("/usr/lib/loop1"), Err(SysrootError::Loop { .. })),
+            "memoised error"
+        );
+    }
+
+    #[test]
+    fn file_as_directory_is_missing() {
+        let (_t, r) = root();
+        assert_eq!(
+            r.resolve("/usr/lib/x86_64-linux-gnu/libz.so.1/x").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn nofollow_keeps_the_last_link() {
+        let (_t, r) = root();
+        let (p, links) = r
+            .resolve_nofollow("/lib/x86_64-linux-gnu/libz.so.1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(p, "/usr/lib/x86_64-linux-gnu/libz.so.1");
+        assert_eq!(links.len(), 1);
+        assert_eq!(r.link_target(&p).as_deref(), Some("libz.so.1.2.13"));
+    }
+
+    #[test]
+    fn clean_is_lexical() {
+        assert_eq!(clean("/a/./b//c/"), "/a/b/c");
+        assert_eq!(clean("/a/../b"), "/a/../b");
+    }
+}
