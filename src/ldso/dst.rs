@@ -186,7 +186,7 @@ mod tests {
     fn unknown_origin_drops_the_element() {
         let v = DstValues { origin: None, ..V };
         assert_eq!(expand("$ORIGIN/x", &v), None);
-        let d = decompose("$ORIGIN/x:/usr/lib", ":", &v);
+        let d = decompose("$ORIGIN/x:/usr/lib", &[':'], &v);
         assert_eq!(
             d.iter().map(|s| s.dir.as_str()).collect::<Vec<_>>(),
             ["/usr/lib/"]

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs what minroot's tests and benchmarks need on a Debian bookworm machine (as root).
+# Idempotent: packages already present are left alone.
+set -eu
+PKGS="podman runc skopeo umoci uidmap fuse-overlayfs qemu-user-static mmdebstrap bubblewrap \
+gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross libtree pax-utils python3 python3-pyelftools \
+patchelf hyperfine ca-certificates curl xz-utils"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

@@ -1,0 +1,15 @@
+#!/bin/sh
+# The whole test suite, as README.md and .ci/run call it. On a fresh Debian bookworm
+# machine with Rust (run as root): installs the apt packages the tests need, builds the
+# sysroots and fixtures, checks formatting and lints, and runs every test, including the
+# end-to-end ones (podman, qemu-user). Every external resource is required here
+# (MINROOT_REQUIRE_ALL=1): a test never passes because something was missing.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/make-sysroot.sh
+scripts/make-fixtures.sh
+cargo fmt --check
+cargo clippy --all-targets --release -- -D warnings
+MINROOT_REQUIRE_ALL=1 cargo test --release --all-targets -- --test-threads="${MINROOT_TEST_THREADS:-2}"
+echo "test.sh: all tests passed"

@@ -1,0 +1,205 @@
+//! Shared helpers of the integration tests: running the built `minroot`, building fake
+//! roots, and asking the real glibc loader of a root what it loads (the ground truth).
+//!
+//! External resources (bwrap, qemu-user, the sysroots made by scripts/make-sysroot.sh,
+//! podman) are optional for a developer's plain `cargo test`, which skips what is missing
+//! and says so; scripts/test.sh sets MINROOT_REQUIRE_ALL=1, which turns a missing resource
+//! into a failure so that CI never passes vacuously.
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use minroot::arch::Arch;
+
+/// The `minroot` binary under test.
+pub fn minroot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_minroot"))
+}
+
+/// Runs minroot with `args`; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = minroot().args(args).output().expect("run minroot");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Whether tests must have every external resource (set by scripts/test.sh).
+pub fn require_all() -> bool {
+    std::env::var_os("MINROOT_REQUIRE_ALL").is_some_and(|v| v == "1")
+}
+
+/// Returns `available`; when a resource is missing, fails under MINROOT_REQUIRE_ALL=1 and
+/// otherwise prints why the test is skipped.
+pub fn require(what: &str, available: bool) -> bool {
+    if !available {
+        if require_all() {
+            panic!("required test resource missing: {what} (run scripts/test.sh, which installs and builds it)");
+        }
+        eprintln!("SKIP: {what} is not available (scripts/test.sh provides it)");
+    }
+    available
+}
+
+/// Whether a program is on PATH.
+pub fn have(prog: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {prog} >/dev/null 2>&1")).status().is_ok_and(|s| s.success())
+}
+
+/// Where scripts/make-sysroot.sh puts its roots.
+pub fn sysroots_dir() -> PathBuf {
+    std::env::var_os("MINROOT_SYSROOTS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sysroots"))
+}
+
+/// A built sysroot (`arm64`, `amd64`), or None.
+pub fn sysroot(name: &str) -> Option<PathBuf> {
+    let d = sysroots_dir().join(name);
+    let stamp = sysroots_dir().join(format!("{name}.stamp"));
+    (d.is_dir() && stamp.is_file()).then_some(d)
+}
+
+/// A temporary root directory built by a test.
+pub struct FakeRoot {
+    pub dir: tempfile::TempDir,
+}
+
+impl FakeRoot {
+    pub fn new() -> FakeRoot {
+        FakeRoot { dir: tempfile::Builder::new().prefix("minroot-fake-").tempdir().expect("tempdir") }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn host(&self, inside: &str) -> PathBuf {
+        self.path().join(inside.trim_start_matches('/'))
+    }
+    pub fn mkdir(&self, inside: &str) -> &Self {
+        std::fs::create_dir_all(self.host(inside)).expect("mkdir");
+        self
+    }
+    /// Writes a file (parents created), mode 0755.
+    pub fn write(&self, inside: &str, bytes: &[u8]) -> &Self {
+        let p = self.host(inside);
+        std::fs::create_dir_all(p.parent().unwrap()).expect("mkdir");
+        std::fs::write(&p, bytes).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        self
+    }
+    /// Creates a symlink at `inside` pointing to `target` (as stored).
+    pub fn symlink(&self, inside: &str, target: &str) -> &Self {
+        let p = self.host(inside);
+        std::fs::create_dir_all(p.parent().unwrap()).expect("mkdir");
+        std::os::unix::fs::symlink(target, &p).expect("symlink");
+        self
+    }
+    /// Copies the real glibc loader of `arch` into the root at its PT_INTERP path:
+    /// the host's for x86_64, Debian's arm64 build (libc6-arm64-cross) for aarch64.
+    pub fn install_loader(&self, arch: Arch) -> bool {
+        let Some(src) = host_loader(arch) else { return false };
+        let dst = self.host(arch.loader_path());
+        std::fs::create_dir_all(dst.parent().unwrap()).expect("mkdir");
+        std::fs::copy(src, &dst).is_ok()
+    }
+}
+
+/// A real ld.so for `arch` on this machine.
+pub fn host_loader(arch: Arch) -> Option<PathBuf> {
+    let p = match arch {
+        Arch::X86_64 => PathBuf::from("/lib64/ld-linux-x86-64.so.2"),
+        Arch::Aarch64 => PathBuf::from("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"),
+    };
+    p.is_file().then_some(p)
+}
+
+/// Whether the real loader of `arch` can be run in a root here (bwrap, and qemu-user for
+/// a foreign architecture).
+pub fn can_run_loader(arch: Arch) -> bool {
+    have("bwrap") && (Arch::host() == Some(arch) || Path::new(&format!("/usr/bin/{}", arch.qemu_static())).is_file())
+}
+
+/// Runs `prog` (a path inside `root`) inside the root with bwrap, under qemu-user when
+/// `arch` is not the host's, with `env` set. Returns the process output.
+pub fn run_in_root(root: &Path, arch: Arch, prog: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("bwrap");
+    cmd.arg("--bind").arg(root).arg("/").args(["--proc", "/proc", "--dev", "/dev", "--chdir", "/", "--unshare-pid", "--die-with-parent"]);
+    cmd.arg("--clearenv");
+    for (k, v) in env {
+        cmd.args(["--setenv", k, v]);
+    }
+    let qemu_copy;
+    if Arch::host() != Some(arch) {
+        // qemu-user must be inside the root; a private copy keeps parallel tests apart.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!("/.minroot-qemu-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        std::fs::copy(format!("/usr/bin/{}", arch.qemu_static()), root.join(&name[1..])).expect("copy qemu into the root");
+        cmd.arg(&name);
+        qemu_copy = Some(root.join(&name[1..]));
+    } else {
+        qemu_copy = None;
+    }
+    cmd.arg(prog).args(args);
+    let out = cmd.output().expect("run bwrap");
+    if let Some(q) = qemu_copy {
+        let _ = std::fs::remove_file(q);
+    }
+    out
+}
+
+/// One line of a loader's list: (name, path) or (name, "not found").
+pub type Line = (String, String);
+
+/// What the real loader of the root lists for `prog` with LD_TRACE_LOADED_OBJECTS=1
+/// (vDSO and interpreter lines dropped), paths as printed. None if it failed to run.
+pub fn real_loader_list(root: &Path, arch: Arch, prog: &str, env: &[(&str, &str)]) -> Result<Vec<Line>, String> {
+    let mut e = vec![("LD_TRACE_LOADED_OBJECTS", "1")];
+    e.extend_from_slice(env);
+    let out = run_in_root(root, arch, prog, &[], &e);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!("loader exited with {:?}: {}{}", out.status.code(), stdout, String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(parse_trace_output(&stdout, arch))
+}
+
+/// Parses glibc's LD_TRACE_LOADED_OBJECTS output.
+pub fn parse_trace_output(s: &str, arch: Arch) -> Vec<Line> {
+    let mut v = Vec::new();
+    for line in s.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.contains("statically linked") || l.contains("not a dynamic executable") {
+            continue;
+        }
+        if let Some((name, rest)) = l.split_once(" => ") {
+            let path = rest.split(" (0x").next().unwrap_or(rest).trim().to_string();
+            v.push((name.to_string(), path));
+        } else {
+            let name = l.split(" (0x").next().unwrap_or(l).trim().to_string();
+            if name.starts_with("linux-vdso") || name.starts_with("linux-gate") || name == arch.loader_path() || name.ends_with(arch.loader_soname()) {
+                continue;
+            }
+            v.push((name.clone(), name));
+        }
+    }
+    v
+}
+
+/// Parses `minroot trace --format list` output of one program.
+pub fn parse_list(s: &str) -> Vec<Line> {
+    s.lines().filter_map(|l| l.split_once(" => ")).map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+/// Makes paths comparable: resolved inside `root` (relative = relative to `/`).
+pub fn canonical_lines(root: &Path, lines: &[Line]) -> Vec<Line> {
+    let r = minroot::sysroot::Root::new(root).expect("root");
+    lines
+        .iter()
+        .map(|(n, p)| {
+            if p == "not found" {
+                return (n.clone(), p.clone());
+            }
+            let abs = if p.starts_with('/') { p.clone() } else { format!("/{p}") };
+            let c = r.resolve(&abs).ok().flatten().map(|x| x.path).unwrap_or(abs);
+            (n.clone(), c)
+        })
+        .collect()
+}
