@@ -266,8 +266,16 @@ impl LdCache {
 
     /// All entries in file order (for reports and tests).
     pub fn entries(&self) -> impl Iterator<Item = CacheEntry> + '_ {
+        // Only the entries that fit in the file: the compat layout's new-format count is
+        // not checked by glibc (nor at parse time here), and a corrupt one (2^32 - 1)
+        // would otherwise cost billions of empty iterations in `issue_for`.
         let n = match self.layout {
-            Layout::Table { nlibs, .. } => nlibs,
+            Layout::Table {
+                entries,
+                nlibs,
+                entry_size,
+                ..
+            } => nlibs.min(self.data.len().saturating_sub(entries) / entry_size),
             Layout::Unusable => 0,
         };
         (0..n).filter_map(move |i| {
@@ -717,6 +725,25 @@ mod tests {
             LdCache::parse(wrong_endian).1,
             Some(CacheIssue::WrongEndian)
         );
+    }
+
+    #[test]
+    fn r_compat_cache_with_a_huge_new_entry_count_is_cheap() {
+        // An old header with no entries, then a new header claiming 2^32 - 1 entries:
+        // entries() and issue_for() must look only at what the file holds.
+        let mut d = MAGIC_OLD.to_vec();
+        d.push(0);
+        d.extend_from_slice(&0u32.to_le_bytes());
+        d.extend_from_slice(MAGIC_NEW);
+        d.extend_from_slice(&u32::MAX.to_le_bytes());
+        d.resize(HDR_OLD + HDR_NEW + 2 * ENT_NEW, 0);
+        let (c, issue) = LdCache::parse(d);
+        assert_eq!(issue, None);
+        let start = std::time::Instant::now();
+        assert_eq!(c.entries().count(), 2, "only the entries the file holds");
+        assert_eq!(c.issue_for(Arch::X86_64), Some(CacheIssue::OtherArch));
+        assert_eq!(c.lookup("libc.so.6", &cpu(CpuLevel::Baseline)), None);
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]
