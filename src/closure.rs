@@ -104,6 +104,21 @@ pub struct Trace {
     pub fatal: Option<Fatal>,
     /// No interpreter and no dependencies: nothing for a loader to do.
     pub is_static: bool,
+    /// LD_LIBRARY_PATH decomposed with the program's origin (kept for later dlopen calls).
+    library_path: Vec<SearchDir>,
+    /// Objects whose dependencies have been walked.
+    processed: HashSet<usize>,
+}
+
+/// The result of a `dlopen` request added to a trace.
+#[derive(Debug)]
+pub enum Dlopened {
+    /// Loaded by this request (its dependencies are walked too).
+    Loaded(usize),
+    Already(usize),
+    Missing(Missing),
+    /// dlopen would fail with this error (the program goes on).
+    Failed(String),
 }
 
 impl Trace {
@@ -239,6 +254,8 @@ impl<'a> Tracer<'a> {
                 interp: None,
                 fatal: None,
                 is_static,
+                library_path,
+                processed: HashSet::new(),
             });
         }
 
@@ -311,9 +328,16 @@ impl<'a> Tracer<'a> {
             prefetched: HashMap::new(),
             waved: HashSet::new(),
             fatal: None,
+            processed: HashSet::new(),
         };
         walk.run();
-        let Walk { maps, fatal, .. } = walk;
+        let Walk {
+            maps,
+            fatal,
+            library_path,
+            processed,
+            ..
+        } = walk;
         Ok(Trace {
             program: path.into(),
             arch,
@@ -322,7 +346,71 @@ impl<'a> Tracer<'a> {
             interp,
             fatal,
             is_static,
+            library_path,
+            processed,
         })
+    }
+
+    /// Adds `dlopen(name)` called from object `caller` to a trace, as glibc's `dlopen`
+    /// does it: the caller's RPATH/RUNPATH are searched (the new object does not keep the
+    /// caller as its loader), then the new object's dependencies are walked.
+    pub fn dlopen(&self, trace: &mut Trace, caller: usize, name: &str) -> Dlopened {
+        if trace.is_static {
+            return Dlopened::Failed("a static program has no loader".into());
+        }
+        let mut walk = Walk {
+            tracer: self,
+            maps: std::mem::take(&mut trace.maps),
+            library_path: std::mem::take(&mut trace.library_path),
+            list: Vec::new(),
+            reserved: HashSet::new(),
+            prefetched: HashMap::new(),
+            waved: HashSet::new(),
+            fatal: None,
+            processed: std::mem::take(&mut trace.processed),
+        };
+        // A name with '/' has its DSTs expanded relative to the caller; others are searched.
+        let name = if name.contains('/') {
+            walk.expand(caller, name)
+        } else {
+            Some(name.to_string())
+        };
+        let result = match name {
+            None => Dlopened::Failed("a dynamic string token has no value".into()),
+            Some(name) => {
+                let missing_before = walk.maps.missing.len();
+                match walk.map_object(caller, usize::MAX, &name, DepKind::Needed, true) {
+                    outcome @ (Outcome::Loaded(_) | Outcome::Already(..)) => {
+                        let (o, new) = match outcome {
+                            Outcome::Loaded(o) => (o, true),
+                            Outcome::Already(o, _) => (o, false),
+                            _ => unreachable!("matched above"),
+                        };
+                        walk.list = vec![(Slot::Obj(o), false)];
+                        walk.reserved.insert(o);
+                        walk.run();
+                        match walk.fatal.take() {
+                            Some(f) => Dlopened::Failed(format!("{}: {}", f.name, f.error)),
+                            None if walk.maps.missing.len() > missing_before => {
+                                Dlopened::Failed(format!(
+                                    "{name} needs {}, which is not found",
+                                    walk.maps.missing[missing_before].name
+                                ))
+                            }
+                            None if new => Dlopened::Loaded(o),
+                            None => Dlopened::Already(o),
+                        }
+                    }
+                    Outcome::Missing(m) => Dlopened::Missing(walk.maps.missing.remove(m)),
+                    Outcome::Fatal(e) => Dlopened::Failed(e),
+                    Outcome::Ignored => Dlopened::Failed("ignored".into()),
+                }
+            }
+        };
+        trace.maps = walk.maps;
+        trace.library_path = walk.library_path;
+        trace.processed = walk.processed;
+        result
     }
 }
 
@@ -340,6 +428,8 @@ struct Walk<'t, 'a> {
     /// Objects whose dependencies were searched ahead.
     waved: HashSet<usize>,
     fatal: Option<Fatal>,
+    /// Objects whose dependencies have been walked (by this or an earlier walk).
+    processed: HashSet<usize>,
 }
 
 impl Walk<'_, '_> {
@@ -406,6 +496,11 @@ impl Walk<'_, '_> {
                 continue;
             }
             self.list[pos].1 = true;
+            if !self.processed.insert(l) {
+                // Walked by an earlier dlopen or the program's own walk: all it needs is loaded.
+                pos += 1;
+                continue;
+            }
             if !self.waved.contains(&l) {
                 self.prefetch(pos);
             }
@@ -421,7 +516,7 @@ impl Walk<'_, '_> {
                     });
                     continue;
                 };
-                let outcome = self.map_object(l, k, &name, dep.kind);
+                let outcome = self.map_object(l, k, &name, dep.kind, false);
                 let outcome = match outcome {
                     Outcome::Fatal(error) if dep.kind == DepKind::Auxiliary => {
                         Outcome::Fatal(error)
@@ -500,8 +595,16 @@ impl Walk<'_, '_> {
         self.maps.order.insert(at, slot);
     }
 
-    /// `_dl_map_object` for dependency `k` of object `l`.
-    fn map_object(&mut self, l: usize, k: usize, name: &str, kind: DepKind) -> Outcome {
+    /// `_dl_map_object` for dependency `k` of object `l` (or for a dlopen from `l` when
+    /// `callmap`: then the new object does not record `l` as its loader).
+    fn map_object(
+        &mut self,
+        l: usize,
+        k: usize,
+        name: &str,
+        kind: DepKind,
+        callmap: bool,
+    ) -> Outcome {
         if let Some((o, how)) = self.maps.find_loaded(name) {
             return Outcome::Already(o, how);
         }
@@ -540,7 +643,7 @@ impl Walk<'_, '_> {
                     path: n.path.clone(),
                     real: n.real,
                     how: n.how,
-                    loader: Some(l),
+                    loader: if callmap { None } else { Some(l) },
                     info: Some(info),
                     origin,
                     rpath,
@@ -549,7 +652,8 @@ impl Walk<'_, '_> {
                     hidden: false,
                 };
                 let names = [n.path.as_str(), n.name.as_str()];
-                Outcome::Loaded(self.maps.push(obj, &names, true))
+                let i = self.maps.push(obj, &names, true);
+                Outcome::Loaded(i)
             }
         }
     }

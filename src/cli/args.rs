@@ -29,6 +29,19 @@ pub enum Command {
 Exit status: 0 all found (or static), 1 a library or the interpreter is missing, 2 an error (unreadable or non-ELF program, bad root)."
     )]
     Trace(TraceArgs),
+    /// List every path the layer would hold, with the reason it is there
+    #[command(
+        after_help = "Examples:\n  minroot files /usr/bin/curl\n  minroot files --root ./rootfs --include /usr/lib/python3.11 --format json /usr/bin/python3.11\n\n\
+Exit status: 0 complete, 1 something is missing (a library, an interpreter, a required dlopen), 2 an error."
+    )]
+    Files(FilesArgs),
+    /// Write the minimal layer that runs the programs (tar, tar.gz or tar.zst)
+    #[command(
+        after_help = "Examples:\n  minroot pack -o layer.tar /usr/bin/curl\n  minroot pack --root ./rootfs -o nginx.tar.gz --include /etc/nginx /usr/sbin/nginx\n  minroot pack -o py.tar.zst --include /usr/lib/python3.11 /usr/bin/python3\n\n\
+Then: printf 'FROM scratch\\nADD layer.tar /\\n' > Dockerfile, or `podman import layer.tar`.\n\
+Exit status: 0 written, 1 not written because something is missing (use --allow-missing), 2 an error."
+    )]
+    Pack(PackArgs),
 }
 
 /// Options shared by every command that traces programs.
@@ -71,6 +84,80 @@ pub struct TraceArgs {
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Programs to trace (paths inside the root)
+    #[arg(required = true, value_name = "BIN")]
+    pub bins: Vec<String>,
+}
+
+/// What goes into the layer besides the programs.
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
+    #[command(flatten)]
+    pub root: RootArgs,
+    /// Also take this path of the root: a file, a symlink (with its target) or a directory
+    /// (recursively); every ELF inside is traced too. Repeatable
+    #[arg(long = "include", short = 'i', value_name = "PATH")]
+    pub includes: Vec<String>,
+    /// Also load this library as the first program would dlopen it. Repeatable
+    #[arg(long = "dlopen", value_name = "SONAME")]
+    pub dlopens: Vec<String>,
+    /// Take .note.dlopen entries up to this priority: required, recommended, suggested
+    #[arg(long, value_name = "PRIORITY", default_value = "recommended")]
+    pub dlopen_priority: String,
+    /// Do not add gconv modules for programs that use iconv_open
+    #[arg(long)]
+    pub no_gconv: bool,
+    /// Add opt-in data: tzdata, C.utf8. Repeatable
+    #[arg(long = "data", value_name = "SET")]
+    pub data: Vec<String>,
+    /// Leave out the base files (passwd, group, nsswitch.conf, CA bundle, /tmp, homes,
+    /// os-release), for a layer that goes on top of another base
+    #[arg(long)]
+    pub no_base: bool,
+    /// Clear setuid and setgid bits
+    #[arg(long)]
+    pub strip_setuid: bool,
+    /// Give every entry this owner (numeric UID:GID) instead of the root's owners
+    #[arg(long, value_name = "UID:GID")]
+    pub chown: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilesFormat {
+    /// One path per line, sorted, with its reason
+    List,
+    /// Full records
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct FilesArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value = "list")]
+    pub format: FilesFormat,
+    /// Programs (paths inside the root; a #! script brings its interpreter)
+    #[arg(required = true, value_name = "BIN")]
+    pub bins: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PackArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Output layer: .tar, .tar.gz (gzip) or .tar.zst (zstd)
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// mtime of every entry (default: $SOURCE_DATE_EPOCH, else 0)
+    #[arg(long, value_name = "SECONDS")]
+    pub source_date_epoch: Option<String>,
+    /// Write the layer even if libraries are missing
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Programs (paths inside the root; a #! script brings its interpreter)
     #[arg(required = true, value_name = "BIN")]
     pub bins: Vec<String>,
 }

@@ -4,6 +4,9 @@
 
 pub mod args;
 pub mod config;
+pub mod files;
+pub mod layer;
+pub mod pack;
 pub mod trace;
 
 use anyhow::Result;
@@ -47,5 +50,7 @@ pub fn main() -> Status {
 fn run(cli: args::Cli, env: &config::HostEnv) -> Result<Status> {
     match cli.command {
         args::Command::Trace(a) => trace::run(a, env),
+        args::Command::Files(a) => files::run(a, env),
+        args::Command::Pack(a) => pack::run(a, env),
     }
 }

@@ -63,6 +63,10 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
             }
         }
         TraceFormat::Json => {
+            // The error is in the JSON too; stderr says it for the person running it.
+            for e in results.iter().filter_map(|r| r.as_ref().err()) {
+                eprintln!("minroot: {e}");
+            }
             let programs: Vec<JsonProgram> = args
                 .bins
                 .iter()

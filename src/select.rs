@@ -1,0 +1,536 @@
+//! Everything the layer must hold, with why: the union of the traced programs, their
+//! interpreters and libraries, what the hints add, what `--include` names, each path as
+//! the program or the loader will open it (symlink chains and parent directories are the
+//! plan's job, `plan.rs`).
+//!
+//! Inputs: BINs (a `#!` script brings its interpreter; `#!/usr/bin/env prog` brings env
+//! and `prog` found on the default PATH), `--include` paths (files, symlinks, directories;
+//! every ELF inside is traced: a program on its own, a library as if the first program
+//! dlopened it), `--dlopen` sonames, and the hints.
+
+use std::collections::{BTreeSet, HashMap};
+
+use indexmap::IndexMap;
+use rayon::prelude::*;
+
+use crate::arch::Arch;
+use crate::closure::{Dlopened, Trace, TraceError, Tracer};
+use crate::elf::{self, DepKind, Priority};
+use crate::hints::{self, HintOptions};
+use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
+use crate::ldso::{Loader, Step};
+use crate::reason::Reason;
+use crate::resolve::{How, Slot};
+use crate::sysroot::{Kind, Root, SysrootError};
+
+/// The PATH a `#!/usr/bin/env prog` script's `prog` is looked up in (Debian's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What to select besides the programs.
+#[derive(Clone, Debug)]
+pub struct SelectOptions {
+    pub includes: Vec<String>,
+    pub dlopens: Vec<String>,
+    pub hints: HintOptions,
+    /// Add every glibc-hwcaps build of each library (off when a CPU level was chosen).
+    pub hwcaps_variants: bool,
+}
+
+/// A problem found while selecting. Errors make `pack` fail unless `--allow-missing`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Problem {
+    pub error: bool,
+    pub message: String,
+}
+
+/// The selection: paths inside the root (as they will be opened) with their reason.
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub files: IndexMap<String, Reason>,
+    pub traces: Vec<Trace>,
+    pub problems: Vec<Problem>,
+    pub arch: Option<Arch>,
+}
+
+/// A fatal selection error (bad input): exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    #[error(transparent)]
+    Sysroot(#[from] SysrootError),
+    #[error("{0}: no such file in the root")]
+    NotFound(String),
+    #[error("{script}: its interpreter {interp} is not in the root")]
+    NoInterpreter { script: String, interp: String },
+    #[error(
+        "the programs are for different architectures ({0} and {1}); a layer is for one platform"
+    )]
+    MixedArch(Arch, Arch),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Source of loaders and parsed files (the CLI's `Session`).
+pub trait Loaders: Sync {
+    fn root(&self) -> &Root;
+    fn loader(&self, arch: Arch) -> Result<std::sync::Arc<Loader>, String>;
+    fn cache(&self) -> &crate::closure::ObjectCache;
+}
+
+struct Program {
+    path: String,
+    reason: Reason,
+}
+
+/// Builds the selection for `bins` (paths inside the root).
+pub fn select(
+    src: &dyn Loaders,
+    bins: &[String],
+    opts: &SelectOptions,
+) -> Result<Selection, SelectError> {
+    let root = src.root();
+    let mut sel = Selection::default();
+    let mut programs: Vec<Program> = Vec::new();
+    let mut dlopen_paths: Vec<(String, Reason)> = Vec::new();
+
+    // Programs: ELF as is, scripts bring their interpreter.
+    for b in bins {
+        add_program(root, b, Reason::Input, &mut programs, &mut sel, 0)?;
+    }
+    // Includes: every path under them; ELF inside traced.
+    for inc in &opts.includes {
+        let reason = Reason::Include { arg: inc.clone() };
+        for (path, is_elf_file) in include_paths(root, inc, &mut sel)? {
+            sel.files.entry(path.clone()).or_insert(reason.clone());
+            if is_elf_file {
+                let interp = elf_has_interp(src, &path);
+                match interp {
+                    Some(true) => programs.push(Program {
+                        path,
+                        reason: reason.clone(),
+                    }),
+                    Some(false) => dlopen_paths
+                        .push((path.clone(), Reason::IncludedElfDependency { of: path })),
+                    None => {}
+                }
+            }
+        }
+    }
+
+    // Trace every program (in parallel; order kept).
+    let traced: Vec<Result<Trace, SelectError>> = programs
+        .par_iter()
+        .map(|p| {
+            let (_, info) = Tracer::inspect_program(root, src.cache(), &p.path)?;
+            let arch = Arch::from_elf_machine(info.machine)
+                .ok_or_else(|| SelectError::Other(format!("{}: unsupported machine", p.path)))?;
+            let loader = src.loader(arch).map_err(SelectError::Other)?;
+            Ok(Tracer::new(&loader, src.cache()).trace(&p.path)?)
+        })
+        .collect();
+    for (p, t) in programs.iter().zip(traced) {
+        let t = t?;
+        if let Some(a) = sel.arch {
+            if a != t.arch && !t.is_static {
+                return Err(SelectError::MixedArch(a, t.arch));
+            }
+        } else if !t.is_static {
+            sel.arch = Some(t.arch);
+        }
+        sel.files.entry(p.path.clone()).or_insert(p.reason.clone());
+        sel.traces.push(t);
+    }
+
+    // Hints, dlopens, and the loaded objects of every trace.
+    let mut extra: HashMap<(usize, usize), Reason> = HashMap::new();
+    for ti in 0..sel.traces.len() {
+        let arch = sel.traces[ti].arch;
+        if sel.traces[ti].is_static {
+            continue;
+        }
+        let loader = src.loader(arch).map_err(SelectError::Other)?;
+        let tracer = Tracer::new(&loader, src.cache());
+        if ti == first_of_arch(&sel.traces[..ti], arch).unwrap_or(ti) {
+            // The first program of its architecture dlopens the included libraries and
+            // the --dlopen names.
+            let trace = &mut sel.traces[ti];
+            for (p, reason) in &dlopen_paths {
+                match tracer.dlopen(trace, 0, p) {
+                    Dlopened::Loaded(n) => {
+                        extra.insert((ti, n), reason.clone());
+                    }
+                    Dlopened::Already(_) => {}
+                    Dlopened::Missing(m) => sel.problems.push(Problem {
+                        error: true,
+                        message: format!("{p}: not loadable ({} not found)", m.name),
+                    }),
+                    Dlopened::Failed(e) => sel.problems.push(Problem {
+                        error: true,
+                        message: format!("{p}: dlopen would fail: {e}"),
+                    }),
+                }
+            }
+            for name in &opts.dlopens {
+                match tracer.dlopen(trace, 0, name) {
+                    Dlopened::Loaded(n) => {
+                        extra.insert((ti, n), Reason::DlopenOption);
+                    }
+                    Dlopened::Already(_) => {}
+                    Dlopened::Missing(m) => sel.problems.push(Problem {
+                        error: true,
+                        message: format!(
+                            "--dlopen {name}: not found (searched {})",
+                            m.tried
+                                .iter()
+                                .map(|t| t.dir.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ),
+                    }),
+                    Dlopened::Failed(e) => sel.problems.push(Problem {
+                        error: true,
+                        message: format!("--dlopen {name}: {e}"),
+                    }),
+                }
+            }
+        }
+        let trace = &mut sel.traces[ti];
+        let h = hints::apply(&tracer, trace, &opts.hints);
+        for (o, r) in h.objects {
+            extra.entry((ti, o)).or_insert(r);
+        }
+        for (p, r) in h.files {
+            sel.files.entry(p).or_insert(r);
+        }
+        for p in h.problems {
+            sel.problems.push(Problem {
+                error: p.required,
+                message: p.message,
+            });
+        }
+        if opts.hwcaps_variants {
+            for (o, r) in hwcaps_variants(&tracer, trace) {
+                extra.entry((ti, o)).or_insert(r);
+            }
+        }
+    }
+    for (ti, t) in sel.traces.iter().enumerate() {
+        collect_trace(ti, t, &extra, &mut sel.files, &mut sel.problems);
+    }
+    Ok(sel)
+}
+
+fn first_of_arch(traces: &[Trace], arch: Arch) -> Option<usize> {
+    traces.iter().position(|t| t.arch == arch && !t.is_static)
+}
+
+/// Adds the program at `typed`; a script adds its interpreter (recursively, bounded).
+fn add_program(
+    root: &Root,
+    typed: &str,
+    reason: Reason,
+    programs: &mut Vec<Program>,
+    sel: &mut Selection,
+    depth: usize,
+) -> Result<(), SelectError> {
+    let r = root
+        .resolve(typed)?
+        .ok_or_else(|| SelectError::NotFound(typed.into()))?;
+    if r.kind != Kind::File {
+        return Err(SelectError::Other(format!("{typed}: not a regular file")));
+    }
+    let head = root
+        .head_canonical(&r.path, 256)
+        .map_err(|e| SelectError::Other(format!("{typed}: {e}")))?;
+    if head.starts_with(b"#!") && depth < 4 {
+        sel.files.entry(typed.to_string()).or_insert(reason);
+        let line = head[2..].split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let line = String::from_utf8_lossy(line);
+        let mut words = line.split_whitespace();
+        let interp = words
+            .next()
+            .ok_or_else(|| SelectError::Other(format!("{typed}: empty #! line")))?
+            .to_string();
+        let arg = words.next().map(str::to_string);
+        let sreason = Reason::ScriptInterpreter {
+            script: typed.to_string(),
+        };
+        if root.resolve(&interp)?.is_none() {
+            return Err(SelectError::NoInterpreter {
+                script: typed.into(),
+                interp,
+            });
+        }
+        add_program(root, &interp, sreason.clone(), programs, sel, depth + 1)?;
+        if interp.ends_with("/env") {
+            if let Some(prog) = arg.filter(|a| !a.starts_with('-') && !a.contains('=')) {
+                let found = DEFAULT_PATH
+                    .split(':')
+                    .map(|d| format!("{d}/{prog}"))
+                    .find(|p| {
+                        root.resolve(p)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|r| r.kind == Kind::File)
+                    });
+                match found {
+                    Some(p) => add_program(root, &p, sreason, programs, sel, depth + 1)?,
+                    None => {
+                        return Err(SelectError::NoInterpreter {
+                            script: typed.into(),
+                            interp: format!("{prog} (on PATH {DEFAULT_PATH})"),
+                        });
+                    }
+                }
+            }
+        }
+        return Ok(());
+    }
+    if !elf::is_elf(&head) {
+        return Err(SelectError::Other(format!(
+            "{typed}: neither an ELF program nor a #! script"
+        )));
+    }
+    programs.push(Program {
+        path: typed.to_string(),
+        reason,
+    });
+    Ok(())
+}
+
+/// Whether the ELF at `path` has a PT_INTERP (a program) or not (a library); None if it
+/// is not an ELF file minroot can trace (wrong machine, corrupt, ...).
+fn elf_has_interp(src: &dyn Loaders, path: &str) -> Option<bool> {
+    let root = src.root();
+    let r = root.resolve(path).ok().flatten()?;
+    let info = src.cache().get(root, &r.path).ok()?;
+    if !info.class64
+        || Arch::from_elf_machine(info.machine).is_none()
+        || !info.dynamic && info.interp.is_none()
+    {
+        return None;
+    }
+    Some(info.interp.is_some())
+}
+
+/// Every path an `--include` brings, with whether it is an ELF regular file: the path
+/// itself (and the symlink chain to it); for a directory, everything below it in sorted
+/// order, symlinks kept (their targets come too when they are files).
+fn include_paths(
+    root: &Root,
+    inc: &str,
+    sel: &mut Selection,
+) -> Result<Vec<(String, bool)>, SelectError> {
+    let mut out = Vec::new();
+    let r = root
+        .resolve(inc)?
+        .ok_or_else(|| SelectError::NotFound(inc.into()))?;
+    match r.kind {
+        Kind::File | Kind::Other => out.push((
+            inc.to_string(),
+            r.kind == Kind::File && is_elf_at(root, &r.path),
+        )),
+        Kind::Dir => {
+            out.push((inc.to_string(), false));
+            let host = root.host_path(&r.path);
+            for e in walkdir::WalkDir::new(&host)
+                .min_depth(1)
+                .follow_links(false)
+                .sort_by_file_name()
+            {
+                let e = e.map_err(|e| SelectError::Other(format!("{inc}: {e}")))?;
+                let rel = e
+                    .path()
+                    .strip_prefix(&host)
+                    .map_err(|e| SelectError::Other(e.to_string()))?;
+                let inside = crate::sysroot::join(&r.path, &rel.to_string_lossy());
+                let ft = e.file_type();
+                if ft.is_symlink() {
+                    out.push((inside.clone(), false));
+                    // The target too, when it is a file (a link to a directory is kept as a
+                    // link; its contents come only if they are included themselves).
+                    if let Ok(Some(t)) = root.resolve(&inside) {
+                        if t.kind == Kind::File {
+                            out.push((t.path.clone(), is_elf_at(root, &t.path)));
+                        } else if t.kind == Kind::Dir && !t.path.starts_with(&r.path) {
+                            sel.problems.push(Problem { error: false, message: format!("{inside} links to directory {} outside --include {inc}; only the link is included", t.path) });
+                        }
+                    }
+                } else if ft.is_file() {
+                    out.push((inside.clone(), is_elf_at(root, &inside)));
+                } else {
+                    out.push((inside, false));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn is_elf_at(root: &Root, canonical: &str) -> bool {
+    root.head_canonical(canonical, 4)
+        .is_ok_and(|h| elf::is_elf(&h))
+}
+
+/// For every library found by a directory search or the cache, the other glibc-hwcaps
+/// (and legacy) builds of the same name, loaded as the loader of another CPU would.
+fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
+    let loader = tracer.loader;
+    let arch = loader.arch;
+    let mut subdirs: BTreeSet<String> = BTreeSet::new();
+    let profiles: Vec<CpuProfile> = match arch {
+        Arch::X86_64 => {
+            let intel = "vendor_id : GenuineIntel\nflags : cx16 lahf_lm popcnt pni ssse3 sse4_1 sse4_2 avx avx2 bmi1 bmi2 f16c fma abm movbe avx512f avx512bw avx512cd avx512dq avx512vl\n";
+            let phi = "vendor_id : GenuineIntel\nflags : cx16 lahf_lm popcnt pni ssse3 sse4_1 sse4_2 avx avx2 bmi1 bmi2 f16c fma abm movbe avx512f avx512cd avx512er avx512pf\n";
+            vec![
+                CpuProfile::for_level(arch, CpuLevel::X86_64V4),
+                CpuProfile::from_cpuinfo(arch, intel),
+                CpuProfile::from_cpuinfo(arch, phi),
+            ]
+        }
+        Arch::Aarch64 => vec![CpuProfile::for_level(arch, CpuLevel::Atomics)],
+    };
+    for p in &profiles {
+        subdirs.extend(p.subdirs().into_iter().filter(|s| !s.is_empty()));
+    }
+    let mut by_len: Vec<&String> = subdirs.iter().collect();
+    by_len.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut candidates: Vec<(String, String)> = Vec::new();
+    for slot in trace.maps.order.clone() {
+        let Slot::Obj(i) = slot else { continue };
+        let o = &trace.maps.objects[i];
+        let How::Found { step, dir } = &o.how else {
+            continue;
+        };
+        let name = o.path.rsplit('/').next().unwrap_or("").to_string();
+        if *step == Step::Path || name.is_empty() {
+            continue;
+        }
+        let base = by_len
+            .iter()
+            .find_map(|s| dir.strip_suffix(s.as_str()))
+            .unwrap_or(dir)
+            .to_string();
+        for s in std::iter::once(&String::new()).chain(subdirs.iter()) {
+            candidates.push((format!("{base}{s}{name}"), o.path.clone()));
+        }
+        if *step == Step::Cache {
+            if let Some(cache) = &loader.cache {
+                for e in cache
+                    .entries()
+                    .filter(|e| e.flags == arch.cache_flags() && e.name == o.name)
+                {
+                    candidates.push((e.path, o.path.clone()));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (cand, of) in candidates {
+        if cand == of || !seen.insert(cand.clone()) {
+            continue;
+        }
+        match loader.open_verify(&cand) {
+            Ok(Some((_, elf::Verdict::Ok))) => {}
+            _ => continue,
+        }
+        if let Dlopened::Loaded(n) = tracer.dlopen(trace, 0, &cand) {
+            out.push((n, Reason::HwcapsVariant { of }));
+        }
+    }
+    out
+}
+
+/// Adds a trace's program interpreter and loaded objects to `files`; missing libraries
+/// become problems.
+fn collect_trace(
+    ti: usize,
+    t: &Trace,
+    extra: &HashMap<(usize, usize), Reason>,
+    files: &mut IndexMap<String, Reason>,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(i) = &t.interp {
+        if !i.implied {
+            match &i.real {
+                Some(_) => {
+                    files.entry(i.path.clone()).or_insert(Reason::Interpreter {
+                        program: t.program.clone(),
+                    });
+                }
+                None => problems.push(Problem {
+                    error: true,
+                    message: format!(
+                        "{}: its interpreter {} is not in the root",
+                        t.program, i.path
+                    ),
+                }),
+            }
+        }
+    }
+    for slot in &t.maps.order {
+        let Slot::Obj(i) = slot else { continue };
+        let o = &t.maps.objects[*i];
+        if o.hidden {
+            continue;
+        }
+        let reason = extra.get(&(ti, *i)).cloned().unwrap_or_else(|| {
+            let by = o
+                .loader
+                .map(|l| t.maps.objects[l].path.clone())
+                .unwrap_or_else(|| t.program.clone());
+            let (how, dir) = match &o.how {
+                How::Found { step, dir } => (step_label(t, step), dir.clone()),
+                _ => (String::new(), String::new()),
+            };
+            Reason::Library { by, how, dir }
+        });
+        files.entry(o.path.clone()).or_insert(reason);
+    }
+    for m in &t.maps.missing {
+        if m.kind == DepKind::Auxiliary {
+            continue;
+        }
+        let by = &t.maps.objects[m.requested_by].path;
+        let hint = m
+            .stale_cache
+            .as_ref()
+            .map(|s| {
+                format!(" (it exists as {s}, but ld.so.cache is stale: run ldconfig in the root)")
+            })
+            .unwrap_or_default();
+        problems.push(Problem {
+            error: true,
+            message: format!("{} (needed by {by}) is not found in the root{hint}", m.name),
+        });
+    }
+    if let Some(f) = &t.fatal {
+        problems.push(Problem {
+            error: true,
+            message: format!("{}: the loader stops at {}: {}", t.program, f.name, f.error),
+        });
+    }
+}
+
+fn step_label(t: &Trace, s: &Step) -> String {
+    match s {
+        Step::Path => "path".into(),
+        Step::Rpath { owner, .. } => format!("rpath of {}", t.maps.objects[*owner].path),
+        Step::Runpath { .. } => "runpath".into(),
+        Step::LibraryPath { .. } => "LD_LIBRARY_PATH".into(),
+        Step::Cache => "ld.so.cache".into(),
+        Step::DefaultDir => "default dir".into(),
+    }
+}
+
+/// `--dlopen-priority` values.
+pub fn parse_priority(s: &str) -> Option<Priority> {
+    match s {
+        "required" => Some(Priority::Required),
+        "recommended" => Some(Priority::Recommended),
+        "suggested" => Some(Priority::Suggested),
+        _ => None,
+    }
+}
