@@ -21,7 +21,11 @@ pub fn minroot() -> Command {
 /// Runs minroot with `args`; returns (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
     let out = minroot().args(args).output().expect("run minroot");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Whether tests must have every external resource (set by scripts/test.sh).
@@ -34,7 +38,9 @@ pub fn require_all() -> bool {
 pub fn require(what: &str, available: bool) -> bool {
     if !available {
         if require_all() {
-            panic!("required test resource missing: {what} (run scripts/test.sh, which installs and builds it)");
+            panic!(
+                "required test resource missing: {what} (run scripts/test.sh, which installs and builds it)"
+            );
         }
         eprintln!("SKIP: {what} is not available (scripts/test.sh provides it)");
     }
@@ -43,12 +49,18 @@ pub fn require(what: &str, available: bool) -> bool {
 
 /// Whether a program is on PATH.
 pub fn have(prog: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {prog} >/dev/null 2>&1")).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {prog} >/dev/null 2>&1"))
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Where scripts/make-sysroot.sh puts its roots.
 pub fn sysroots_dir() -> PathBuf {
-    std::env::var_os("MINROOT_SYSROOTS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sysroots"))
+    std::env::var_os("MINROOT_SYSROOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sysroots"))
 }
 
 /// A built sysroot (`arm64`, `amd64`), or None.
@@ -65,7 +77,12 @@ pub struct FakeRoot {
 
 impl FakeRoot {
     pub fn new() -> FakeRoot {
-        FakeRoot { dir: tempfile::Builder::new().prefix("minroot-fake-").tempdir().expect("tempdir") }
+        FakeRoot {
+            dir: tempfile::Builder::new()
+                .prefix("minroot-fake-")
+                .tempdir()
+                .expect("tempdir"),
+        }
     }
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -95,7 +112,9 @@ impl FakeRoot {
     /// Copies the real glibc loader of `arch` into the root at its PT_INTERP path:
     /// the host's for x86_64, Debian's arm64 build (libc6-arm64-cross) for aarch64.
     pub fn install_loader(&self, arch: Arch) -> bool {
-        let Some(src) = host_loader(arch) else { return false };
+        let Some(src) = host_loader(arch) else {
+            return false;
+        };
         let dst = self.host(arch.loader_path());
         std::fs::create_dir_all(dst.parent().unwrap()).expect("mkdir");
         std::fs::copy(src, &dst).is_ok()
@@ -114,14 +133,31 @@ pub fn host_loader(arch: Arch) -> Option<PathBuf> {
 /// Whether the real loader of `arch` can be run in a root here (bwrap, and qemu-user for
 /// a foreign architecture).
 pub fn can_run_loader(arch: Arch) -> bool {
-    have("bwrap") && (Arch::host() == Some(arch) || Path::new(&format!("/usr/bin/{}", arch.qemu_static())).is_file())
+    have("bwrap")
+        && (Arch::host() == Some(arch)
+            || Path::new(&format!("/usr/bin/{}", arch.qemu_static())).is_file())
 }
 
 /// Runs `prog` (a path inside `root`) inside the root with bwrap, under qemu-user when
 /// `arch` is not the host's, with `env` set. Returns the process output.
-pub fn run_in_root(root: &Path, arch: Arch, prog: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn run_in_root(
+    root: &Path,
+    arch: Arch,
+    prog: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new("bwrap");
-    cmd.arg("--bind").arg(root).arg("/").args(["--proc", "/proc", "--dev", "/dev", "--chdir", "/", "--unshare-pid", "--die-with-parent"]);
+    cmd.arg("--bind").arg(root).arg("/").args([
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/",
+        "--unshare-pid",
+        "--die-with-parent",
+    ]);
     cmd.arg("--clearenv");
     for (k, v) in env {
         cmd.args(["--setenv", k, v]);
@@ -130,8 +166,16 @@ pub fn run_in_root(root: &Path, arch: Arch, prog: &str, args: &[&str], env: &[(&
     if Arch::host() != Some(arch) {
         // qemu-user must be inside the root; a private copy keeps parallel tests apart.
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let name = format!("/.minroot-qemu-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-        std::fs::copy(format!("/usr/bin/{}", arch.qemu_static()), root.join(&name[1..])).expect("copy qemu into the root");
+        let name = format!(
+            "/.minroot-qemu-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        std::fs::copy(
+            format!("/usr/bin/{}", arch.qemu_static()),
+            root.join(&name[1..]),
+        )
+        .expect("copy qemu into the root");
         cmd.arg(&name);
         qemu_copy = Some(root.join(&name[1..]));
     } else {
@@ -150,13 +194,23 @@ pub type Line = (String, String);
 
 /// What the real loader of the root lists for `prog` with LD_TRACE_LOADED_OBJECTS=1
 /// (vDSO and interpreter lines dropped), paths as printed. None if it failed to run.
-pub fn real_loader_list(root: &Path, arch: Arch, prog: &str, env: &[(&str, &str)]) -> Result<Vec<Line>, String> {
+pub fn real_loader_list(
+    root: &Path,
+    arch: Arch,
+    prog: &str,
+    env: &[(&str, &str)],
+) -> Result<Vec<Line>, String> {
     let mut e = vec![("LD_TRACE_LOADED_OBJECTS", "1")];
     e.extend_from_slice(env);
     let out = run_in_root(root, arch, prog, &[], &e);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(format!("loader exited with {:?}: {}{}", out.status.code(), stdout, String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "loader exited with {:?}: {}{}",
+            out.status.code(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(parse_trace_output(&stdout, arch))
 }
@@ -166,7 +220,8 @@ pub fn parse_trace_output(s: &str, arch: Arch) -> Vec<Line> {
     let mut v = Vec::new();
     for line in s.lines() {
         let l = line.trim();
-        if l.is_empty() || l.contains("statically linked") || l.contains("not a dynamic executable") {
+        if l.is_empty() || l.contains("statically linked") || l.contains("not a dynamic executable")
+        {
             continue;
         }
         if let Some((name, rest)) = l.split_once(" => ") {
@@ -174,7 +229,11 @@ pub fn parse_trace_output(s: &str, arch: Arch) -> Vec<Line> {
             v.push((name.to_string(), path));
         } else {
             let name = l.split(" (0x").next().unwrap_or(l).trim().to_string();
-            if name.starts_with("linux-vdso") || name.starts_with("linux-gate") || name == arch.loader_path() || name.ends_with(arch.loader_soname()) {
+            if name.starts_with("linux-vdso")
+                || name.starts_with("linux-gate")
+                || name == arch.loader_path()
+                || name.ends_with(arch.loader_soname())
+            {
                 continue;
             }
             v.push((name.clone(), name));
@@ -185,7 +244,10 @@ pub fn parse_trace_output(s: &str, arch: Arch) -> Vec<Line> {
 
 /// Parses `minroot trace --format list` output of one program.
 pub fn parse_list(s: &str) -> Vec<Line> {
-    s.lines().filter_map(|l| l.split_once(" => ")).map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    s.lines()
+        .filter_map(|l| l.split_once(" => "))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 /// Makes paths comparable: resolved inside `root` (relative = relative to `/`).
@@ -197,9 +259,33 @@ pub fn canonical_lines(root: &Path, lines: &[Line]) -> Vec<Line> {
             if p == "not found" {
                 return (n.clone(), p.clone());
             }
-            let abs = if p.starts_with('/') { p.clone() } else { format!("/{p}") };
-            let c = r.resolve(&abs).ok().flatten().map(|x| x.path).unwrap_or(abs);
+            let abs = if p.starts_with('/') {
+                p.clone()
+            } else {
+                format!("/{p}")
+            };
+            let c = r
+                .resolve(&abs)
+                .ok()
+                .flatten()
+                .map(|x| x.path)
+                .unwrap_or(abs);
             (n.clone(), c)
         })
         .collect()
+}
+
+/// Where scripts/make-fixtures.sh puts its fixture roots.
+pub fn fixtures_dir() -> PathBuf {
+    std::env::var_os("MINROOT_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures"))
+}
+
+/// A fixture root of scripts/make-fixtures.sh (`x86_64`, `x86_64-cache`, `aarch64`,
+/// `aarch64-cache`; see testdata/README.md), or None when it was not built.
+pub fn fixture(name: &str) -> Option<PathBuf> {
+    let d = fixtures_dir().join(name);
+    let arch = name.strip_suffix("-cache").unwrap_or(name);
+    (d.is_dir() && fixtures_dir().join(format!("{arch}.stamp")).is_file()).then_some(d)
 }
