@@ -24,6 +24,12 @@ pub const KNOWN: &[Known] = &[
         what: "OpenSSL configuration",
     },
     Known {
+        sonames: &["libcrypto.so.3", "libcrypto.so.1.1"],
+        // OpenSSL's default CA file (X509_get_default_cert_file); Debian links it to the bundle.
+        files: &["/usr/lib/ssl/cert.pem"],
+        what: "OpenSSL default CA file",
+    },
+    Known {
         sonames: &[
             "libssl.so.3",
             "libssl.so.1.1",
