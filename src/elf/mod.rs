@@ -506,7 +506,8 @@ fn read_imports(
             .iter()
             .find(|d| d.d_tag == dynamic::DT_HASH)
             .and_then(|d| vaddr_to_offset(phdrs, d.d_val))
-            .and_then(|off| read_u32(bytes, off + 4, ctx.le))
+            // nchain; `off` may be near u64::MAX (a PT_LOAD with a huge p_offset).
+            .and_then(|off| read_u32(bytes, off.checked_add(4)?, ctx.le))
             .map(|n| n as usize)
             .or_else(|| {
                 dyns.iter()
