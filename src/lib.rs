@@ -16,3 +16,5 @@ pub mod reason;
 pub mod resolve;
 pub mod select;
 pub mod sysroot;
+pub mod oci;
+pub mod dev;

@@ -131,12 +131,10 @@ pub fn select(
         .collect();
     for (p, t) in programs.iter().zip(traced) {
         let t = t?;
-        if let Some(a) = sel.arch {
-            if a != t.arch && !t.is_static {
-                return Err(SelectError::MixedArch(a, t.arch));
-            }
-        } else if !t.is_static {
-            sel.arch = Some(t.arch);
+        match sel.arch {
+            Some(a) if a != t.arch => return Err(SelectError::MixedArch(a, t.arch)),
+            Some(_) => {}
+            None => sel.arch = Some(t.arch),
         }
         sel.files.entry(p.path.clone()).or_insert(p.reason.clone());
         sel.traces.push(t);

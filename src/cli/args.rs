@@ -141,13 +141,67 @@ pub struct FilesArgs {
     pub bins: Vec<String>,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompressionArg {
+    Gzip,
+    Zstd,
+    None,
+}
+
+/// The image's run-time configuration and name (OCI outputs and --dockerfile).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ImageArgs {
+    /// ENTRYPOINT, one argument per use (default: the first BIN)
+    #[arg(long = "entrypoint", value_name = "ARG", allow_hyphen_values = true)]
+    pub entrypoint: Vec<String>,
+    /// CMD, one argument per use
+    #[arg(long = "cmd", value_name = "ARG", allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+    /// Environment KEY=VALUE (PATH and SSL_CERT_FILE are set by default). Repeatable
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// User to run as (default 65532, distroless's nonroot)
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Working directory
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Label KEY=VALUE. Repeatable
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Image name NAME:TAG (org.opencontainers.image.ref.name; default: <first BIN>:latest)
+    #[arg(long, value_name = "NAME:TAG")]
+    pub tag: Option<String>,
+    /// Add a -dev image: a second layer with a shell and basic tools (busybox or coreutils
+    /// from the root) on top of the same production layer
+    #[arg(long)]
+    pub dev: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct PackArgs {
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub image: ImageArgs,
     /// Output layer: .tar, .tar.gz (gzip) or .tar.zst (zstd)
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: Option<PathBuf>,
+    /// Output an OCI image layout directory
+    #[arg(long, value_name = "DIR")]
+    pub oci: Option<PathBuf>,
+    /// Output an OCI layout as one tar (with Docker's manifest.json: podman/docker load)
+    #[arg(long, value_name = "FILE")]
+    pub oci_archive: Option<PathBuf>,
+    /// Output the unpacked tree (for COPY --from=build /rootfs/ /)
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
+    /// Output DIR/Dockerfile (FROM scratch, ADD layer.tar /, USER, ENV, ENTRYPOINT) and DIR/layer.tar
+    #[arg(long, value_name = "DIR")]
+    pub dockerfile: Option<PathBuf>,
+    /// Layer compression in OCI outputs
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compression: CompressionArg,
     /// mtime of every entry (default: $SOURCE_DATE_EPOCH, else 0)
     #[arg(long, value_name = "SECONDS")]
     pub source_date_epoch: Option<String>,

@@ -30,6 +30,9 @@ pub struct Layer {
     pub session: Session,
     pub selection: Selection,
     pub plan: Plan,
+    pub options: SelectOptions,
+    /// The programs as paths inside the root.
+    pub bins: Vec<String>,
 }
 
 /// Runs selection and planning for `bins`.
@@ -98,9 +101,5 @@ pub fn build(args: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer>
             chown,
         },
     );
-    Ok(Layer {
-        session,
-        selection,
-        plan,
-    })
+    Ok(Layer { session, selection, plan, options: opts, bins: paths })
 }

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod config;
 pub mod files;
+pub mod image;
 pub mod layer;
 pub mod pack;
 pub mod trace;

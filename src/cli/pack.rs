@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::Status;
-use super::args::PackArgs;
+use super::args::{CompressionArg, PackArgs};
 use super::config::HostEnv;
 use super::layer::Layer;
 use crate::pack::{self, Compression, LayerInfo};
@@ -45,27 +45,85 @@ pub fn report_problems(layer: &Layer, _env: &HostEnv) {
 }
 
 pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
-    let Some(out) = args.output.clone() else {
-        bail!("pack needs an output: -o layer.tar (or .tar.gz, .tar.zst)")
-    };
+    if args.output.is_none() && args.oci.is_none() && args.oci_archive.is_none() && args.rootfs.is_none() && args.dockerfile.is_none() {
+        bail!("pack needs an output: -o layer.tar (.tar.gz, .tar.zst), --oci DIR, --oci-archive FILE, --rootfs DIR or --dockerfile DIR");
+    }
     let mtime = source_date_epoch(args.source_date_epoch.as_deref(), env)?;
     let layer = super::layer::build(&args.select, &args.bins, env)?;
     report_problems(&layer, env);
     if layer.selection.problems.iter().any(|p| p.error) && !args.allow_missing {
-        eprintln!(
-            "minroot: nothing written: the closure is incomplete (see above); --allow-missing writes it anyway"
-        );
+        eprintln!("minroot: nothing written: the closure is incomplete (see above); --allow-missing writes it anyway");
         return Ok(Status::Incomplete);
     }
-    let compression = Compression::from_path(&out);
-    let info = pack::write_layer(&layer.plan, mtime, compression, &out)
-        .with_context(|| format!("writing {}", out.display()))?;
-    print_summary(&out.to_string_lossy(), &info, args.json)?;
-    Ok(if layer.selection.problems.iter().any(|p| p.error) {
-        Status::Incomplete
-    } else {
-        Status::Ok
-    })
+    let spec = super::image::image_spec(&args.image, &layer.bins[0])?;
+    let mut summary = JsonPack { layer: None, oci: None, oci_archive: None, rootfs: None, dockerfile: None };
+    if let Some(out) = &args.output {
+        let info = pack::write_layer(&layer.plan, mtime, Compression::from_path(out), out).with_context(|| format!("writing {}", out.display()))?;
+        if !args.json {
+            print_summary(&out.to_string_lossy(), &info, false)?;
+        }
+        summary.layer = Some(info);
+    }
+    if let Some(dir) = &args.rootfs {
+        pack::rootfs::write_rootfs(&layer.plan, mtime, dir).with_context(|| format!("writing {}", dir.display()))?;
+        if !args.json {
+            println!("wrote {} (rootfs, {} entries)", dir.display(), layer.plan.entries.len());
+        }
+        summary.rootfs = Some(dir.to_string_lossy().into_owned());
+    }
+    if let Some(dir) = &args.dockerfile {
+        let info = super::image::write_dockerfile_dir(dir, &layer.plan, &spec, mtime, &layer.bins)?;
+        if !args.json {
+            println!("wrote {}/Dockerfile and {}/layer.tar (diff_id {})", dir.display(), dir.display(), info.diff_id);
+        }
+        summary.dockerfile = Some(info);
+    }
+    if args.oci.is_some() || args.oci_archive.is_some() {
+        let arch = layer.plan.arch.context("cannot tell the image's architecture")?;
+        let dev = if spec.dev { Some(super::image::dev_plan(&layer, &layer.options)?) } else { None };
+        let compression = match args.compression {
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::Zstd => Compression::Zstd,
+            CompressionArg::None => Compression::None,
+        };
+        let platforms = [super::image::PlatformImage { arch, prod: &layer.plan, dev: dev.as_ref(), created_by: format!("minroot pack {}", layer.bins.join(" ")) }];
+        if let Some(dir) = &args.oci {
+            let w = super::image::write_oci_dir(dir, &platforms, &spec, mtime, compression)?;
+            if !args.json {
+                for i in &w {
+                    println!("wrote {} ({} {}, manifest {})", dir.display(), i.tag, i.platform, i.manifest_digest);
+                }
+            }
+            summary.oci = Some(w);
+        }
+        if let Some(file) = &args.oci_archive {
+            let w = super::image::write_oci_archive(file, &platforms, &spec, mtime, compression)?;
+            if !args.json {
+                for i in &w {
+                    println!("wrote {} ({} {}, manifest {})", file.display(), i.tag, i.platform, i.manifest_digest);
+                }
+            }
+            summary.oci_archive = Some(w);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
+    Ok(if layer.selection.problems.iter().any(|p| p.error) { Status::Incomplete } else { Status::Ok })
+}
+
+#[derive(Serialize)]
+struct JsonPack {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<LayerInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oci: Option<Vec<super::image::WrittenImage>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oci_archive: Option<Vec<super::image::WrittenImage>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rootfs: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dockerfile: Option<LayerInfo>,
 }
 
 #[derive(Serialize)]
