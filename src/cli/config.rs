@@ -115,6 +115,25 @@ impl Session {
         Ok(l)
     }
 
+    /// Why the root's ld.so.cache is not used, for each architecture traced so far (the
+    /// loader skips such a cache and goes on with the default directories), sorted.
+    pub fn cache_warnings(&self) -> Vec<String> {
+        let m = self.loaders.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<String> = m
+            .values()
+            .filter_map(|l| {
+                let issue = l.cache_issue.as_ref()?;
+                Some(format!(
+                    "{} in the root ({}): {issue}",
+                    crate::ldso::LD_SO_CACHE,
+                    l.arch
+                ))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     /// A program path as typed, made absolute inside the root: relative paths are relative
     /// to the current directory for the host root, to the root's `/` otherwise.
     pub fn program_path(&self, typed: &str, env: &HostEnv) -> String {

@@ -78,7 +78,11 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
         }
     }
     out.flush()?;
-    for w in session.root.warnings() {
+    for w in session
+        .cache_warnings()
+        .iter()
+        .chain(&session.root.warnings())
+    {
         eprintln!("minroot: warning: {w}");
     }
     Ok(status)
