@@ -42,6 +42,12 @@ Then: printf 'FROM scratch\\nADD layer.tar /\\n' > Dockerfile, or `podman import
 Exit status: 0 written, 1 not written because something is missing (use --allow-missing), 2 an error."
     )]
     Pack(PackArgs),
+    /// Build a multi-platform OCI image from a spec file (one root per platform)
+    #[command(after_help = "Example minroot.toml:\n  bins = [\"/usr/bin/curl\"]\n  [image]\n  tag = \"curl:8\"\n  [[platform]]\n  name = \"linux/amd64\"\n  root = \"roots/amd64\"\n  [[platform]]\n  name = \"linux/arm64\"\n  root = \"roots/arm64\"\n\n  minroot build minroot.toml --oci out/\n\n\
+Keys: bins, include, dlopen, dlopen_priority, data, no_base, strip_setuid, gconv, chown, source_date_epoch,\n\
+compression (gzip|zstd|none), dev, [image] tag/entrypoint/cmd/env/user/workdir/labels,\n\
+[[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file.")]
+    Build(BuildArgs),
 }
 
 /// Options shared by every command that traces programs.
@@ -214,4 +220,23 @@ pub struct PackArgs {
     /// Programs (paths inside the root; a #! script brings its interpreter)
     #[arg(required = true, value_name = "BIN")]
     pub bins: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The spec file (TOML)
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Output an OCI image layout directory (an index with one manifest per platform)
+    #[arg(long, value_name = "DIR")]
+    pub oci: Option<PathBuf>,
+    /// Output the OCI layout as one tar
+    #[arg(long, value_name = "FILE")]
+    pub oci_archive: Option<PathBuf>,
+    /// Write even if libraries are missing
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
 }

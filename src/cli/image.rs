@@ -135,7 +135,11 @@ pub fn stage_images(st: &mut Staging, platforms: &[PlatformImage], spec: &ImageS
             entries.push(IndexEntry { manifest, arch: p.arch, ref_name: Some(tag) });
         }
     }
-    Ok((oci::index(&entries), docker, written))
+    let (index, nested) = oci::index(&entries);
+    for b in &nested {
+        st.add_blob(b)?;
+    }
+    Ok((index, docker, written))
 }
 
 /// Writes an OCI layout directory.

@@ -3,11 +3,13 @@
 //! decided here, once.
 
 pub mod args;
+pub mod build;
 pub mod config;
 pub mod files;
 pub mod image;
 pub mod layer;
 pub mod pack;
+pub mod spec;
 pub mod trace;
 
 use anyhow::Result;
@@ -53,5 +55,6 @@ fn run(cli: args::Cli, env: &config::HostEnv) -> Result<Status> {
         args::Command::Trace(a) => trace::run(a, env),
         args::Command::Files(a) => files::run(a, env),
         args::Command::Pack(a) => pack::run(a, env),
+        args::Command::Build(a) => build::run(a, env),
     }
 }

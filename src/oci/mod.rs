@@ -155,24 +155,50 @@ pub struct IndexEntry {
     pub ref_name: Option<String>,
 }
 
-/// The image index (`index.json`).
-pub fn index(entries: &[IndexEntry]) -> Value {
-    let manifests: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            let mut d = e.manifest.descriptor();
-            let mut platform = json!({"architecture": e.arch.oci_arch(), "os": "linux"});
-            if let Some(v) = e.arch.oci_variant() {
-                platform["variant"] = json!(v);
-            }
-            d["platform"] = platform;
-            if let Some(r) = &e.ref_name {
-                d["annotations"] = json!({ANN_REF_NAME: r});
-            }
-            d
-        })
-        .collect();
-    json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests})
+fn platform_descriptor(e: &IndexEntry, with_ref: bool) -> Value {
+    let mut d = e.manifest.descriptor();
+    let mut platform = json!({"architecture": e.arch.oci_arch(), "os": "linux"});
+    if let Some(v) = e.arch.oci_variant() {
+        platform["variant"] = json!(v);
+    }
+    d["platform"] = platform;
+    if let (true, Some(r)) = (with_ref, &e.ref_name) {
+        d["annotations"] = json!({ANN_REF_NAME: r});
+    }
+    d
+}
+
+/// The image index (`index.json`) and the nested indexes it points to. With one
+/// platform, every manifest is listed directly with its ref name. With several, each
+/// ref name points to a nested index (a multi-platform image) that lists one manifest
+/// per platform, which is what `skopeo`, `podman` and registries expect of one tag.
+pub fn index(entries: &[IndexEntry]) -> (Value, Vec<Blob>) {
+    let mut archs: Vec<Arch> = entries.iter().map(|e| e.arch).collect();
+    archs.sort();
+    archs.dedup();
+    if archs.len() <= 1 {
+        let manifests: Vec<Value> = entries.iter().map(|e| platform_descriptor(e, true)).collect();
+        return (json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}), vec![]);
+    }
+    let mut refs: Vec<Option<String>> = Vec::new();
+    for e in entries {
+        if !refs.contains(&e.ref_name) {
+            refs.push(e.ref_name.clone());
+        }
+    }
+    let mut nested = Vec::new();
+    let mut top = Vec::new();
+    for r in refs {
+        let manifests: Vec<Value> = entries.iter().filter(|e| e.ref_name == r).map(|e| platform_descriptor(e, false)).collect();
+        let blob = Blob::json(MT_INDEX, &json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}));
+        let mut d = blob.descriptor();
+        if let Some(r) = &r {
+            d["annotations"] = json!({ANN_REF_NAME: r});
+        }
+        top.push(d);
+        nested.push(blob);
+    }
+    (json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": top}), nested)
 }
 
 #[cfg(test)]
