@@ -101,7 +101,7 @@ pub fn select(
     // Includes: every path under them; ELF inside traced.
     for inc in &opts.includes {
         let reason = Reason::Include { arg: inc.clone() };
-        for (path, is_elf_file) in include_paths(root, inc, &mut sel)? {
+        for (path, is_elf_file) in include_paths(root, inc, &mut sel.problems)? {
             sel.files.entry(path.clone()).or_insert(reason.clone());
             if is_elf_file {
                 let interp = elf_has_interp(src, &path);
@@ -199,7 +199,13 @@ pub fn select(
             extra.entry((ti, o)).or_insert(r);
         }
         for (p, r) in h.files {
-            sel.files.entry(p).or_insert(r);
+            // A data directory (zoneinfo, a locale, gconv-modules.d) is taken whole, as
+            // `--include` takes one: the plan alone would add the bare directory.
+            let paths = include_paths(root, &p, &mut sel.problems)
+                .unwrap_or_else(|_| vec![(p.clone(), false)]);
+            for (q, _) in paths {
+                sel.files.entry(q).or_insert(r.clone());
+            }
         }
         for p in h.problems {
             sel.problems.push(Problem {
@@ -261,8 +267,8 @@ fn add_program(
             });
         }
         add_program(root, &interp, sreason.clone(), programs, sel, depth + 1)?;
-        if interp.ends_with("/env") {
-            if let Some(prog) = arg.filter(|a| !a.starts_with('-') && !a.contains('=')) {
+        if interp.ends_with("/env")
+            && let Some(prog) = arg.filter(|a| !a.starts_with('-') && !a.contains('=')) {
                 let found = DEFAULT_PATH
                     .split(':')
                     .map(|d| format!("{d}/{prog}"))
@@ -282,7 +288,6 @@ fn add_program(
                     }
                 }
             }
-        }
         return Ok(());
     }
     if !elf::is_elf(&head) {
@@ -318,7 +323,7 @@ fn elf_has_interp(src: &dyn Loaders, path: &str) -> Option<bool> {
 fn include_paths(
     root: &Root,
     inc: &str,
-    sel: &mut Selection,
+    problems: &mut Vec<Problem>,
 ) -> Result<Vec<(String, bool)>, SelectError> {
     let mut out = Vec::new();
     let r = root
@@ -352,7 +357,7 @@ fn include_paths(
                         if t.kind == Kind::File {
                             out.push((t.path.clone(), is_elf_at(root, &t.path)));
                         } else if t.kind == Kind::Dir && !t.path.starts_with(&r.path) {
-                            sel.problems.push(Problem { error: false, message: format!("{inside} links to directory {} outside --include {inc}; only the link is included", t.path) });
+                            problems.push(Problem { error: false, message: format!("{inside} links to directory {} outside --include {inc}; only the link is included", t.path) });
                         }
                     }
                 } else if ft.is_file() {
@@ -413,8 +418,8 @@ fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
         for s in std::iter::once(&String::new()).chain(subdirs.iter()) {
             candidates.push((format!("{base}{s}{name}"), o.path.clone()));
         }
-        if *step == Step::Cache {
-            if let Some(cache) = &loader.cache {
+        if *step == Step::Cache
+            && let Some(cache) = &loader.cache {
                 for e in cache
                     .entries()
                     .filter(|e| e.flags == arch.cache_flags() && e.name == o.name)
@@ -422,7 +427,6 @@ fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
                     candidates.push((e.path, o.path.clone()));
                 }
             }
-        }
     }
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
@@ -450,8 +454,8 @@ fn collect_trace(
     files: &mut IndexMap<String, Reason>,
     problems: &mut Vec<Problem>,
 ) {
-    if let Some(i) = &t.interp {
-        if !i.implied {
+    if let Some(i) = &t.interp
+        && !i.implied {
             match &i.real {
                 Some(_) => {
                     files.entry(i.path.clone()).or_insert(Reason::Interpreter {
@@ -467,7 +471,6 @@ fn collect_trace(
                 }),
             }
         }
-    }
     for slot in &t.maps.order {
         let Slot::Obj(i) = slot else { continue };
         let o = &t.maps.objects[*i];
