@@ -829,3 +829,32 @@ fn truncated_library_is_reported() {
         assert_incomplete(&r, BAD, &format!("library cut at {cut}"));
     }
 }
+
+#[test]
+fn huge_needed_list_is_bounded() {
+    // 20000 distinct DT_NEEDED names, none present: every one is searched and reported,
+    // in bounded time (each directory lookup is memoised).
+    let root = base_root();
+    let mut exe = Synth::exe(EM_X86_64, LDSO).needs("libc.so.6");
+    let n = 20_000;
+    for i in 0..n {
+        exe = exe.needs(&format!("libmissing{i}.so"));
+    }
+    root.write("/usr/bin/many", &exe.build());
+    let start = Instant::now();
+    let r = run(&[
+        "trace",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--format",
+        "list",
+        "/usr/bin/many",
+    ]);
+    assert_incomplete(
+        &r,
+        &format!("libmissing{}.so", n - 1),
+        "many missing libraries",
+    );
+    assert_eq!(r.stdout.matches("=> not found").count(), n, "{}", r.stderr);
+    eprintln!("{n} missing libraries traced in {:?}", start.elapsed());
+}
