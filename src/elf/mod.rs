@@ -175,13 +175,11 @@ pub fn verify_candidate(head: &[u8], machine: u16, libc_abi_max: u8) -> Verdict 
             return Verdict::OtherClass;
         }
         // Debian's unsubmitted-ldso-machine-mismatch: another machine is skipped even if
-        // the rest of the identification is off (e.g. a big-endian file).
-        let machine_here = if ident[header::EI_DATA] == header::ELFDATA2MSB {
-            u16::from_be_bytes([head[18], head[19]])
-        } else {
-            e_machine
-        };
-        if machine_here != machine {
+        // the rest of the identification is off. `elf_machine_matches_host` reads
+        // e_machine in the loader's own (little-endian) byte order whatever EI_DATA says,
+        // so a big-endian file, even of this machine (0xb700 read for EM_AARCH64), is
+        // skipped too: the real x86_64 and aarch64 loaders of glibc 2.36-9 do so.
+        if e_machine != machine {
             return Verdict::OtherMachine;
         }
         let msg = if ident[header::EI_DATA] != header::ELFDATA2LSB {

@@ -148,10 +148,18 @@ fn verify_follows_open_verify() {
         verify_candidate(&be.build(), EM_X86_64, 4),
         Verdict::OtherMachine
     );
+    // e_machine is read little-endian, as the loader does: a big-endian file of the same
+    // machine is another machine to it.
     let mut be_same = Synth::lib(EM_X86_64, "l");
     be_same.big_endian = true;
+    assert_eq!(
+        verify_candidate(&be_same.build(), EM_X86_64, 4),
+        Verdict::OtherMachine
+    );
+    let mut wrong_data = Synth::lib(EM_X86_64, "l").build();
+    wrong_data[5] = 2; // ELFDATA2MSB, e_machine still little-endian EM_X86_64
     assert!(
-        matches!(verify_candidate(&be_same.build(), EM_X86_64, 4), Verdict::Fatal(m) if m.contains("little-endian"))
+        matches!(verify_candidate(&wrong_data, EM_X86_64, 4), Verdict::Fatal(m) if m.contains("little-endian"))
     );
     assert_eq!(
         verify_candidate(b"short", EM_X86_64, 4),
