@@ -165,8 +165,12 @@ impl LdCache {
         match self.layout {
             Layout::Unusable => None,
             Layout::Table { nlibs: 0, .. } => Some(CacheIssue::Empty),
-            Layout::Table { .. } => {
-                if self.entries().any(|e| e.flags == arch.cache_flags()) {
+            Layout::Table { nlibs, .. } => {
+                // Flags only: decoding every entry's strings is not needed to tell.
+                if (0..nlibs)
+                    .map_while(|i| self.entry_raw(i))
+                    .any(|(flags, ..)| flags == arch.cache_flags())
+                {
                     None
                 } else {
                     Some(CacheIssue::OtherArch)
@@ -250,18 +254,15 @@ impl LdCache {
             return None;
         };
         let start = strings.checked_add(idx as usize)?;
-        let rest = self.data.get(start..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        Some(&rest[..end])
+        cstr_at(&self.data, start)
     }
 
     fn hwcaps_name(&self, hwcap: u64) -> Option<String> {
         let idx = (hwcap & 0xffff_ffff) as usize;
         let name_off = *self.hwcaps_names.get(idx)?;
         // The hwcaps strings are relative to the start of the file.
-        let rest = self.data.get(name_off as usize..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+        let s = cstr_at(&self.data, name_off as usize)?;
+        Some(String::from_utf8_lossy(s).into_owned())
     }
 
     /// All entries in file order (for reports and tests).
@@ -398,6 +399,21 @@ impl LdCache {
         }
         best.map(|b| String::from_utf8_lossy(b).into_owned())
     }
+}
+
+/// Longest string taken from a cache, with its NUL: PATH_MAX. ldconfig writes sonames and
+/// paths, never longer. Without a bound, a crafted cache whose entries all point into one
+/// long run without a NUL costs (entries x file size): a 1 MiB file took minutes.
+const MAX_CACHE_STR: usize = 4096;
+
+/// The NUL-terminated string at `start`, if it ends within [`MAX_CACHE_STR`] bytes.
+fn cstr_at(data: &[u8], start: usize) -> Option<&[u8]> {
+    let rest = data.get(start..)?;
+    let rest = &rest[..rest.len().min(MAX_CACHE_STR)];
+    // CStr's search is word-at-a-time (core's memchr).
+    std::ffi::CStr::from_bytes_until_nul(rest)
+        .ok()
+        .map(|c| c.to_bytes())
 }
 
 fn new_matches_endian(flags: u8) -> bool {
@@ -744,6 +760,39 @@ mod tests {
         assert_eq!(c.issue_for(Arch::X86_64), Some(CacheIssue::OtherArch));
         assert_eq!(c.lookup("libc.so.6", &cpu(CpuLevel::Baseline)), None);
         assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn r_crafted_cache_with_strings_without_nul_is_cheap() {
+        // 20000 x86_64 entries whose names and paths all start in one 512 KiB run
+        // without a NUL: each string used to be searched to the end of the file.
+        let n = 20_000usize;
+        let strings = HDR_NEW + ENT_NEW * n;
+        let mut d = MAGIC_NEW.to_vec();
+        d.extend_from_slice(&(n as u32).to_le_bytes());
+        d.extend_from_slice(&(512u32 << 10).to_le_bytes());
+        d.push(2);
+        d.resize(HDR_NEW, 0);
+        for i in 0..n {
+            let off = (strings + i) as u32;
+            d.extend_from_slice(&Arch::X86_64.cache_flags().to_le_bytes());
+            d.extend_from_slice(&off.to_le_bytes());
+            d.extend_from_slice(&off.to_le_bytes());
+            d.extend_from_slice(&[0; 12]);
+        }
+        d.resize(strings + (512 << 10), b'a');
+        let start = std::time::Instant::now();
+        let (c, issue) = LdCache::parse(d);
+        assert_eq!(issue, None);
+        assert_eq!(c.issue_for(Arch::X86_64), None, "decided by the flags");
+        assert_eq!(c.entries().count(), 0, "no string ends within PATH_MAX");
+        assert_eq!(c.lookup("libc.so.6", &cpu(CpuLevel::X86_64V3)), None);
+        assert_eq!(c.lookup(&"a".repeat(5000), &cpu(CpuLevel::Baseline)), None);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
