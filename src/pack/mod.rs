@@ -112,13 +112,21 @@ pub fn write_layer_to<W: Write + Send>(
 }
 
 /// Writes the layer to `out` through a temporary file in the same directory, renamed
-/// into place at the end; on any error the temporary file is removed.
+/// into place at the end; on any error the temporary file is removed. A device, FIFO or
+/// socket (`-o /dev/stdout`, `-o /dev/null`) is written in place instead: a rename would
+/// replace the node itself (as root, /dev/null would become a regular file).
 pub fn write_layer(
     plan: &Plan,
     mtime: u64,
     compression: Compression,
     out: &Path,
 ) -> io::Result<LayerInfo> {
+    if is_special(out) {
+        let f = std::fs::OpenOptions::new().write(true).open(out)?;
+        let (mut f, info) = write_layer_to(plan, mtime, compression, f)?;
+        f.flush()?;
+        return Ok(info);
+    }
     let tmp = AtomicFile::create(out)?;
     let (f, info) = write_layer_to(plan, mtime, compression, tmp.file()?)?;
     f.sync_all().ok();
@@ -134,8 +142,33 @@ pub struct AtomicFile {
     done: bool,
 }
 
+/// Whether `p` exists and is a device, FIFO or socket (symlinks followed).
+fn is_special(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 impl AtomicFile {
     pub fn create(dest: &Path) -> io::Result<AtomicFile> {
+        if is_special(dest) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: a device, FIFO or socket, not a file this output can replace",
+                    dest.display()
+                ),
+            ));
+        }
+        // A symlink to a file (`/dev/stdout` redirected to a file): replace the file it
+        // names, not the link.
+        let resolved;
+        let dest = if std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink())
+            && std::fs::metadata(dest).is_ok_and(|m| m.is_file())
+        {
+            resolved = std::fs::canonicalize(dest)?;
+            resolved.as_path()
+        } else {
+            dest
+        };
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
