@@ -109,3 +109,115 @@ fn fuzz_regressions_dlopen_note() {
     let n = replay("dlopen_note", dlopen_note);
     eprintln!("replayed {n} dlopen_note inputs");
 }
+
+/// An x86_64 ET_DYN file built for amplification: a string table `strtab` (offset 0 is
+/// its first byte), `needed` DT_NEEDED entries and `syms` undefined dynamic symbols (via
+/// DT_SYMTAB and a DT_HASH giving their count), all naming the string at offset 1.
+/// These inputs are megabytes, so they are made here instead of kept as files.
+fn amplifying_elf(strtab: &[u8], needed: usize, syms: usize) -> Vec<u8> {
+    let phoff = 64usize;
+    let str_off = phoff + 2 * 56;
+    let hash_off = (str_off + strtab.len()).next_multiple_of(8);
+    let sym_off = hash_off + 16;
+    let dyn_off = sym_off + 24 * syms;
+    let mut dyns: Vec<(u64, u64)> = vec![(1, 1); needed];
+    dyns.extend([
+        (5, str_off as u64),       // DT_STRTAB
+        (10, strtab.len() as u64), // DT_STRSZ
+        (6, sym_off as u64),       // DT_SYMTAB
+        (4, hash_off as u64),      // DT_HASH
+        (0, 0),
+    ]);
+    let total = dyn_off + 16 * dyns.len();
+    let mut b = Vec::with_capacity(total);
+    b.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    b.extend_from_slice(&3u16.to_le_bytes()); // ET_DYN
+    b.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+    b.extend_from_slice(&(phoff as u64).to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    b.extend_from_slice(&0u32.to_le_bytes());
+    for v in [64u16, 56, 2, 64, 0, 0] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    for (ty, off, size) in [
+        (1u32, 0usize, total),         // PT_LOAD: the whole file at vaddr 0
+        (2, dyn_off, 16 * dyns.len()), // PT_DYNAMIC
+    ] {
+        b.extend_from_slice(&ty.to_le_bytes());
+        b.extend_from_slice(&4u32.to_le_bytes());
+        for v in [off, off, off, size, size, 8] {
+            b.extend_from_slice(&(v as u64).to_le_bytes());
+        }
+    }
+    b.extend_from_slice(strtab);
+    b.resize(hash_off, 0);
+    for v in [1u32, syms as u32, 0, 0] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    for _ in 0..syms {
+        b.extend_from_slice(&1u32.to_le_bytes()); // st_name
+        b.extend_from_slice(&[0x12, 0, 0, 0]); // global func, SHN_UNDEF
+        b.extend_from_slice(&[0; 16]);
+    }
+    for (t, v) in dyns {
+        b.extend_from_slice(&t.to_le_bytes());
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    assert_eq!(b.len(), total);
+    b
+}
+
+/// A string table holding one 65535-byte name at offset 1.
+fn long_name_table() -> Vec<u8> {
+    let mut t = vec![0u8];
+    t.extend(std::iter::repeat_n(b'a', 65535));
+    t.push(0);
+    t
+}
+
+fn bounded<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let r = f();
+    assert!(
+        start.elapsed() < LIMIT,
+        "{what}: took {:?}",
+        start.elapsed()
+    );
+    r
+}
+
+#[test]
+fn r_many_needed_entries_naming_one_long_string_are_refused() {
+    // 1.1 MB of file made 4 GiB of DT_NEEDED names (and a trace that ran for minutes).
+    let b = amplifying_elf(&long_name_table(), 65_000, 0);
+    let r = bounded("inspect", || elf::inspect(&b, Options { symbols: false }));
+    let e = r.expect_err("refused").to_string();
+    assert!(e.contains("1 MiB of dynamic strings"), "{e}");
+}
+
+#[test]
+fn r_many_symbols_naming_one_long_string_are_refused() {
+    // 2^20 imports of one 64 KiB name: 64 GiB of names out of a 25 MB file.
+    let b = amplifying_elf(&long_name_table(), 1, 1 << 20);
+    assert_eq!(
+        elf::inspect(&b, Options { symbols: false })
+            .expect("no symbols read")
+            .deps
+            .len(),
+        1
+    );
+    let r = bounded("inspect", || elf::inspect(&b, Options { symbols: true }));
+    let e = r.expect_err("refused").to_string();
+    assert!(e.contains("16 MiB of symbol names"), "{e}");
+}
+
+#[test]
+fn r_symbols_in_a_table_without_nul_cost_one_search() {
+    // Every symbol name ran to the end of a 1 MiB table with no NUL, and the error was
+    // dropped, so the next symbol searched again: (2^18 x 1 MiB) bytes.
+    let b = amplifying_elf(&vec![b'a'; 1 << 20], 0, 1 << 18);
+    let r = bounded("inspect", || elf::inspect(&b, Options { symbols: true }));
+    assert!(r.is_err(), "{r:?}");
+}

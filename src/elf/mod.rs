@@ -34,6 +34,12 @@ pub mod limits {
     pub const MAX_SYMS: usize = 1 << 20;
     /// Largest total note payload parsed.
     pub const MAX_NOTES: usize = 1 << 20;
+    /// Largest total of the strings named by the dynamic section (DT_NEEDED, DT_RPATH,
+    /// ...): 65536 DT_NEEDED entries naming one 64 KiB string would otherwise make 4 GiB
+    /// of names out of a 1 MiB file.
+    pub const MAX_DYN_STRINGS: usize = 1 << 20;
+    /// Largest total of imported symbol names read (the same amplification, 2^20 times).
+    pub const MAX_IMPORT_STRINGS: usize = 16 << 20;
 }
 
 /// Why bytes are not an ELF file minroot can use.
@@ -342,25 +348,53 @@ fn vaddr_to_offset(phdrs: &[ProgramHeader], vaddr: u64) -> Option<u64> {
         .and_then(|p| p.p_offset.checked_add(vaddr - p.p_vaddr))
 }
 
+const DYN_STRINGS: (usize, &str) = (limits::MAX_DYN_STRINGS, "1 MiB of dynamic strings");
+const IMPORT_STRINGS: (usize, &str) = (limits::MAX_IMPORT_STRINGS, "16 MiB of symbol names");
+
+/// A string table, and how many more bytes of strings may be taken out of it.
 struct Strtab<'a> {
     data: &'a [u8],
+    budget: std::cell::Cell<usize>,
+    /// What the budget is for, in the error ("1 MiB of dynamic strings").
+    what: &'static str,
 }
 
 impl<'a> Strtab<'a> {
+    fn new(data: &'a [u8], (budget, what): (usize, &'static str)) -> Strtab<'a> {
+        Strtab {
+            data,
+            budget: std::cell::Cell::new(budget),
+            what,
+        }
+    }
+
     fn get(&self, off: u64) -> Result<String, ElfError> {
         let off = usize::try_from(off)
             .map_err(|_| ElfError::Malformed("string offset out of range".into()))?;
         let raw = self.data.get(off..).ok_or_else(|| {
             ElfError::Malformed(format!("string offset {off:#x} outside the string table"))
         })?;
-        let end = raw
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or_else(|| ElfError::Malformed("unterminated string in the string table".into()))?;
-        if end > limits::MAX_STR {
-            return Err(ElfError::Malformed("string longer than 64 KiB".into()));
-        }
-        Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
+        // Search MAX_STR + 1 bytes at most: a string table without NULs must not cost
+        // (strings x table size). CStr's search is word-at-a-time (core's memchr).
+        let window = &raw[..raw.len().min(limits::MAX_STR + 1)];
+        let s = match std::ffi::CStr::from_bytes_until_nul(window) {
+            Ok(s) => s.to_bytes(),
+            Err(_) if raw.len() > limits::MAX_STR => {
+                return Err(ElfError::Malformed("string longer than 64 KiB".into()));
+            }
+            Err(_) => {
+                return Err(ElfError::Malformed(
+                    "unterminated string in the string table".into(),
+                ));
+            }
+        };
+        let left = self
+            .budget
+            .get()
+            .checked_sub(s.len())
+            .ok_or_else(|| ElfError::Malformed(format!("more than {} in total", self.what)))?;
+        self.budget.set(left);
+        Ok(String::from_utf8_lossy(s).into_owned())
     }
 }
 
@@ -368,6 +402,7 @@ fn dyn_strtab<'a>(
     bytes: &'a [u8],
     phdrs: &[ProgramHeader],
     dyns: &[Dyn],
+    budget: (usize, &'static str),
 ) -> Result<Option<Strtab<'a>>, ElfError> {
     let addr = dyns
         .iter()
@@ -385,7 +420,7 @@ fn dyn_strtab<'a>(
     let data = file_slice(bytes, off, size)
         .or_else(|| file_slice(bytes, off, (bytes.len() as u64).saturating_sub(off)))
         .ok_or(ElfError::Truncated("dynamic string table"))?;
-    Ok(Some(Strtab { data }))
+    Ok(Some(Strtab::new(data, budget)))
 }
 
 fn read_dynamic(
@@ -401,7 +436,7 @@ fn read_dynamic(
         ) || d.d_tag == DT_FILTER
             || d.d_tag == DT_AUXILIARY
     });
-    let strtab = dyn_strtab(bytes, phdrs, dyns)?;
+    let strtab = dyn_strtab(bytes, phdrs, dyns, DYN_STRINGS)?;
     if needs_strings && strtab.is_none() {
         return Err(ElfError::Malformed(
             "dynamic section names strings but has no DT_STRTAB/DT_STRSZ".into(),
@@ -482,7 +517,7 @@ fn read_imports(
                     if let Some(strsec) = shdrs.get(ds.sh_link as usize) {
                         if let Some(data) = file_slice(bytes, strsec.sh_offset, strsec.sh_size) {
                             let count = (ds.sh_size / symsize as u64) as usize;
-                            table = Some((ds.sh_offset, count, Strtab { data }));
+                            table = Some((ds.sh_offset, count, Strtab::new(data, IMPORT_STRINGS)));
                         }
                     }
                 }
@@ -490,7 +525,7 @@ fn read_imports(
         }
     }
     if table.is_none() {
-        let Some(st) = dyn_strtab(bytes, phdrs, dyns)? else {
+        let Some(st) = dyn_strtab(bytes, phdrs, dyns, IMPORT_STRINGS)? else {
             return Ok(Vec::new());
         };
         let Some(symtab) = dyns
@@ -525,8 +560,8 @@ fn read_imports(
     let mut out: Vec<String> = syms
         .iter()
         .filter(|s| s.st_shndx == section_header::SHN_UNDEF as usize && s.st_name != 0)
-        .filter_map(|s| strtab.get(s.st_name as u64).ok())
-        .collect();
+        .map(|s| strtab.get(s.st_name as u64))
+        .collect::<Result<_, _>>()?;
     out.sort_unstable();
     out.dedup();
     Ok(out)
