@@ -72,11 +72,11 @@ fn elf_seeds(dir: &Path) {
     }
     // Small real programs add GNU_HASH tables, real notes and section layouts.
     for host in ["/usr/bin/true", "/bin/true"] {
-        if let Ok(b) = std::fs::read(host) {
-            if b.len() <= 64 << 10 {
-                put(dir, "host-true", &b);
-                break;
-            }
+        if let Ok(b) = std::fs::read(host)
+            && b.len() <= 64 << 10
+        {
+            put(dir, "host-true", &b);
+            break;
         }
     }
 }
