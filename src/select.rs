@@ -356,7 +356,7 @@ fn include_paths(
                     if let Ok(Some(t)) = root.resolve(&inside) {
                         if t.kind == Kind::File {
                             out.push((t.path.clone(), is_elf_at(root, &t.path)));
-                        } else if t.kind == Kind::Dir && !t.path.starts_with(&r.path) {
+                        } else if t.kind == Kind::Dir && !is_under(&t.path, &r.path) {
                             problems.push(Problem { error: false, message: format!("{inside} links to directory {} outside --include {inc}; only the link is included", t.path) });
                         }
                     }
@@ -369,6 +369,15 @@ fn include_paths(
         }
     }
     Ok(out)
+}
+
+/// Whether canonical `path` is `dir` or below it (`/usr/share/apple` is not below
+/// `/usr/share/app`).
+fn is_under(path: &str, dir: &str) -> bool {
+    dir == "/"
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn is_elf_at(root: &Root, canonical: &str) -> bool {
