@@ -874,3 +874,34 @@ fn hwcaps_only_the_chosen_level_with_cpu_level() {
         .collect();
     assert_eq!(libs, [&r.dusr("libfast.so.1")]);
 }
+
+#[test]
+fn include_directory_link_to_a_directory_outside_warns() {
+    // A link inside the included directory to a directory outside it: only the link is
+    // taken, and minroot says so, also when the outside name merely starts like the
+    // included one (/usr/share/app vs /usr/share/apple).
+    let r = Root::new(X86);
+    r.put(APP, r.exe())
+        .data("/usr/share/apple/core", b"x")
+        .data("/usr/share/other/core", b"y")
+        .data("/usr/share/app/inner/f", b"z")
+        .link("/usr/share/app/to-apple", "../apple")
+        .link("/usr/share/app/to-other", "/usr/share/other")
+        .link("/usr/share/app/to-inner", "inner");
+    let f = r.files(&["--no-base", "--include", "/usr/share/app", APP]);
+    f.assert_code(0);
+    for l in ["to-apple", "to-other", "to-inner"] {
+        assert!(f.has(&format!("/usr/share/app/{l}")), "{l}");
+    }
+    f.assert_absent("/usr/share/apple/core");
+    f.assert_absent("/usr/share/other/core");
+    for outside in ["/usr/share/apple", "/usr/share/other"] {
+        assert!(
+            f.stderr
+                .contains(&format!("links to directory {outside} outside")),
+            "{outside}: {}",
+            f.stderr
+        );
+    }
+    assert!(!f.stderr.contains("to-inner"), "{}", f.stderr);
+}
