@@ -858,3 +858,27 @@ fn huge_needed_list_is_bounded() {
     assert_eq!(r.stdout.matches("=> not found").count(), n, "{}", r.stderr);
     eprintln!("{n} missing libraries traced in {:?}", start.elapsed());
 }
+
+#[test]
+fn hostile_ld_so_conf_does_not_hang_the_stale_cache_hint() {
+    // ld.so.conf is read only to explain a missing library ("the cache is stale"), but
+    // it is the root's file: an include pattern that made the glob matcher exponential,
+    // and 1 MiB of distinct directories (a quadratic deduplication), each took minutes.
+    let root = base_root();
+    root.write(
+        "/usr/bin/app",
+        &Synth::exe(EM_X86_64, LDSO)
+            .needs("libc.so.6")
+            .needs("libmissing.so.1")
+            .build(),
+    );
+    root.write(
+        "/etc/ld.so.conf",
+        b"include /etc/ld.so.conf.d/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b\ninclude big.conf\n",
+    );
+    root.write(&format!("/etc/ld.so.conf.d/{}", "a".repeat(60)), b"/x\n");
+    let big: String = (0..100_000).map(|i| format!("/d{i}\n")).collect();
+    root.write("/etc/big.conf", big.as_bytes());
+    let r = trace(root.path(), "/usr/bin/app");
+    assert_incomplete(&r, "libmissing.so.1", "hostile ld.so.conf");
+}

@@ -14,8 +14,14 @@ pub fn configured_dirs(root: &Root) -> Vec<String> {
     out
 }
 
+/// Most configuration files read. Real configurations are a few files naming a few
+/// dozen directories; a hostile root must not make a diagnostic cost minutes.
+const MAX_FILES: usize = 256;
+/// Most directories collected (deduplication is a scan: keep it short).
+const MAX_DIRS: usize = 1024;
+
 fn read_conf(root: &Root, path: &str, out: &mut Vec<String>, seen: &mut Vec<String>, depth: usize) {
-    if depth > 16 || seen.iter().any(|s| s == path) {
+    if depth > 16 || seen.len() >= MAX_FILES || seen.iter().any(|s| s == path) {
         return;
     }
     seen.push(path.to_string());
@@ -56,6 +62,9 @@ fn read_conf(root: &Root, path: &str, out: &mut Vec<String>, seen: &mut Vec<Stri
                 d.pop();
             }
             if !d.is_empty() && !out.contains(&d) {
+                if out.len() >= MAX_DIRS {
+                    return;
+                }
                 out.push(d);
             }
         }
@@ -92,13 +101,33 @@ fn glob(root: &Root, pattern: &str) -> Vec<String> {
 
 /// `*` and `?` matching (no character classes: `[` matches itself).
 fn wildcard(p: &[u8], s: &[u8]) -> bool {
-    match (p.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => wildcard(&p[1..], s) || (!s.is_empty() && wildcard(p, &s[1..])),
-        (Some(b'?'), Some(_)) => wildcard(&p[1..], &s[1..]),
-        (Some(a), Some(b)) if a == b => wildcard(&p[1..], &s[1..]),
-        _ => false,
+    // Iterative, backtracking only to the last '*': O(pattern x name). Trying every split
+    // at every '*' recursively was exponential: "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"
+    // against a 60-byte name of 'a's ran for hours.
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == s[si] => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                // The last '*' takes one more byte.
+                Some((sp, ss)) => {
+                    star = Some((sp, ss + 1));
+                    pi = sp + 1;
+                    si = ss + 1;
+                }
+                None => return false,
+            },
+        }
     }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -110,6 +139,36 @@ mod tests {
         assert!(wildcard(b"*.conf", b"x86_64-linux-gnu.conf"));
         assert!(!wildcard(b"*.conf", b"x.conf.bak"));
         assert!(wildcard(b"a?c", b"abc"));
+        assert!(wildcard(b"*", b""));
+        assert!(wildcard(b"**", b"x"));
+        assert!(wildcard(b"a*b*c", b"aXbYbZc"));
+        assert!(!wildcard(b"a*b*c", b"aXbYbZ"));
+        assert!(!wildcard(b"", b"x"));
+        assert!(!wildcard(b"?", b""));
+    }
+
+    #[test]
+    fn r_wildcard_is_not_exponential() {
+        let start = std::time::Instant::now();
+        let p = b"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        assert!(!wildcard(p, &[b'a'; 200]));
+        assert!(wildcard(p, &[&[b'a'; 200][..], b"b"].concat()));
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn r_huge_configuration_is_capped() {
+        // 100000 distinct directories: deduplicating them was (n^2 / 2) comparisons.
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        let text: String = (0..100_000).map(|i| format!("/d{i}\n")).collect();
+        std::fs::write(t.path().join("etc/ld.so.conf"), text).unwrap();
+        let root = Root::new(t.path()).unwrap();
+        let start = std::time::Instant::now();
+        let dirs = configured_dirs(&root);
+        assert_eq!(dirs.len(), MAX_DIRS);
+        assert_eq!(dirs[0], "/d0");
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]
