@@ -26,8 +26,11 @@ use crate::resolve::{
 use crate::sysroot::{Kind, Root, SysrootError};
 
 /// Parsed ELF files by canonical path, shared by every trace of a run.
+/// A file parsed at most once: its info or the error.
+type Parsed = Arc<OnceLock<Result<Arc<ElfInfo>, String>>>;
+
 pub struct ObjectCache {
-    map: Mutex<HashMap<String, Arc<OnceLock<Result<Arc<ElfInfo>, String>>>>>,
+    map: Mutex<HashMap<String, Parsed>>,
     opts: elf::Options,
 }
 
@@ -536,8 +539,12 @@ impl Walk<'_, '_> {
                     }
                     o => o,
                 };
+                // Not a guard: an object already in the search list must not fall through to
+                // the filtee arm below.
+                #[allow(clippy::collapsible_match)]
                 match (&outcome, dep.kind) {
                     (Outcome::Loaded(o) | Outcome::Already(o, _), DepKind::Needed) => {
+                        // Appended once: an object already in the search list stays where it is.
                         if self.reserved.insert(*o) {
                             self.list.push((Slot::Obj(*o), false));
                         }

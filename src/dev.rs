@@ -8,13 +8,20 @@ use crate::reason::Reason;
 use crate::sysroot::{Kind, Root};
 
 /// Where busybox may be.
-const BUSYBOX: &[&str] = &["/usr/bin/busybox", "/bin/busybox", "/usr/sbin/busybox", "/sbin/busybox"];
+const BUSYBOX: &[&str] = &[
+    "/usr/bin/busybox",
+    "/bin/busybox",
+    "/usr/sbin/busybox",
+    "/sbin/busybox",
+];
 
 /// Without busybox: a shell and these tools, when present (first found wins per name).
 const TOOLS: &[&str] = &[
-    "sh", "bash", "ls", "cat", "echo", "env", "mkdir", "rm", "rmdir", "cp", "mv", "ln", "wc", "head", "tail", "sort", "uniq", "tr", "cut", "id", "sleep",
-    "true", "false", "pwd", "chmod", "chown", "date", "du", "df", "touch", "basename", "dirname", "readlink", "realpath", "tee", "test", "uname",
-    "printf", "stat", "grep", "sed", "find", "xargs", "ps", "less", "more", "which",
+    "sh", "bash", "ls", "cat", "echo", "env", "mkdir", "rm", "rmdir", "cp", "mv", "ln", "wc",
+    "head", "tail", "sort", "uniq", "tr", "cut", "id", "sleep", "true", "false", "pwd", "chmod",
+    "chown", "date", "du", "df", "touch", "basename", "dirname", "readlink", "realpath", "tee",
+    "test", "uname", "printf", "stat", "grep", "sed", "find", "xargs", "ps", "less", "more",
+    "which",
 ];
 const TOOL_DIRS: &[&str] = &["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
 
@@ -30,39 +37,73 @@ pub struct DevTools {
 /// Finds the dev tools in `root`.
 pub fn find(root: &Root) -> DevTools {
     for b in BUSYBOX {
-        let Ok(Some(r)) = root.resolve(b) else { continue };
+        let Ok(Some(r)) = root.resolve(b) else {
+            continue;
+        };
         if r.kind != Kind::File {
             continue;
         }
-        let Ok(bytes) = root.read_canonical(&r.path) else { continue };
+        let Ok(bytes) = root.read_canonical(&r.path) else {
+            continue;
+        };
         let applets = applets(&bytes);
         if applets.is_empty() {
             continue;
         }
-        let dir = r.path.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or("/").to_string();
+        let dir = r
+            .path
+            .rsplit_once('/')
+            .map(|(d, _)| if d.is_empty() { "/" } else { d })
+            .unwrap_or("/")
+            .to_string();
         let name = r.path.rsplit('/').next().unwrap_or("busybox").to_string();
         let links = applets
             .into_iter()
             .filter(|a| a != &name)
-            .map(|a| (crate::sysroot::join(&dir, &a), name.clone(), Reason::Base { what: format!("busybox applet {a} (dev)") }))
+            .map(|a| {
+                (
+                    crate::sysroot::join(&dir, &a),
+                    name.clone(),
+                    Reason::Base {
+                        what: format!("busybox applet {a} (dev)"),
+                    },
+                )
+            })
             .collect();
-        return DevTools { bins: vec![b.to_string()], links };
+        return DevTools {
+            bins: vec![b.to_string()],
+            links,
+        };
     }
     let mut bins = Vec::new();
     for t in TOOLS {
-        if let Some(p) = TOOL_DIRS.iter().map(|d| format!("{d}/{t}")).find(|p| root.resolve(p).ok().flatten().is_some_and(|r| r.kind == Kind::File)) {
+        if let Some(p) = TOOL_DIRS.iter().map(|d| format!("{d}/{t}")).find(|p| {
+            root.resolve(p)
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.kind == Kind::File)
+        }) {
             bins.push(p);
         }
     }
-    DevTools { bins, links: Vec::new() }
+    DevTools {
+        bins,
+        links: Vec::new(),
+    }
 }
 
 /// busybox's applet names: the NUL-separated sorted table that starts with `[` and `[[`.
 pub fn applets(bytes: &[u8]) -> Vec<String> {
-    let Some(start) = bytes.windows(6).position(|w| w == b"\0[\0[[\0") else { return Vec::new() };
+    let Some(start) = bytes.windows(6).position(|w| w == b"\0[\0[[\0") else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for name in bytes[start + 1..].split(|&b| b == 0) {
-        let ok = !name.is_empty() && name.len() <= 32 && name.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"[-_.".contains(&c));
+        let ok = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"[-_.".contains(&c));
         if !ok {
             break;
         }

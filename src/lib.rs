@@ -7,14 +7,14 @@
 pub mod arch;
 pub mod cli;
 pub mod closure;
+pub mod dev;
 pub mod elf;
 pub mod hints;
 pub mod ldso;
+pub mod oci;
 pub mod pack;
 pub mod plan;
 pub mod reason;
 pub mod resolve;
 pub mod select;
 pub mod sysroot;
-pub mod oci;
-pub mod dev;

@@ -149,9 +149,9 @@ pub fn select(
         }
         let loader = src.loader(arch).map_err(SelectError::Other)?;
         let tracer = Tracer::new(&loader, src.cache());
-        if ti == first_of_arch(&sel.traces[..ti], arch).unwrap_or(ti) {
-            // The first program of its architecture dlopens the included libraries and
-            // the --dlopen names.
+        {
+            // Every program dlopens the included libraries and the --dlopen names, each
+            // with its own search path: the union does not depend on the order of BINs.
             let trace = &mut sel.traces[ti];
             for (p, reason) in &dlopen_paths {
                 match tracer.dlopen(trace, 0, p) {
@@ -222,11 +222,10 @@ pub fn select(
     for (ti, t) in sel.traces.iter().enumerate() {
         collect_trace(ti, t, &extra, &mut sel.files, &mut sel.problems);
     }
+    // The same problem seen from several programs is reported once.
+    let mut seen = std::collections::HashSet::new();
+    sel.problems.retain(|p| seen.insert(p.message.clone()));
     Ok(sel)
-}
-
-fn first_of_arch(traces: &[Trace], arch: Arch) -> Option<usize> {
-    traces.iter().position(|t| t.arch == arch && !t.is_static)
 }
 
 /// Adds the program at `typed`; a script adds its interpreter (recursively, bounded).
@@ -268,26 +267,27 @@ fn add_program(
         }
         add_program(root, &interp, sreason.clone(), programs, sel, depth + 1)?;
         if interp.ends_with("/env")
-            && let Some(prog) = arg.filter(|a| !a.starts_with('-') && !a.contains('=')) {
-                let found = DEFAULT_PATH
-                    .split(':')
-                    .map(|d| format!("{d}/{prog}"))
-                    .find(|p| {
-                        root.resolve(p)
-                            .ok()
-                            .flatten()
-                            .is_some_and(|r| r.kind == Kind::File)
+            && let Some(prog) = arg.filter(|a| !a.starts_with('-') && !a.contains('='))
+        {
+            let found = DEFAULT_PATH
+                .split(':')
+                .map(|d| format!("{d}/{prog}"))
+                .find(|p| {
+                    root.resolve(p)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|r| r.kind == Kind::File)
+                });
+            match found {
+                Some(p) => add_program(root, &p, sreason, programs, sel, depth + 1)?,
+                None => {
+                    return Err(SelectError::NoInterpreter {
+                        script: typed.into(),
+                        interp: format!("{prog} (on PATH {DEFAULT_PATH})"),
                     });
-                match found {
-                    Some(p) => add_program(root, &p, sreason, programs, sel, depth + 1)?,
-                    None => {
-                        return Err(SelectError::NoInterpreter {
-                            script: typed.into(),
-                            interp: format!("{prog} (on PATH {DEFAULT_PATH})"),
-                        });
-                    }
                 }
             }
+        }
         return Ok(());
     }
     if !elf::is_elf(&head) {
@@ -428,14 +428,15 @@ fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
             candidates.push((format!("{base}{s}{name}"), o.path.clone()));
         }
         if *step == Step::Cache
-            && let Some(cache) = &loader.cache {
-                for e in cache
-                    .entries()
-                    .filter(|e| e.flags == arch.cache_flags() && e.name == o.name)
-                {
-                    candidates.push((e.path, o.path.clone()));
-                }
+            && let Some(cache) = &loader.cache
+        {
+            for e in cache
+                .entries()
+                .filter(|e| e.flags == arch.cache_flags() && e.name == o.name)
+            {
+                candidates.push((e.path, o.path.clone()));
             }
+        }
     }
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
@@ -464,22 +465,23 @@ fn collect_trace(
     problems: &mut Vec<Problem>,
 ) {
     if let Some(i) = &t.interp
-        && !i.implied {
-            match &i.real {
-                Some(_) => {
-                    files.entry(i.path.clone()).or_insert(Reason::Interpreter {
-                        program: t.program.clone(),
-                    });
-                }
-                None => problems.push(Problem {
-                    error: true,
-                    message: format!(
-                        "{}: its interpreter {} is not in the root",
-                        t.program, i.path
-                    ),
-                }),
+        && !i.implied
+    {
+        match &i.real {
+            Some(_) => {
+                files.entry(i.path.clone()).or_insert(Reason::Interpreter {
+                    program: t.program.clone(),
+                });
             }
+            None => problems.push(Problem {
+                error: true,
+                message: format!(
+                    "{}: its interpreter {} is not in the root",
+                    t.program, i.path
+                ),
+            }),
         }
+    }
     for slot in &t.maps.order {
         let Slot::Obj(i) = slot else { continue };
         let o = &t.maps.objects[*i];

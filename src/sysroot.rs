@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -153,13 +153,8 @@ impl Root {
                     Node::Dir
                 } else if ft.is_file() {
                     Node::File
-                } else if ft.is_block_device()
-                    || ft.is_char_device()
-                    || ft.is_fifo()
-                    || ft.is_socket()
-                {
-                    Node::Other
                 } else {
+                    // Devices, FIFOs, sockets.
                     Node::Other
                 }
             }

@@ -1359,9 +1359,6 @@ fn output_through_a_symlink_replaces_the_file_it_names() {
 }
 
 #[test]
-#[ignore = "bug: --dlopen names and included libraries are dlopened by the first BIN only \
-            (src/select.rs, first_of_arch), so when the BINs have different RUNPATHs the \
-            layer depends on the order of the BINs"]
 fn bin_order_does_not_change_what_dlopen_resolves() {
     // /usr/bin/a has RUNPATH /opt/a, /usr/bin/b has none; libx.so.1 is in both places.
     // Whichever program dlopens it, the layer must not depend on the order they are typed.

@@ -28,26 +28,28 @@ pub enum Command {
         after_help = "Examples:\n  minroot trace /usr/bin/ffmpeg\n  minroot trace --root /srv/rootfs --cpu-level x86-64-v3 /usr/sbin/nginx\n  minroot trace --format list /usr/bin/curl /usr/bin/git\n  minroot trace --library-path '$ORIGIN/../lib' ./build/app\n\n\
 Exit status: 0 all found (or static), 1 a library or the interpreter is missing, 2 an error (unreadable or non-ELF program, bad root)."
     )]
-    Trace(TraceArgs),
+    Trace(Box<TraceArgs>),
     /// List every path the layer would hold, with the reason it is there
     #[command(
         after_help = "Examples:\n  minroot files /usr/bin/curl\n  minroot files --root ./rootfs --include /usr/lib/python3.11 --format json /usr/bin/python3.11\n\n\
 Exit status: 0 complete, 1 something is missing (a library, an interpreter, a required dlopen), 2 an error."
     )]
-    Files(FilesArgs),
+    Files(Box<FilesArgs>),
     /// Write the minimal layer that runs the programs (tar, tar.gz or tar.zst)
     #[command(
         after_help = "Examples:\n  minroot pack -o layer.tar /usr/bin/curl\n  minroot pack --root ./rootfs -o nginx.tar.gz --include /etc/nginx /usr/sbin/nginx\n  minroot pack -o py.tar.zst --include /usr/lib/python3.11 /usr/bin/python3\n\n\
 Then: printf 'FROM scratch\\nADD layer.tar /\\n' > Dockerfile, or `podman import layer.tar`.\n\
 Exit status: 0 written, 1 not written because something is missing (use --allow-missing), 2 an error."
     )]
-    Pack(PackArgs),
+    Pack(Box<PackArgs>),
     /// Build a multi-platform OCI image from a spec file (one root per platform)
-    #[command(after_help = "Example minroot.toml:\n  bins = [\"/usr/bin/curl\"]\n  [image]\n  tag = \"curl:8\"\n  [[platform]]\n  name = \"linux/amd64\"\n  root = \"roots/amd64\"\n  [[platform]]\n  name = \"linux/arm64\"\n  root = \"roots/arm64\"\n\n  minroot build minroot.toml --oci out/\n\n\
+    #[command(
+        after_help = "Example minroot.toml:\n  bins = [\"/usr/bin/curl\"]\n  [image]\n  tag = \"curl:8\"\n  [[platform]]\n  name = \"linux/amd64\"\n  root = \"roots/amd64\"\n  [[platform]]\n  name = \"linux/arm64\"\n  root = \"roots/arm64\"\n\n  minroot build minroot.toml --oci out/\n\n\
 Keys: bins, include, dlopen, dlopen_priority, data, no_base, strip_setuid, gconv, chown, source_date_epoch,\n\
 compression (gzip|zstd|none), dev, [image] tag/entrypoint/cmd/env/user/workdir/labels,\n\
-[[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file.")]
-    Build(BuildArgs),
+[[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file."
+    )]
+    Build(Box<BuildArgs>),
 }
 
 /// Options shared by every command that traces programs.

@@ -30,7 +30,11 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
     for (i, (arch, root)) in checked.platforms.iter().enumerate() {
         let p = &spec.platform.get_ref()[i];
         let sel = SelectArgs {
-            root: RootArgs { root: root.clone(), library_path: p.library_path.clone(), cpu_level: p.cpu_level.clone() },
+            root: RootArgs {
+                root: root.clone(),
+                library_path: p.library_path.clone(),
+                cpu_level: p.cpu_level.clone(),
+            },
             includes: spec.include.clone(),
             dlopens: spec.dlopen.clone(),
             dlopen_priority: spec.dlopen_priority.get_ref().clone(),
@@ -40,19 +44,36 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
             strip_setuid: spec.strip_setuid,
             chown: spec.chown.clone(),
         };
-        let layer = super::layer::build(&sel, &bins, env).with_context(|| format!("platform {}", p.name.get_ref()))?;
+        let layer = super::layer::build(&sel, &bins, env)
+            .with_context(|| format!("platform {}", p.name.get_ref()))?;
         super::pack::report_problems(&layer, env);
         if layer.selection.problems.iter().any(|x| x.error) {
             if !args.allow_missing {
-                eprintln!("minroot: nothing written: the closure for {} is incomplete (see above); --allow-missing writes it anyway", p.name.get_ref());
+                eprintln!(
+                    "minroot: nothing written: the closure for {} is incomplete (see above); --allow-missing writes it anyway",
+                    p.name.get_ref()
+                );
                 return Ok(Status::Incomplete);
             }
             status = Status::Incomplete;
         }
         if layer.plan.arch != Some(*arch) {
-            bail!("platform {}: the programs in {} are for {}", p.name.get_ref(), root.display(), layer.plan.arch.map(|a| a.oci_arch()).unwrap_or("an unknown architecture"));
+            bail!(
+                "platform {}: the programs in {} are for {}",
+                p.name.get_ref(),
+                root.display(),
+                layer
+                    .plan
+                    .arch
+                    .map(|a| a.oci_arch())
+                    .unwrap_or("an unknown architecture")
+            );
         }
-        let dev = if spec.dev { Some(image::dev_plan(&layer, &layer.options)?) } else { None };
+        let dev = if spec.dev {
+            Some(image::dev_plan(&layer, &layer.options)?)
+        } else {
+            None
+        };
         devs.push(dev);
         layers.push((*arch, layer));
     }
@@ -62,7 +83,12 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
         env: spec.image.env.iter().map(|e| e.get_ref().clone()).collect(),
         user: spec.image.user.clone(),
         workdir: spec.image.workdir.clone(),
-        labels: spec.image.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        labels: spec
+            .image
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
         tag: spec.image.tag.clone(),
         dev: spec.dev,
     };
@@ -71,7 +97,12 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
     let platforms: Vec<PlatformImage> = layers
         .iter()
         .zip(&devs)
-        .map(|((arch, l), d)| PlatformImage { arch: *arch, prod: &l.plan, dev: d.as_ref(), created_by: format!("minroot build {}", bins.join(" ")) })
+        .map(|((arch, l), d)| PlatformImage {
+            arch: *arch,
+            prod: &l.plan,
+            dev: d.as_ref(),
+            created_by: format!("minroot build {}", bins.join(" ")),
+        })
         .collect();
     let mut written = Vec::new();
     if let Some(dir) = &args.oci {
@@ -84,7 +115,13 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
         println!("{}", serde_json::to_string_pretty(&written)?);
     } else {
         for w in &written {
-            println!("{} {} manifest {} ({} layers)", w.platform, w.tag, w.manifest_digest, w.layers.len());
+            println!(
+                "{} {} manifest {} ({} layers)",
+                w.platform,
+                w.tag,
+                w.manifest_digest,
+                w.layers.len()
+            );
         }
     }
     Ok(status)

@@ -69,10 +69,10 @@ impl Session {
                 format!("--cpu-level {s}: unknown level; use baseline, x86-64-v2, x86-64-v3, x86-64-v4 (x86_64) or baseline, atomics (aarch64)")
             })?),
         };
-        if let Some(lp) = &args.library_path {
-            if lp.contains('\0') {
-                bail!("--library-path contains a NUL byte");
-            }
+        if let Some(lp) = &args.library_path
+            && lp.contains('\0')
+        {
+            bail!("--library-path contains a NUL byte");
         }
         Ok(Session {
             root: Arc::new(root),

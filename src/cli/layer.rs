@@ -101,5 +101,11 @@ pub fn build(args: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer>
             chown,
         },
     );
-    Ok(Layer { session, selection, plan, options: opts, bins: paths })
+    Ok(Layer {
+        session,
+        selection,
+        plan,
+        options: opts,
+        bins: paths,
+    })
 }

@@ -52,9 +52,9 @@ pub fn main() -> Status {
 
 fn run(cli: args::Cli, env: &config::HostEnv) -> Result<Status> {
     match cli.command {
-        args::Command::Trace(a) => trace::run(a, env),
-        args::Command::Files(a) => files::run(a, env),
-        args::Command::Pack(a) => pack::run(a, env),
-        args::Command::Build(a) => build::run(a, env),
+        args::Command::Trace(a) => trace::run(*a, env),
+        args::Command::Files(a) => files::run(*a, env),
+        args::Command::Pack(a) => pack::run(*a, env),
+        args::Command::Build(a) => build::run(*a, env),
     }
 }

@@ -45,53 +45,97 @@ pub fn report_problems(layer: &Layer, _env: &HostEnv) {
 }
 
 pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
-    if args.output.is_none() && args.oci.is_none() && args.oci_archive.is_none() && args.rootfs.is_none() && args.dockerfile.is_none() {
-        bail!("pack needs an output: -o layer.tar (.tar.gz, .tar.zst), --oci DIR, --oci-archive FILE, --rootfs DIR or --dockerfile DIR");
+    if args.output.is_none()
+        && args.oci.is_none()
+        && args.oci_archive.is_none()
+        && args.rootfs.is_none()
+        && args.dockerfile.is_none()
+    {
+        bail!(
+            "pack needs an output: -o layer.tar (.tar.gz, .tar.zst), --oci DIR, --oci-archive FILE, --rootfs DIR or --dockerfile DIR"
+        );
     }
     let mtime = source_date_epoch(args.source_date_epoch.as_deref(), env)?;
     let layer = super::layer::build(&args.select, &args.bins, env)?;
     report_problems(&layer, env);
     if layer.selection.problems.iter().any(|p| p.error) && !args.allow_missing {
-        eprintln!("minroot: nothing written: the closure is incomplete (see above); --allow-missing writes it anyway");
+        eprintln!(
+            "minroot: nothing written: the closure is incomplete (see above); --allow-missing writes it anyway"
+        );
         return Ok(Status::Incomplete);
     }
     let spec = super::image::image_spec(&args.image, &layer.bins[0])?;
-    let mut summary = JsonPack { layer: None, oci: None, oci_archive: None, rootfs: None, dockerfile: None };
+    let mut summary = JsonPack {
+        layer: None,
+        oci: None,
+        oci_archive: None,
+        rootfs: None,
+        dockerfile: None,
+    };
     if let Some(out) = &args.output {
-        let info = pack::write_layer(&layer.plan, mtime, Compression::from_path(out), out).with_context(|| format!("writing {}", out.display()))?;
+        let info = pack::write_layer(&layer.plan, mtime, Compression::from_path(out), out)
+            .with_context(|| format!("writing {}", out.display()))?;
         if !args.json {
             print_summary(&out.to_string_lossy(), &info, false)?;
         }
         summary.layer = Some(info);
     }
     if let Some(dir) = &args.rootfs {
-        pack::rootfs::write_rootfs(&layer.plan, mtime, dir).with_context(|| format!("writing {}", dir.display()))?;
+        pack::rootfs::write_rootfs(&layer.plan, mtime, dir)
+            .with_context(|| format!("writing {}", dir.display()))?;
         if !args.json {
-            println!("wrote {} (rootfs, {} entries)", dir.display(), layer.plan.entries.len());
+            println!(
+                "wrote {} (rootfs, {} entries)",
+                dir.display(),
+                layer.plan.entries.len()
+            );
         }
         summary.rootfs = Some(dir.to_string_lossy().into_owned());
     }
     if let Some(dir) = &args.dockerfile {
         let info = super::image::write_dockerfile_dir(dir, &layer.plan, &spec, mtime, &layer.bins)?;
         if !args.json {
-            println!("wrote {}/Dockerfile and {}/layer.tar (diff_id {})", dir.display(), dir.display(), info.diff_id);
+            println!(
+                "wrote {}/Dockerfile and {}/layer.tar (diff_id {})",
+                dir.display(),
+                dir.display(),
+                info.diff_id
+            );
         }
         summary.dockerfile = Some(info);
     }
     if args.oci.is_some() || args.oci_archive.is_some() {
-        let arch = layer.plan.arch.context("cannot tell the image's architecture")?;
-        let dev = if spec.dev { Some(super::image::dev_plan(&layer, &layer.options)?) } else { None };
+        let arch = layer
+            .plan
+            .arch
+            .context("cannot tell the image's architecture")?;
+        let dev = if spec.dev {
+            Some(super::image::dev_plan(&layer, &layer.options)?)
+        } else {
+            None
+        };
         let compression = match args.compression {
             CompressionArg::Gzip => Compression::Gzip,
             CompressionArg::Zstd => Compression::Zstd,
             CompressionArg::None => Compression::None,
         };
-        let platforms = [super::image::PlatformImage { arch, prod: &layer.plan, dev: dev.as_ref(), created_by: format!("minroot pack {}", layer.bins.join(" ")) }];
+        let platforms = [super::image::PlatformImage {
+            arch,
+            prod: &layer.plan,
+            dev: dev.as_ref(),
+            created_by: format!("minroot pack {}", layer.bins.join(" ")),
+        }];
         if let Some(dir) = &args.oci {
             let w = super::image::write_oci_dir(dir, &platforms, &spec, mtime, compression)?;
             if !args.json {
                 for i in &w {
-                    println!("wrote {} ({} {}, manifest {})", dir.display(), i.tag, i.platform, i.manifest_digest);
+                    println!(
+                        "wrote {} ({} {}, manifest {})",
+                        dir.display(),
+                        i.tag,
+                        i.platform,
+                        i.manifest_digest
+                    );
                 }
             }
             summary.oci = Some(w);
@@ -100,7 +144,13 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             let w = super::image::write_oci_archive(file, &platforms, &spec, mtime, compression)?;
             if !args.json {
                 for i in &w {
-                    println!("wrote {} ({} {}, manifest {})", file.display(), i.tag, i.platform, i.manifest_digest);
+                    println!(
+                        "wrote {} ({} {}, manifest {})",
+                        file.display(),
+                        i.tag,
+                        i.platform,
+                        i.manifest_digest
+                    );
                 }
             }
             summary.oci_archive = Some(w);
@@ -109,7 +159,11 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
-    Ok(if layer.selection.problems.iter().any(|p| p.error) { Status::Incomplete } else { Status::Ok })
+    Ok(if layer.selection.problems.iter().any(|p| p.error) {
+        Status::Incomplete
+    } else {
+        Status::Ok
+    })
 }
 
 #[derive(Serialize)]

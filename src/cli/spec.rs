@@ -89,6 +89,7 @@ fn yes() -> bool {
 }
 
 /// A parsed, checked spec with roots made absolute.
+#[derive(Debug)]
 pub struct Checked {
     pub spec: Spec,
     pub platforms: Vec<(Arch, PathBuf)>,
@@ -96,30 +97,55 @@ pub struct Checked {
 
 /// Line (1-based) of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Reads and checks the spec at `path`.
 pub fn load(path: &Path) -> Result<Checked> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let spec: Spec = toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let at = |key: &str, span: std::ops::Range<usize>| format!("{}: line {}: `{key}`", path.display(), line_of(&text, span.start));
+    let at = |key: &str, span: std::ops::Range<usize>| {
+        format!(
+            "{}: line {}: `{key}`",
+            path.display(),
+            line_of(&text, span.start)
+        )
+    };
     if spec.bins.get_ref().is_empty() {
         bail!("{}: no programs", at("bins", spec.bins.span()));
     }
     if crate::select::parse_priority(spec.dlopen_priority.get_ref()).is_none() {
-        bail!("{}: {:?} is not required, recommended or suggested", at("dlopen_priority", spec.dlopen_priority.span()), spec.dlopen_priority.get_ref());
+        bail!(
+            "{}: {:?} is not required, recommended or suggested",
+            at("dlopen_priority", spec.dlopen_priority.span()),
+            spec.dlopen_priority.get_ref()
+        );
     }
     if !["gzip", "zstd", "none"].contains(&spec.compression.get_ref().as_str()) {
-        bail!("{}: {:?} is not gzip, zstd or none", at("compression", spec.compression.span()), spec.compression.get_ref());
+        bail!(
+            "{}: {:?} is not gzip, zstd or none",
+            at("compression", spec.compression.span()),
+            spec.compression.get_ref()
+        );
     }
     for e in &spec.image.env {
         if !e.get_ref().contains('=') {
-            bail!("{}: {:?} is not KEY=VALUE", at("image.env", e.span()), e.get_ref());
+            bail!(
+                "{}: {:?} is not KEY=VALUE",
+                at("image.env", e.span()),
+                e.get_ref()
+            );
         }
     }
     if spec.platform.get_ref().is_empty() {
-        bail!("{}: at least one [[platform]] is needed", at("platform", spec.platform.span()));
+        bail!(
+            "{}: at least one [[platform]] is needed",
+            at("platform", spec.platform.span())
+        );
     }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut platforms = Vec::new();
@@ -128,14 +154,24 @@ pub fn load(path: &Path) -> Result<Checked> {
         let arch = match name.as_str() {
             "linux/amd64" => Arch::X86_64,
             "linux/arm64" | "linux/arm64/v8" => Arch::Aarch64,
-            _ => bail!("{}: {name:?} is not linux/amd64 or linux/arm64", at("platform.name", p.name.span())),
+            _ => bail!(
+                "{}: {name:?} is not linux/amd64 or linux/arm64",
+                at("platform.name", p.name.span())
+            ),
         };
         if platforms.iter().any(|(a, _)| *a == arch) {
-            bail!("{}: {name} is given twice", at("platform.name", p.name.span()));
+            bail!(
+                "{}: {name} is given twice",
+                at("platform.name", p.name.span())
+            );
         }
         let root = base.join(p.root.get_ref());
         if !root.is_dir() {
-            bail!("{}: {} is not a directory", at("platform.root", p.root.span()), root.display());
+            bail!(
+                "{}: {} is not a directory",
+                at("platform.root", p.root.span()),
+                root.display()
+            );
         }
         platforms.push((arch, root));
     }
@@ -156,7 +192,9 @@ mod tests {
 
     #[test]
     fn good_spec() {
-        let (_d, p) = write("bins = [\"/bin/x\"]\n[image]\ntag = \"x:1\"\n[[platform]]\nname = \"linux/amd64\"\nroot = \"r\"\n");
+        let (_d, p) = write(
+            "bins = [\"/bin/x\"]\n[image]\ntag = \"x:1\"\n[[platform]]\nname = \"linux/amd64\"\nroot = \"r\"\n",
+        );
         let c = load(&p).unwrap();
         assert_eq!(c.platforms.len(), 1);
         assert_eq!(c.spec.image.tag.as_deref(), Some("x:1"));
@@ -164,16 +202,22 @@ mod tests {
 
     #[test]
     fn errors_name_key_and_line() {
-        let (_d, p) = write("bins = [\"/bin/x\"]\n\n[[platform]]\nname = \"linux/s390x\"\nroot = \"r\"\n");
+        let (_d, p) =
+            write("bins = [\"/bin/x\"]\n\n[[platform]]\nname = \"linux/s390x\"\nroot = \"r\"\n");
         let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("line 4") && e.contains("platform.name"), "{e}");
-        let (_d, p) = write("bins = [\"/bin/x\"]\n[[platform]]\nname = \"linux/amd64\"\nroot = \"nope\"\n");
+        let (_d, p) =
+            write("bins = [\"/bin/x\"]\n[[platform]]\nname = \"linux/amd64\"\nroot = \"nope\"\n");
         let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("line 4") && e.contains("platform.root"), "{e}");
-        let (_d, p) = write("bins = [\"/bin/x\"]\nbogus = 1\n[[platform]]\nname = \"linux/amd64\"\nroot = \"r\"\n");
+        let (_d, p) = write(
+            "bins = [\"/bin/x\"]\nbogus = 1\n[[platform]]\nname = \"linux/amd64\"\nroot = \"r\"\n",
+        );
         let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("bogus") && e.contains("line 2"), "{e}");
-        let (_d, p) = write("bins = [\"/bin/x\"]\ncompression = \"lz4\"\n[[platform]]\nname = \"linux/amd64\"\nroot = \"r\"\n");
+        let (_d, p) = write(
+            "bins = [\"/bin/x\"]\ncompression = \"lz4\"\n[[platform]]\nname = \"linux/amd64\"\nroot = \"r\"\n",
+        );
         let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("compression"), "{e}");
     }

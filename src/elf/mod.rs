@@ -506,22 +506,17 @@ fn read_imports(
     };
     if header.e_shnum > 0 && header.e_shentsize as usize == shentsize {
         let end = header.e_shoff as u128 + header.e_shnum as u128 * shentsize as u128;
-        if end <= bytes.len() as u128 {
-            if let Ok(shdrs) =
+        if end <= bytes.len() as u128
+            && let Ok(shdrs) =
                 SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)
-            {
-                if let Some(ds) = shdrs
-                    .iter()
-                    .find(|s| s.sh_type == section_header::SHT_DYNSYM)
-                {
-                    if let Some(strsec) = shdrs.get(ds.sh_link as usize) {
-                        if let Some(data) = file_slice(bytes, strsec.sh_offset, strsec.sh_size) {
-                            let count = (ds.sh_size / symsize as u64) as usize;
-                            table = Some((ds.sh_offset, count, Strtab::new(data, IMPORT_STRINGS)));
-                        }
-                    }
-                }
-            }
+            && let Some(ds) = shdrs
+                .iter()
+                .find(|s| s.sh_type == section_header::SHT_DYNSYM)
+            && let Some(strsec) = shdrs.get(ds.sh_link as usize)
+            && let Some(data) = file_slice(bytes, strsec.sh_offset, strsec.sh_size)
+        {
+            let count = (ds.sh_size / symsize as u64) as usize;
+            table = Some((ds.sh_offset, count, Strtab::new(data, IMPORT_STRINGS)));
         }
     }
     if table.is_none() {
@@ -601,13 +596,12 @@ fn gnu_hash_symcount(bytes: &[u8], off: u64, ctx: Ctx) -> Option<usize> {
         return Some(symoffset as usize);
     }
     let chains = buckets + 4 * nbuckets;
-    let mut idx = max;
-    for _ in 0..limits::MAX_SYMS {
-        let h = read_u32(bytes, chains + 4 * (idx - symoffset), le)?;
+    // Walk the chain of the highest bucket to its end (the low bit marks the last entry).
+    for idx in max..max + limits::MAX_SYMS as u64 {
+        let h = read_u32(bytes, chains.checked_add(4 * (idx - symoffset))?, le)?;
         if h & 1 == 1 {
             return Some(idx as usize + 1);
         }
-        idx += 1;
     }
     None
 }

@@ -172,7 +172,7 @@ impl Synth {
             nw.u32(0x407c_0c0a);
             nw.buf.extend_from_slice(b"FDO\0");
             nw.buf.extend_from_slice(&desc);
-            while nw.buf.len() % 4 != 0 {
+            while !nw.buf.len().is_multiple_of(4) {
                 nw.buf.push(0);
             }
             notes.extend_from_slice(&nw.buf);

@@ -182,23 +182,23 @@ fn glibc_hints(
 ) {
     let libc = libc_index(trace);
     // libgcc_s.so.1 for the unwinder.
-    if !done.libgcc_s {
-        if let Some(sym) = imported(trace, glibc::LIBGCC_S_TRIGGERS) {
-            done.libgcc_s = true;
-            let reason = Reason::Glibc(GlibcRule::LibgccS {
-                symbol: sym.clone(),
-            });
-            match tracer.dlopen(trace, libc, glibc::LIBGCC_S) {
-                Dlopened::Loaded(n) => res.objects.push((n, reason)),
-                Dlopened::Already(n) => res.objects.push((n, reason)),
-                Dlopened::Missing(_) | Dlopened::Failed(_) => res.problems.push(HintProblem {
-                    required: true,
-                    message: format!(
-                        "{sym} is used, so glibc will dlopen {}, which is not in the root",
-                        glibc::LIBGCC_S
-                    ),
-                }),
-            }
+    if !done.libgcc_s
+        && let Some(sym) = imported(trace, glibc::LIBGCC_S_TRIGGERS)
+    {
+        done.libgcc_s = true;
+        let reason = Reason::Glibc(GlibcRule::LibgccS {
+            symbol: sym.clone(),
+        });
+        match tracer.dlopen(trace, libc, glibc::LIBGCC_S) {
+            Dlopened::Loaded(n) => res.objects.push((n, reason)),
+            Dlopened::Already(n) => res.objects.push((n, reason)),
+            Dlopened::Missing(_) | Dlopened::Failed(_) => res.problems.push(HintProblem {
+                required: true,
+                message: format!(
+                    "{sym} is used, so glibc will dlopen {}, which is not in the root",
+                    glibc::LIBGCC_S
+                ),
+            }),
         }
     }
     // gconv configuration, cache and modules for iconv_open.

@@ -190,7 +190,7 @@ impl LdCache {
             return Vec::new();
         };
         let ext_off = ext_off as usize;
-        if ext_off == 0 || ext_off % 4 != 0 || ext_off.saturating_add(8) > d.len() {
+        if ext_off == 0 || !ext_off.is_multiple_of(4) || ext_off.saturating_add(8) > d.len() {
             return Vec::new();
         }
         if rd(ext_off) != Some(EXTENSION_MAGIC) {

@@ -340,17 +340,17 @@ impl Loader {
         }
 
         // 2. LD_LIBRARY_PATH (only the --library-path option; never the environment).
-        if !req.library_path.is_empty() {
-            if let Some(r) = self.open_path(
+        if !req.library_path.is_empty()
+            && let Some(r) = self.open_path(
                 name,
                 req.library_path,
                 |d| Step::LibraryPath {
                     entry: d.entry.clone(),
                 },
                 &mut acc,
-            ) {
-                return r;
-            }
+            )
+        {
+            return r;
         }
 
         // 3. DT_RUNPATH of the requester only.

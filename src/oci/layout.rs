@@ -31,17 +31,29 @@ impl Staging {
             _ => PathBuf::from("."),
         };
         if !parent.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{}: the directory does not exist", parent.display())));
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: the directory does not exist", parent.display()),
+            ));
         }
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "oci".into());
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "oci".into());
         let dir = parent.join(format!(".{name}.minroot-{}.staging", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("blobs/sha256"))?;
-        Ok(Staging { dir, done: false, blobs: BTreeMap::new() })
+        Ok(Staging {
+            dir,
+            done: false,
+            blobs: BTreeMap::new(),
+        })
     }
 
     fn blob_path(&self, digest: &str) -> PathBuf {
-        self.dir.join("blobs/sha256").join(digest.trim_start_matches("sha256:"))
+        self.dir
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
     }
 
     /// Stores a JSON (or any in-memory) blob.
@@ -52,19 +64,33 @@ impl Staging {
     }
 
     /// Writes a plan as a layer blob.
-    pub fn add_layer(&mut self, plan: &Plan, mtime: u64, compression: Compression, created_by: String) -> io::Result<LayerRef> {
+    pub fn add_layer(
+        &mut self,
+        plan: &Plan,
+        mtime: u64,
+        compression: Compression,
+        created_by: String,
+    ) -> io::Result<LayerRef> {
         let tmp = self.dir.join("blobs/sha256/.layer.tmp");
         let f = fs::File::create(&tmp)?;
         let (f, info) = pack::write_layer_to(plan, mtime, compression, f)?;
         drop(f);
         fs::rename(&tmp, self.blob_path(&info.blob_digest))?;
-        self.blobs.insert(info.blob_digest.clone(), compression.media_type().into());
-        Ok(LayerRef { info, media_type: compression.media_type(), created_by })
+        self.blobs
+            .insert(info.blob_digest.clone(), compression.media_type().into());
+        Ok(LayerRef {
+            info,
+            media_type: compression.media_type(),
+            created_by,
+        })
     }
 
     /// Writes `oci-layout` and `index.json`.
     pub fn finish_layout(&self, index: &Value) -> io::Result<()> {
-        fs::write(self.dir.join("oci-layout"), serde_json::to_vec(&json!({"imageLayoutVersion": "1.0.0"}))?)?;
+        fs::write(
+            self.dir.join("oci-layout"),
+            serde_json::to_vec(&json!({"imageLayoutVersion": "1.0.0"}))?,
+        )?;
         fs::write(self.dir.join("index.json"), serde_json::to_vec(index)?)
     }
 
@@ -76,10 +102,17 @@ impl Staging {
             if !empty && !dest.join("oci-layout").exists() {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not an OCI layout; refusing to replace it", dest.display()),
+                    format!(
+                        "{} exists and is not an OCI layout; refusing to replace it",
+                        dest.display()
+                    ),
                 ));
             }
-            let old = dest.with_file_name(format!(".{}.minroot-{}.old", dest.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
+            let old = dest.with_file_name(format!(
+                ".{}.minroot-{}.old",
+                dest.file_name().unwrap_or_default().to_string_lossy(),
+                std::process::id()
+            ));
             fs::rename(dest, &old)?;
             fs::rename(&self.dir, dest)?;
             let _ = fs::remove_dir_all(&old);
@@ -92,7 +125,12 @@ impl Staging {
 
     /// Writes the layout as one tar at `dest` (entries sorted, fixed metadata), with a
     /// Docker `manifest.json` when `docker` is given.
-    pub fn commit_archive(mut self, dest: &Path, docker: Option<&Value>, mtime: u64) -> io::Result<()> {
+    pub fn commit_archive(
+        mut self,
+        dest: &Path,
+        docker: Option<&Value>,
+        mtime: u64,
+    ) -> io::Result<()> {
         if let Some(d) = docker {
             fs::write(self.dir.join("manifest.json"), serde_json::to_vec(d)?)?;
         }

@@ -19,7 +19,8 @@ pub const ANN_REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const ANN_CREATED: &str = "org.opencontainers.image.created";
 
 /// The default PATH of the image.
-pub const DEFAULT_PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH_ENV: &str =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// The default SSL_CERT_FILE (the base files' CA bundle).
 pub const DEFAULT_SSL_ENV: &str = "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt";
 /// distroless's nonroot user.
@@ -70,7 +71,11 @@ pub struct Blob {
 impl Blob {
     pub fn json(media_type: &str, v: &Value) -> Blob {
         let bytes = serde_json::to_vec(v).expect("JSON values serialise");
-        Blob { digest: crate::pack::digest::sha256_digest(&bytes), media_type: media_type.into(), bytes }
+        Blob {
+            digest: crate::pack::digest::sha256_digest(&bytes),
+            media_type: media_type.into(),
+            bytes,
+        }
     }
     pub fn descriptor(&self) -> Value {
         json!({"mediaType": self.media_type, "digest": self.digest, "size": self.bytes.len()})
@@ -92,7 +97,12 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// The OCI image config for `arch` with `layers` (bottom first).
@@ -177,8 +187,14 @@ pub fn index(entries: &[IndexEntry]) -> (Value, Vec<Blob>) {
     archs.sort();
     archs.dedup();
     if archs.len() <= 1 {
-        let manifests: Vec<Value> = entries.iter().map(|e| platform_descriptor(e, true)).collect();
-        return (json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}), vec![]);
+        let manifests: Vec<Value> = entries
+            .iter()
+            .map(|e| platform_descriptor(e, true))
+            .collect();
+        return (
+            json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}),
+            vec![],
+        );
     }
     let mut refs: Vec<Option<String>> = Vec::new();
     for e in entries {
@@ -189,8 +205,15 @@ pub fn index(entries: &[IndexEntry]) -> (Value, Vec<Blob>) {
     let mut nested = Vec::new();
     let mut top = Vec::new();
     for r in refs {
-        let manifests: Vec<Value> = entries.iter().filter(|e| e.ref_name == r).map(|e| platform_descriptor(e, false)).collect();
-        let blob = Blob::json(MT_INDEX, &json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}));
+        let manifests: Vec<Value> = entries
+            .iter()
+            .filter(|e| e.ref_name == r)
+            .map(|e| platform_descriptor(e, false))
+            .collect();
+        let blob = Blob::json(
+            MT_INDEX,
+            &json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}),
+        );
         let mut d = blob.descriptor();
         if let Some(r) = &r {
             d["annotations"] = json!({ANN_REF_NAME: r});
@@ -198,7 +221,10 @@ pub fn index(entries: &[IndexEntry]) -> (Value, Vec<Blob>) {
         top.push(d);
         nested.push(blob);
     }
-    (json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": top}), nested)
+    (
+        json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": top}),
+        nested,
+    )
 }
 
 #[cfg(test)]
@@ -216,12 +242,18 @@ mod tests {
     #[test]
     fn env_defaults_and_overrides() {
         let e = RunConfig::with_env(&["PATH=/x".into(), "A=1".into()]);
-        assert_eq!(e, [DEFAULT_SSL_ENV.to_string(), "PATH=/x".into(), "A=1".into()]);
+        assert_eq!(
+            e,
+            [DEFAULT_SSL_ENV.to_string(), "PATH=/x".into(), "A=1".into()]
+        );
     }
 
     #[test]
     fn json_keys_are_sorted_and_compact() {
         let b = Blob::json(MT_CONFIG, &json!({"b": 1, "a": {"d": 2, "c": 3}}));
-        assert_eq!(String::from_utf8(b.bytes).unwrap(), r#"{"a":{"c":3,"d":2},"b":1}"#);
+        assert_eq!(
+            String::from_utf8(b.bytes).unwrap(),
+            r#"{"a":{"c":3,"d":2},"b":1}"#
+        );
     }
 }

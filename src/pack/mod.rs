@@ -4,6 +4,7 @@
 
 pub mod digest;
 pub mod gz;
+pub mod rootfs;
 pub mod tar;
 
 use std::fs::File;

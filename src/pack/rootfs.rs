@@ -14,16 +14,25 @@ use crate::plan::{Content, Plan};
 /// Writes `plan` to `dest`, which must not exist or be an empty directory.
 pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
     if dest.exists() && fs::read_dir(dest)?.next().is_some() {
-        return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{} exists and is not empty", dest.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not empty", dest.display()),
+        ));
     }
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if !parent.is_dir() {
-        return Err(io::Error::new(io::ErrorKind::NotFound, format!("{}: the directory does not exist", parent.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{}: the directory does not exist", parent.display()),
+        ));
     }
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rootfs".into());
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "rootfs".into());
     let stage = Stage(parent.join(format!(".{name}.minroot-{}.staging", std::process::id())));
     let _ = fs::remove_dir_all(&stage.0);
     fs::create_dir(&stage.0)?;

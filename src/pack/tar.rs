@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn pax_record_lengths_count_themselves() {
         let b = pax_body(&[("path".into(), b"a".to_vec())]);
-        assert_eq!(b, b"10 path=a\n");
+        assert_eq!(b, b"9 path=a\n");
         let long = "x".repeat(95);
         let b = pax_body(&[("path".into(), long.as_bytes().to_vec())]);
         let s = String::from_utf8(b).unwrap();

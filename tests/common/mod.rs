@@ -162,28 +162,30 @@ pub fn run_in_root(
     for (k, v) in env {
         cmd.args(["--setenv", k, v]);
     }
-    let qemu_copy;
-    if Arch::host() != Some(arch) {
-        // qemu-user must be inside the root; a private copy keeps parallel tests apart.
+    // qemu-user must be visible inside the root. It is bind-mounted read-only onto an
+    // empty file with a private name: nothing is copied (so no process can hold the file
+    // open for writing when it is executed, "Text file busy"), parallel tests stay apart,
+    // and the mount point is removed afterwards.
+    let mount_point = if Arch::host() != Some(arch) {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let name = format!(
             "/.minroot-qemu-{}-{}",
             std::process::id(),
             N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         );
-        std::fs::copy(
-            format!("/usr/bin/{}", arch.qemu_static()),
-            root.join(&name[1..]),
-        )
-        .expect("copy qemu into the root");
+        let host = root.join(&name[1..]);
+        std::fs::write(&host, b"").expect("create the qemu mount point in the root");
+        cmd.arg("--ro-bind")
+            .arg(format!("/usr/bin/{}", arch.qemu_static()))
+            .arg(&name);
         cmd.arg(&name);
-        qemu_copy = Some(root.join(&name[1..]));
+        Some(host)
     } else {
-        qemu_copy = None;
-    }
+        None
+    };
     cmd.arg(prog).args(args);
     let out = cmd.output().expect("run bwrap");
-    if let Some(q) = qemu_copy {
+    if let Some(q) = mount_point {
         let _ = std::fs::remove_file(q);
     }
     out
