@@ -351,6 +351,13 @@ impl Root {
             path: path.into(),
             source: e,
         })?;
+        // Before opening: open(2) on a FIFO blocks until a writer comes.
+        if !meta.is_file() {
+            return Err(SysrootError::Io {
+                path: path.into(),
+                source: io::Error::other("not a regular file"),
+            });
+        }
         if meta.len() > limit {
             return Err(SysrootError::Io {
                 path: path.into(),

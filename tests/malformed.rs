@@ -914,3 +914,53 @@ fn many_absent_rpath_directories_are_cheap() {
     );
     eprintln!("traced in {:?}", start.elapsed());
 }
+
+#[test]
+fn fifos_where_the_root_has_its_configuration_do_not_hang() {
+    // open(2) on a FIFO blocks until a writer comes. The root's ld.so.conf (read to
+    // explain a missing library), a file it includes, and ld.so.cache are all FIFOs.
+    let root = base_root();
+    root.write(
+        "/usr/bin/app",
+        &Synth::exe(EM_X86_64, LDSO)
+            .needs("libc.so.6")
+            .needs("libmissing.so.1")
+            .build(),
+    );
+    root.write("/etc/ld.so.conf.d/.keep", b"");
+    let mut made = true;
+    for f in [
+        "/etc/ld.so.cache",
+        "/etc/ld.so.conf.d/fifo.conf",
+        "/etc/fifo-include.conf",
+    ] {
+        made &= Command::new("mkfifo")
+            .arg(root.host(f))
+            .status()
+            .is_ok_and(|s| s.success());
+    }
+    if !require("mkfifo", made) {
+        return;
+    }
+    root.write(
+        "/etc/ld.so.conf",
+        b"include /etc/ld.so.conf.d/*.conf\ninclude /etc/fifo-include.conf\n",
+    );
+    let r = trace(root.path(), "/usr/bin/app");
+    assert_incomplete(
+        &r,
+        "libmissing.so.1",
+        "FIFO ld.so.cache and ld.so.conf includes",
+    );
+    // And ld.so.conf itself.
+    std::fs::remove_file(root.host("/etc/ld.so.conf")).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(root.host("/etc/ld.so.conf"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let r = trace(root.path(), "/usr/bin/app");
+    assert_incomplete(&r, "libmissing.so.1", "FIFO ld.so.conf");
+}

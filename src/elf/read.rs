@@ -26,9 +26,18 @@ impl Deref for FileBytes {
 /// and tearing down a mapping.
 const READ_BELOW: u64 = 16 * 1024;
 
+/// Opens `path` if it is a regular file. Checked before the open, because open(2) on a
+/// FIFO blocks until a writer comes: a FIFO in a sysroot would hang the run.
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    File::open(path)
+}
+
 /// Reads (or maps) the whole file at `path`.
 pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
@@ -49,7 +58,7 @@ pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
 
 /// Reads at most `n` bytes from the start of `path` (a candidate's ELF header).
 pub fn read_head(path: &Path, n: usize) -> std::io::Result<Vec<u8>> {
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     let mut buf = vec![0u8; n];
     let mut got = 0;
     while got < n {
