@@ -1,7 +1,8 @@
 //! Bad input end to end: the built `minroot trace` on truncated and corrupted ELF files,
 //! non-ELF files, unsupported ELF flavours, symlink loops and escapes, unreadable files,
-//! corrupt ld.so.caches, bad `--root`s, and library candidates the loader rejects
-//! (directory, empty file, FIFO).
+//! corrupt ld.so.caches, bad `--root`s, library candidates the loader rejects (directory,
+//! empty file, FIFO), FIFOs and hostile contents in the root's configuration, and inputs
+//! built to make the work explode (huge DT_NEEDED lists, thousands of RPATH entries).
 //!
 //! Every case asserts the contract of STYLE.md rules 6, 7 and 10 as a user sees it:
 //! - exit 2 when the program or the command line is bad, exit 1 when only a library is
