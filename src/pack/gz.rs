@@ -3,12 +3,14 @@
 //! The input is cut into fixed 1 MiB chunks. Each chunk is deflated on its own (zlib-rs,
 //! raw deflate) with the previous 32 KiB of input as its dictionary and ends with a sync
 //! flush, so the concatenation is one valid deflate stream (the pigz scheme). Chunks are
-//! compressed on the rayon pool and written in order; at most a few chunks are in flight,
-//! so memory stays bounded. The gzip header has mtime 0, no file name, OS 255 (unknown).
+//! compressed by the writer's own worker threads (never by blocking a rayon worker, which
+//! could deadlock a caller already on the pool) and written in order; at most a few
+//! chunks are in flight, so memory stays bounded. The gzip header has mtime 0, no file name, OS 255 (unknown).
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
@@ -26,12 +28,55 @@ pub struct ParGzWriter<W: Write> {
     pending: VecDeque<mpsc::Receiver<io::Result<Vec<u8>>>>,
     max_pending: usize,
     header_done: bool,
+    pool: Pool,
+}
+
+/// The compression threads; dropping the pool ends and joins them.
+struct Pool {
+    jobs: Option<mpsc::Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// One chunk to compress and where to send the result.
+struct Job {
+    input: Vec<u8>,
+    dict: Vec<u8>,
+    level: u32,
+    last: bool,
+    done: mpsc::SyncSender<io::Result<Vec<u8>>>,
 }
 
 impl<W: Write> ParGzWriter<W> {
     pub fn new(inner: W, level: u32) -> Self {
         let threads = rayon::current_num_threads().max(1);
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let workers = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                std::thread::spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(j) = job else { return };
+                        let _ = j.done.send(deflate_chunk(&j.input, &j.dict, j.level, j.last));
+                    }
+                })
+            })
+            .collect();
         ParGzWriter {
+            pool: Pool { jobs: Some(tx), workers },
             inner,
             level,
             buf: Vec::with_capacity(CHUNK),
@@ -65,11 +110,14 @@ impl<W: Write> ParGzWriter<W> {
             let from = chunk.len().saturating_sub(DICT);
             self.dict = chunk[from..].to_vec();
         }
-        let level = self.level;
         let (tx, rx) = mpsc::sync_channel(1);
-        rayon::spawn(move || {
-            let _ = tx.send(deflate_chunk(&chunk, &dict, level, last));
-        });
+        let job = Job { input: chunk, dict, level: self.level, last, done: tx };
+        self.pool
+            .jobs
+            .as_ref()
+            .ok_or_else(|| io::Error::other("gzip writer already finished"))?
+            .send(job)
+            .map_err(|_| io::Error::other("compression workers stopped"))?;
         self.pending.push_back(rx);
         while self.pending.len() > self.max_pending {
             self.drain_one()?;
