@@ -564,25 +564,38 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// minroot as the unprivileged `nobody` (65534), via setpriv, or None when that is not
-/// possible here (no setpriv, not root, or the binary is not reachable by nobody).
-fn minroot_as_nobody() -> Option<Command> {
-    if !is_root() || !have("setpriv") {
-        return None;
+/// minroot run as the unprivileged `nobody` (65534) through setpriv, from a copy of the
+/// binary in a world-readable temporary directory (the build directory may be under a
+/// 0700 home). None when not root or without setpriv.
+struct Nobody {
+    _dir: tempfile::TempDir,
+    exe: std::path::PathBuf,
+}
+
+impl Nobody {
+    fn new() -> Option<Nobody> {
+        if !is_root() || !have("setpriv") {
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("minroot-nobody-")
+            .tempdir()
+            .ok()?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).ok()?;
+        let exe = dir.path().join("minroot");
+        std::fs::copy(env!("CARGO_BIN_EXE_minroot"), &exe).ok()?;
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).ok()?;
+        let n = Nobody { _dir: dir, exe };
+        let probe = n.cmd().arg("--version").output().ok()?;
+        probe.status.success().then_some(n)
     }
-    let mk = || {
+
+    fn cmd(&self) -> Command {
         let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--",
-            env!("CARGO_BIN_EXE_minroot"),
-        ]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&self.exe);
         c
-    };
-    let probe = mk().arg("--version").output().ok()?;
-    probe.status.success().then(mk)
+    }
 }
 
 #[test]
@@ -604,12 +617,12 @@ fn unreadable_files_as_an_unprivileged_user() {
         unreadable_checks(run);
         return;
     }
-    if minroot_as_nobody().is_none() {
+    let Some(nobody) = Nobody::new() else {
         require("setpriv, to run minroot as nobody", false);
         return;
-    }
+    };
     unreadable_checks(|args| {
-        let mut c = minroot_as_nobody().expect("checked above");
+        let mut c = nobody.cmd();
         c.args(args);
         run_cmd(c)
     });
@@ -641,6 +654,12 @@ fn unreadable_checks(run_as: impl Fn(&[&str]) -> Ran) {
             .build(),
     );
     let rootdir = root.path().to_str().unwrap();
+    root.write("/usr/bin/ok", &exe.build());
+    let r = run_as(&["trace", "--root", rootdir, "/usr/bin/ok"]);
+    assert_eq!(
+        r.code, 0,
+        "the unprivileged user must reach the root (is TMPDIR private?): {r:?}"
+    );
 
     let r = run_as(&["trace", "--root", rootdir, "/usr/bin/noread"]);
     assert_error(&r, "/usr/bin/noread", "program mode 000");
