@@ -18,3 +18,4 @@ pub mod reason;
 pub mod resolve;
 pub mod select;
 pub mod sysroot;
+pub mod sbom;

@@ -131,6 +131,50 @@ pub fn build(root: &Root, sel: &Selection, opts: &PlanOptions) -> Plan {
     b.plan
 }
 
+/// Adds to a built plan more paths of the root (each with its symlink chain and parents,
+/// as `build` adds a selection) and generated files (mode 0644, owner root or `--chown`),
+/// each with its reason. Entries already in the plan stay as they are. Used for what is
+/// decided after the plan, from its content: the package database entries and copyright
+/// files of the packages in the layer (`sbom::pkgdb`).
+pub fn extend(
+    root: &Root,
+    plan: &mut Plan,
+    opts: &PlanOptions,
+    paths: &[(String, Reason)],
+    data: &[(String, Vec<u8>, Reason)],
+) {
+    let mut b = Builder {
+        root,
+        opts,
+        plan: std::mem::take(plan),
+        inodes: HashMap::new(),
+    };
+    for (path, reason) in paths {
+        b.add_path(path, reason.clone());
+    }
+    for (path, bytes, reason) in data {
+        let k = key(path);
+        if b.plan.entries.contains_key(&k) {
+            continue;
+        }
+        b.add_parents(path);
+        let (uid, gid) = b.owner(0, 0);
+        b.plan.entries.insert(
+            k,
+            Entry {
+                content: Content::Data(bytes.clone()),
+                mode: 0o644,
+                uid,
+                gid,
+                xattrs: vec![],
+                reason: reason.clone(),
+                source: None,
+            },
+        );
+    }
+    *plan = b.plan;
+}
+
 fn key(inside: &str) -> String {
     inside.trim_start_matches('/').to_string()
 }

@@ -59,6 +59,10 @@ pub enum Reason {
     Parent,
     /// A generated or copied base file.
     Base { what: String },
+    /// The layer's own package database entry for a package in it (dpkg status.d, apk).
+    PackageDb { package: String },
+    /// The copyright file of a package in the layer.
+    Copyright { package: String },
 }
 
 impl Reason {
@@ -95,6 +99,8 @@ impl Reason {
             Reason::Symlink { to } => format!("symlink to {to}"),
             Reason::Parent => "parent directory".into(),
             Reason::Base { what } => format!("base file: {what}"),
+            Reason::PackageDb { package } => format!("package database entry of {package}"),
+            Reason::Copyright { package } => format!("copyright file of package {package}"),
         }
     }
 }

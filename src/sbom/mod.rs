@@ -1,0 +1,310 @@
+//! Packages: which package of the root every file of the layer comes from, and the SBOM
+//! and report built on that. This file owns the model (`Package`, `Database`, `Distro`)
+//! and reading the root's package databases; the formats and the steps live in the
+//! submodules:
+//!
+//! - `control.rs`: deb822 paragraphs; `dpkg.rs`: status, info/*.list, distroless status.d;
+//!   `apk.rs`: lib/apk/db/installed; `license.rs`: DEP-5 copyright files and SPDX ids;
+//!   `purl.rs`: package URLs.
+//! - `attribute.rs`: the owner of every layer entry; `digests.rs`: sha256/sha1 of the
+//!   layer's files; `inventory.rs`: the packages and files an SBOM lists.
+//! - `spdx.rs`, `cyclonedx.rs`: the two SBOM formats; `pkgdb.rs`: the status.d / apk
+//!   entries and copyright files added to the layer; `report.rs`: root versus layer.
+//!
+//! Paths that packages list are matched on their canonical path in the root: in a
+//! usrmerged root libc6 lists `/lib/x86_64-linux-gnu/libc.so.6`, the layer holds
+//! `usr/lib/x86_64-linux-gnu/libc.so.6`, and both are `/usr/lib/x86_64-linux-gnu/libc.so.6`
+//! once `/lib -> usr/lib` is followed. Only the last component is not followed, so a
+//! listed symlink (`libz.so.1 -> libz.so.1.2.13`) stays the symlink.
+
+pub mod apk;
+pub mod attribute;
+pub mod control;
+pub mod cyclonedx;
+pub mod digests;
+pub mod dpkg;
+pub mod inventory;
+pub mod license;
+pub mod pkgdb;
+pub mod purl;
+pub mod report;
+pub mod spdx;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::sysroot::{Kind, Root, SysrootError};
+
+/// Largest package database file read (dpkg status, apk installed, one file list).
+pub const DB_LIMIT: u64 = 256 << 20;
+/// Largest copyright or os-release file read.
+pub const TEXT_LIMIT: u64 = 4 << 20;
+
+/// A package manager whose database minroot reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Manager {
+    /// dpkg (Debian, Ubuntu, distroless).
+    Deb,
+    /// apk-tools (Alpine, Wolfi).
+    Apk,
+}
+
+impl Manager {
+    /// The purl type and the database's usual name.
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Manager::Deb => "deb",
+            Manager::Apk => "apk",
+        }
+    }
+    pub fn database_name(self) -> &'static str {
+        match self {
+            Manager::Deb => "dpkg",
+            Manager::Apk => "apk",
+        }
+    }
+}
+
+/// The package's record as read, kept to write the layer's own database from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    Deb {
+        paragraph: control::Paragraph,
+        /// `(md5, path as listed without the leading '/')`, from info/<pkg>.md5sums or
+        /// status.d/<pkg>.md5sums.
+        md5sums: Vec<(String, String)>,
+    },
+    /// Every `K:value` line of the apk record, in order.
+    Apk { lines: Vec<(String, String)> },
+}
+
+/// One installed package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Package {
+    pub manager: Manager,
+    pub name: String,
+    pub version: String,
+    /// As the manager spells it: `amd64`, `all` (dpkg), `x86_64` (apk).
+    pub arch: String,
+    /// The source package (dpkg `Source:` without its version; apk `o:`), when it differs.
+    pub source: Option<String>,
+    /// The license as declared (apk `L:`; for dpkg, the DEP-5 copyright file's `Files: *`
+    /// license, filled by [`Database::read_licenses`]), raw.
+    pub license: Option<String>,
+    /// Every path the package lists (absolute, as listed: directories too).
+    pub files: Vec<String>,
+    pub record: Record,
+}
+
+impl Package {
+    /// `name` for dpkg packages of the native architecture style, `name:arch` otherwise
+    /// where two packages share a name; used in messages.
+    pub fn label(&self) -> String {
+        format!("{} {} {}", self.name, self.version, self.arch)
+    }
+}
+
+/// What the root's os-release says (for purls: `pkg:deb/debian/...&distro=debian-12`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Distro {
+    pub id: Option<String>,
+    pub version_id: Option<String>,
+    pub pretty_name: Option<String>,
+}
+
+impl Distro {
+    /// Reads /etc/os-release, else /usr/lib/os-release, of the root.
+    pub fn read(root: &Root) -> Distro {
+        ["/etc/os-release", "/usr/lib/os-release"]
+            .iter()
+            .find_map(|p| root.read_to_string(p, TEXT_LIMIT).ok())
+            .map(|t| Distro::parse(&t))
+            .unwrap_or_default()
+    }
+
+    /// Parses os-release text (`KEY=value`, values optionally quoted).
+    pub fn parse(text: &str) -> Distro {
+        let mut d = Distro::default();
+        for line in text.lines() {
+            let Some((k, v)) = line.trim().split_once('=') else {
+                continue;
+            };
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v)
+                .to_string();
+            match k.trim() {
+                "ID" => d.id = Some(v),
+                "VERSION_ID" => d.version_id = Some(v),
+                "PRETTY_NAME" => d.pretty_name = Some(v),
+                _ => {}
+            }
+        }
+        d
+    }
+}
+
+/// Reading a package database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    #[error(transparent)]
+    Sysroot(#[from] SysrootError),
+    #[error("{path} in the root: {source}")]
+    Control {
+        path: String,
+        source: control::ControlError,
+    },
+    #[error("{path} in the root: line {line}: {why}")]
+    Apk {
+        path: String,
+        line: usize,
+        why: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Every package of the root, and which of them list each canonical path.
+#[derive(Debug, Default)]
+pub struct Database {
+    /// Sorted by manager, name, architecture, version.
+    pub packages: Vec<Package>,
+    owners: HashMap<String, Vec<usize>>,
+    pub distro: Distro,
+    /// The database files read (paths inside the root).
+    pub sources: Vec<String>,
+    /// Problems that leave some files unattributed (a package without a file list).
+    pub warnings: Vec<String>,
+}
+
+impl Database {
+    /// Reads every package database the root has (dpkg status and status.d, apk).
+    /// Ok(None) when it has none.
+    pub fn read(root: &Root) -> Result<Option<Database>, SbomError> {
+        let mut db = Database::default();
+        let mut packages = dpkg::read(root, &mut db.sources, &mut db.warnings)?;
+        packages.extend(apk::read(root, &mut db.sources, &mut db.warnings)?);
+        if db.sources.is_empty() {
+            return Ok(None);
+        }
+        packages.sort_by(|a, b| {
+            (a.manager, &a.name, &a.arch, &a.version)
+                .cmp(&(b.manager, &b.name, &b.arch, &b.version))
+        });
+        db.packages = packages;
+        db.distro = Distro::read(root);
+        db.index(root);
+        Ok(Some(db))
+    }
+
+    /// A database of given packages (tests, and roots described by other means).
+    pub fn from_packages(root: &Root, mut packages: Vec<Package>, distro: Distro) -> Database {
+        packages.sort_by(|a, b| {
+            (a.manager, &a.name, &a.arch, &a.version)
+                .cmp(&(b.manager, &b.name, &b.arch, &b.version))
+        });
+        let mut db = Database {
+            packages,
+            distro,
+            ..Database::default()
+        };
+        db.index(root);
+        db
+    }
+
+    /// Maps every listed path to its canonical path in the root (the last component not
+    /// followed). Paths that no longer exist are left out: they cannot be in a layer.
+    fn index(&mut self, root: &Root) {
+        let mut owners: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in self.packages.iter().enumerate() {
+            for f in &p.files {
+                if let Ok(Some((canonical, _))) = root.resolve_nofollow(f) {
+                    let v = owners.entry(canonical).or_default();
+                    if v.last() != Some(&i) {
+                        v.push(i);
+                    }
+                }
+            }
+        }
+        self.owners = owners;
+    }
+
+    /// The packages (indices into `packages`) that list canonical path `canonical`.
+    pub fn owners(&self, canonical: &str) -> &[usize] {
+        self.owners.get(canonical).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The index of the package called `name` (the first, if several architectures).
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.packages.iter().position(|p| p.name == name)
+    }
+
+    /// "dpkg", "apk" or "dpkg+apk".
+    pub fn managers(&self) -> String {
+        let mut m: Vec<&str> = self
+            .packages
+            .iter()
+            .map(|p| p.manager.database_name())
+            .collect();
+        if m.is_empty() {
+            m = self
+                .sources
+                .iter()
+                .map(|s| if s.contains("apk") { "apk" } else { "dpkg" })
+                .collect();
+        }
+        m.dedup();
+        m.join("+")
+    }
+
+    /// Fills the declared license of the dpkg packages `which` from their DEP-5 copyright
+    /// files (apk packages carry theirs in `L:`).
+    pub fn read_licenses(&mut self, root: &Root, which: impl IntoIterator<Item = usize>) {
+        for i in which {
+            let Some(p) = self.packages.get_mut(i) else {
+                continue;
+            };
+            if p.manager != Manager::Deb || p.license.is_some() {
+                continue;
+            }
+            let path = license::copyright_path(&p.name);
+            if let Ok(text) = root.read_to_string(&path, TEXT_LIMIT) {
+                p.license = license::dep5_license(&text);
+            }
+        }
+    }
+}
+
+/// Whether `path` exists in the root as a regular file.
+pub(crate) fn is_file(root: &Root, path: &str) -> bool {
+    root.resolve(path)
+        .ok()
+        .flatten()
+        .is_some_and(|r| r.kind == Kind::File)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_quotes() {
+        let d = Distro::parse(
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID='12'\n# x\n",
+        );
+        assert_eq!(d.id.as_deref(), Some("debian"));
+        assert_eq!(d.version_id.as_deref(), Some("12"));
+        assert_eq!(
+            d.pretty_name.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
+    }
+}
