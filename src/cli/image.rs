@@ -51,7 +51,10 @@ pub fn image_spec(a: &ImageArgs, first_bin: &str) -> Result<ImageSpec> {
             if t.is_empty() || t.contains(char::is_whitespace) {
                 bail!("--tag {t:?}: expected NAME:TAG without spaces");
             }
-            if t.contains(':') && !t.ends_with(':') {
+            // The tag is after the last ':' of the last path component: in
+            // `localhost:5000/app` the ':' belongs to the registry, which has no tag yet.
+            let last = t.rsplit('/').next().unwrap_or(t);
+            if last.contains(':') && !last.ends_with(':') {
                 t.clone()
             } else {
                 format!("{}:latest", t.trim_end_matches(':'))
