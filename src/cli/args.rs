@@ -46,10 +46,18 @@ Exit status: 0 written, 1 not written because something is missing (use --allow-
     #[command(
         after_help = "Example minroot.toml:\n  bins = [\"/usr/bin/curl\"]\n  [image]\n  tag = \"curl:8\"\n  [[platform]]\n  name = \"linux/amd64\"\n  root = \"roots/amd64\"\n  [[platform]]\n  name = \"linux/arm64\"\n  root = \"roots/arm64\"\n\n  minroot build minroot.toml --oci out/\n\n\
 Keys: bins, include, dlopen, dlopen_priority, data, no_base, strip_setuid, gconv, chown, source_date_epoch,\n\
-compression (gzip|zstd|none), dev, [image] tag/entrypoint/cmd/env/user/workdir/labels,\n\
+compression (gzip|zstd|none), dev, package_db, copyright, [image] tag/entrypoint/cmd/env/user/workdir/labels,\n\
 [[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file."
     )]
     Build(Box<BuildArgs>),
+    /// Compare the root with the layer pack would write: packages, files, bytes, shells,
+    /// package managers, setuid/setgid files and capabilities
+    #[command(
+        after_help = "Examples:\n  minroot report --root ./rootfs --include /etc/nginx /usr/sbin/nginx\n  minroot report --json /usr/bin/curl > report.json\n\n\
+Packages come from the root's dpkg or apk database; a file no package lists is reported with why it is there.\n\
+Exit status: 0 complete, 1 something is missing (as for pack), 2 an error."
+    )]
+    Report(Box<ReportArgs>),
 }
 
 /// Options shared by every command that traces programs.
@@ -219,6 +227,38 @@ pub struct PackArgs {
     /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,
+    /// Also write an SBOM of the layer: FILE.spdx.json (SPDX 2.3) or FILE.cdx.json
+    /// (CycloneDX 1.5), with the package, version and digests of every file
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
+    /// Leave out the package database entries (/var/lib/dpkg/status.d/PKG, apk's
+    /// installed) that let scanners find the layer's packages
+    #[arg(long)]
+    pub no_package_db: bool,
+    /// Leave out the copyright files (/usr/share/doc/PKG/copyright) of the layer's packages
+    #[arg(long)]
+    pub no_copyright: bool,
+    /// Also print the reduction report (as `minroot report`)
+    #[arg(long)]
+    pub report: bool,
+    /// Programs (paths inside the root; a #! script brings its interpreter)
+    #[arg(required = true, value_name = "BIN")]
+    pub bins: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// As pack --no-package-db: the layer without package database entries
+    #[arg(long)]
+    pub no_package_db: bool,
+    /// As pack --no-copyright: the layer without copyright files
+    #[arg(long)]
+    pub no_copyright: bool,
     /// Programs (paths inside the root; a #! script brings its interpreter)
     #[arg(required = true, value_name = "BIN")]
     pub bins: Vec<String>,

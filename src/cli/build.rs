@@ -44,8 +44,16 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
             strip_setuid: spec.strip_setuid,
             chown: spec.chown.clone(),
         };
-        let layer = super::layer::build(&sel, &bins, env)
+        let mut layer = super::layer::build(&sel, &bins, env)
             .with_context(|| format!("platform {}", p.name.get_ref()))?;
+        super::sbom::attribute_layer(
+            &mut layer,
+            crate::sbom::pkgdb::PkgDbOptions {
+                package_db: spec.package_db,
+                copyright: spec.copyright,
+            },
+            false,
+        )?;
         super::pack::report_problems(&layer, env);
         if layer.selection.problems.iter().any(|x| x.error) {
             if !args.allow_missing {

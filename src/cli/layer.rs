@@ -33,6 +33,8 @@ pub struct Layer {
     pub options: SelectOptions,
     /// The programs as paths inside the root.
     pub bins: Vec<String>,
+    /// The options the plan was built with (for what is added to it later).
+    pub plan_options: PlanOptions,
 }
 
 /// Runs selection and planning for `bins`.
@@ -92,20 +94,18 @@ pub fn build(args: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer>
         hwcaps_variants,
     };
     let selection = select::select(&session, &paths, &opts)?;
-    let plan = plan::build(
-        &session.root,
-        &selection,
-        &PlanOptions {
-            base: !args.no_base,
-            strip_setuid: args.strip_setuid,
-            chown,
-        },
-    );
+    let plan_options = PlanOptions {
+        base: !args.no_base,
+        strip_setuid: args.strip_setuid,
+        chown,
+    };
+    let plan = plan::build(&session.root, &selection, &plan_options);
     Ok(Layer {
         session,
         selection,
         plan,
         options: opts,
         bins: paths,
+        plan_options,
     })
 }

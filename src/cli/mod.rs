@@ -9,6 +9,8 @@ pub mod files;
 pub mod image;
 pub mod layer;
 pub mod pack;
+pub mod report;
+pub mod sbom;
 pub mod spec;
 pub mod trace;
 
@@ -56,5 +58,6 @@ fn run(cli: args::Cli, env: &config::HostEnv) -> Result<Status> {
         args::Command::Files(a) => files::run(*a, env),
         args::Command::Pack(a) => pack::run(*a, env),
         args::Command::Build(a) => build::run(*a, env),
+        args::Command::Report(a) => report::run(*a, env),
     }
 }

@@ -56,7 +56,12 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         );
     }
     let mtime = source_date_epoch(args.source_date_epoch.as_deref(), env)?;
-    let layer = super::layer::build(&args.select, &args.bins, env)?;
+    let sbom_format = args
+        .sbom
+        .as_deref()
+        .map(super::sbom::SbomFormat::from_path)
+        .transpose()?;
+    let mut layer = super::layer::build(&args.select, &args.bins, env)?;
     report_problems(&layer, env);
     if layer.selection.problems.iter().any(|p| p.error) && !args.allow_missing {
         eprintln!(
@@ -64,6 +69,15 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         );
         return Ok(Status::Incomplete);
     }
+    // Package metadata joins the plan before anything is written: it changes the digest.
+    let packages = super::sbom::attribute_layer(
+        &mut layer,
+        crate::sbom::pkgdb::PkgDbOptions {
+            package_db: !args.no_package_db,
+            copyright: !args.no_copyright,
+        },
+        args.sbom.is_some() || args.report,
+    )?;
     let spec = super::image::image_spec(&args.image, &layer.bins[0])?;
     let mut summary = JsonPack {
         layer: None,
@@ -71,6 +85,8 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         oci_archive: None,
         rootfs: None,
         dockerfile: None,
+        sbom: None,
+        report: None,
     };
     if let Some(out) = &args.output {
         let info = pack::write_layer(&layer.plan, mtime, Compression::from_path(out), out)
@@ -156,6 +172,23 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             summary.oci_archive = Some(w);
         }
     }
+    if let (Some(out), Some(format)) = (&args.sbom, sbom_format) {
+        let info = super::sbom::write_sbom(out, format, &layer, &packages, mtime)?;
+        if !args.json {
+            println!(
+                "wrote {} ({:?} SBOM: {} packages, {} files, {} from no package)",
+                info.path, info.format, info.packages, info.files, info.unattributed
+            );
+        }
+        summary.sbom = Some(info);
+    }
+    if args.report {
+        let r = super::report::make(&layer, &packages)?;
+        if !args.json {
+            print!("{}", super::report::render(&r));
+        }
+        summary.report = Some(r);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
@@ -178,6 +211,10 @@ struct JsonPack {
     rootfs: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dockerfile: Option<LayerInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sbom: Option<super::sbom::SbomInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<crate::sbom::report::Report>,
 }
 
 #[derive(Serialize)]

@@ -48,6 +48,12 @@ pub struct Spec {
     pub compression: Spanned<String>,
     #[serde(default)]
     pub dev: bool,
+    /// As pack: package database entries (status.d, apk) for the layer's packages.
+    #[serde(default = "yes")]
+    pub package_db: bool,
+    /// As pack: the copyright files of the layer's packages.
+    #[serde(default = "yes")]
+    pub copyright: bool,
     #[serde(default)]
     pub image: ImageSection,
     pub platform: Spanned<Vec<PlatformSpec>>,

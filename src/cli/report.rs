@@ -1,0 +1,135 @@
+//! `minroot report` (and `pack --report`): the root against the layer pack would write,
+//! as text or JSON. The numbers come from `crate::sbom::report`; this file renders them.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use super::Status;
+use super::args::ReportArgs;
+use super::config::HostEnv;
+use super::layer::Layer;
+use super::pack::human;
+use super::sbom::{Packages, attribute_layer};
+use crate::sbom::pkgdb::PkgDbOptions;
+use crate::sbom::report::{Report, scan_root};
+
+pub fn run(args: ReportArgs, env: &HostEnv) -> Result<Status> {
+    let mut layer = super::layer::build(&args.select, &args.bins, env)?;
+    super::pack::report_problems(&layer, env);
+    let packages = attribute_layer(
+        &mut layer,
+        PkgDbOptions {
+            package_db: !args.no_package_db,
+            copyright: !args.no_copyright,
+        },
+        true,
+    )?;
+    let report = make(&layer, &packages)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(render(&report).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(if layer.selection.problems.iter().any(|p| p.error) {
+        Status::Incomplete
+    } else {
+        Status::Ok
+    })
+}
+
+/// The report of an attributed layer.
+pub fn make(layer: &Layer, packages: &Packages) -> Result<Report> {
+    let scan = scan_root(&layer.session.root).context("walking the root")?;
+    Ok(Report::new(
+        packages.db.as_ref(),
+        &layer.plan,
+        &packages.attribution,
+        &scan,
+    ))
+}
+
+fn list(title: &str, root: u64, paths: &[String]) -> String {
+    let mut s = format!("  {title:<18} {root:>7} {:>7}\n", paths.len());
+    for p in paths {
+        s.push_str(&format!("      {p}\n"));
+    }
+    s
+}
+
+/// How many files from no package the text lists (a root without a database has
+/// hundreds).
+const UNOWNED_SHOWN: usize = 30;
+
+/// The report as text.
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    match &r.database {
+        Some(db) => s.push_str(&format!(
+            "package database: {db}{}\n",
+            r.distro
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        )),
+        None => {
+            s.push_str("package database: none in the root (no file is attributed to a package)\n")
+        }
+    }
+    s.push_str(&format!("{:<20} {:>7} {:>7}\n", "", "root", "layer"));
+    s.push_str(&format!(
+        "  {:<18} {:>7} {:>7}\n",
+        "packages", r.packages.root, r.packages.layer
+    ));
+    s.push_str(&format!(
+        "  {:<18} {:>7} {:>7}\n",
+        "files", r.files.root, r.files.layer
+    ));
+    s.push_str(&format!(
+        "  {:<18} {:>7} {:>7}\n",
+        "bytes",
+        human(r.bytes.root),
+        human(r.bytes.layer)
+    ));
+    s.push_str("attack surface\n");
+    let (l, o) = (&r.layer_surface, &r.root_surface);
+    s.push_str(&list("shells", o.shells, &l.shells));
+    s.push_str(&list(
+        "package managers",
+        o.package_managers,
+        &l.package_managers,
+    ));
+    s.push_str(&list("setuid files", o.setuid, &l.setuid));
+    s.push_str(&list("setgid files", o.setgid, &l.setgid));
+    s.push_str(&list("capabilities", o.capabilities, &l.capabilities));
+    if !r.layer_packages.is_empty() {
+        s.push_str("packages in the layer\n");
+        for p in &r.layer_packages {
+            s.push_str(&format!(
+                "  {:<28} {:<28} {:<6} {:>4} files {:>10}\n",
+                p.name,
+                p.version,
+                p.arch,
+                p.files,
+                human(p.bytes)
+            ));
+        }
+    }
+    if !r.unowned.is_empty() {
+        s.push_str(&format!("files from no package: {}\n", r.unowned.len()));
+        for u in r.unowned.iter().take(UNOWNED_SHOWN) {
+            s.push_str(&format!("  {}  ({}; {})\n", u.path, u.why, u.reason));
+        }
+        if r.unowned.len() > UNOWNED_SHOWN {
+            s.push_str(&format!(
+                "  ... and {} more (--json lists every one)\n",
+                r.unowned.len() - UNOWNED_SHOWN
+            ));
+        }
+    }
+    s
+}
