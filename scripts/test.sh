@@ -11,5 +11,6 @@ scripts/make-sysroot.sh
 scripts/make-fixtures.sh
 cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
+scripts/python-tools.sh
 MINROOT_REQUIRE_ALL=1 cargo test --release --all-targets -- --test-threads="${MINROOT_TEST_THREADS:-2}"
 echo "test.sh: all tests passed"
