@@ -1,0 +1,484 @@
+//! From an OCI image layout (or a `docker save` archive's `manifest.json`) to the layer
+//! blobs of one platform, bottom first. Reads JSON and picks; extracting the layers is
+//! `untar.rs`'s job, deciding what the target is `target.rs`'s.
+//!
+//! `index.json` may list one manifest, several (one per platform, or several tags), or
+//! nested indexes (a multi-platform image under one tag, as `minroot build` writes). Every
+//! manifest reachable is a candidate; attestation manifests (platform `unknown/unknown`)
+//! are not. With one candidate it is taken; with several, the one for `--platform`, else
+//! the host's architecture; otherwise the error lists what there is. Every blob is read
+//! from `blobs/<algorithm>/<hex>` (names checked, regular files only) and its sha256 or
+//! sha512 digest verified, layers while they are extracted.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::Digest;
+
+use super::CheckError;
+use crate::arch::Arch;
+
+/// Largest JSON document read (index, manifest, config).
+const MAX_JSON: u64 = 16 << 20;
+/// Deepest nesting of indexes followed.
+const MAX_DEPTH: usize = 4;
+
+/// The layers of the chosen image.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// From the image config (`architecture`), when it names a supported one.
+    pub arch: Option<Arch>,
+    /// `os/architecture[/variant]` as the image says it.
+    pub platform: String,
+    /// Layer blobs, bottom first.
+    pub layers: Vec<Blob>,
+}
+
+/// A blob file and the digest it must have.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    pub path: PathBuf,
+    /// `sha256:<hex>` (or sha512); None for Docker archive paths, which carry no digest.
+    pub digest: Option<String>,
+}
+
+/// Whether `dir` is an OCI image layout.
+pub fn is_layout(dir: &Path) -> bool {
+    is_file(&dir.join("oci-layout")) && is_file(&dir.join("index.json"))
+}
+
+/// Whether `dir` holds a `docker save` archive (a `manifest.json` array with `Layers`).
+pub fn is_docker_archive(dir: &Path) -> bool {
+    is_file(&dir.join("manifest.json"))
+        && read_json(&dir.join("manifest.json"), "manifest.json")
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|m| m.get("Layers").is_some()))
+}
+
+fn is_file(p: &Path) -> bool {
+    fs::symlink_metadata(p).is_ok_and(|m| m.is_file())
+}
+
+fn oci_err(path: &Path, why: impl Into<String>) -> CheckError {
+    CheckError::Oci {
+        path: path.display().to_string(),
+        why: why.into(),
+    }
+}
+
+/// Reads a JSON file (a regular file, not a symlink, at most [`MAX_JSON`] bytes).
+fn read_json(path: &Path, what: &str) -> Result<Value, CheckError> {
+    let meta = fs::symlink_metadata(path).map_err(|e| oci_err(path, format!("{what}: {e}")))?;
+    if !meta.is_file() {
+        return Err(oci_err(path, format!("{what}: not a regular file")));
+    }
+    if meta.len() > MAX_JSON {
+        return Err(oci_err(
+            path,
+            format!("{what}: larger than {MAX_JSON} bytes"),
+        ));
+    }
+    let bytes = fs::read(path).map_err(|e| oci_err(path, format!("{what}: {e}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| oci_err(path, format!("{what}: invalid JSON: {e}")))
+}
+
+/// The file of a blob digest inside a layout: `blobs/<alg>/<encoded>`, with both parts
+/// checked so that a digest can never name a path outside `blobs/`.
+pub fn blob_path(layout: &Path, digest: &str) -> Result<PathBuf, CheckError> {
+    let (alg, enc) = digest
+        .split_once(':')
+        .ok_or_else(|| oci_err(layout, format!("bad digest {digest:?}")))?;
+    let alg_ok = !alg.is_empty()
+        && alg
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
+    let enc_ok = !enc.is_empty()
+        && enc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
+    if !alg_ok || !enc_ok || alg.starts_with('.') {
+        return Err(oci_err(layout, format!("bad digest {digest:?}")));
+    }
+    Ok(layout.join("blobs").join(alg).join(enc))
+}
+
+/// Reads a JSON blob and checks its digest.
+fn read_blob_json(layout: &Path, digest: &str, what: &str) -> Result<Value, CheckError> {
+    let p = blob_path(layout, digest)?;
+    let meta = fs::symlink_metadata(&p).map_err(|e| oci_err(&p, format!("{what}: {e}")))?;
+    if !meta.is_file() || meta.len() > MAX_JSON {
+        return Err(oci_err(
+            &p,
+            format!("{what}: not a regular file of at most {MAX_JSON} bytes"),
+        ));
+    }
+    let bytes = fs::read(&p).map_err(|e| oci_err(&p, format!("{what}: {e}")))?;
+    let mut v = Verifier::new(digest);
+    v.update(&bytes);
+    v.check()
+        .map_err(|why| oci_err(&p, format!("{what}: {why}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| oci_err(&p, format!("{what}: invalid JSON: {e}")))
+}
+
+/// A digest being computed, for the algorithms minroot knows.
+pub struct Verifier {
+    want: String,
+    kind: Hasher,
+}
+
+enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+    /// An algorithm minroot does not know: not verified.
+    None,
+}
+
+impl Verifier {
+    pub fn new(digest: &str) -> Verifier {
+        let kind = match digest.split_once(':').map(|x| x.0) {
+            Some("sha256") => Hasher::Sha256(sha2::Sha256::new()),
+            Some("sha512") => Hasher::Sha512(sha2::Sha512::new()),
+            _ => Hasher::None,
+        };
+        Verifier {
+            want: digest.to_string(),
+            kind,
+        }
+    }
+    pub fn update(&mut self, b: &[u8]) {
+        match &mut self.kind {
+            Hasher::Sha256(h) => h.update(b),
+            Hasher::Sha512(h) => h.update(b),
+            Hasher::None => {}
+        }
+    }
+    /// Ok when the bytes seen have the wanted digest (or the algorithm is unknown).
+    pub fn check(self) -> Result<(), String> {
+        let (alg, got) = match self.kind {
+            Hasher::Sha256(h) => ("sha256", hex(&h.finalize())),
+            Hasher::Sha512(h) => ("sha512", hex(&h.finalize())),
+            Hasher::None => return Ok(()),
+        };
+        let got = format!("{alg}:{got}");
+        if got == self.want {
+            Ok(())
+        } else {
+            Err(format!(
+                "digest mismatch: the content is {got}, the image says {}",
+                self.want
+            ))
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A reader that feeds a [`Verifier`] with everything read through it.
+pub struct VerifyingReader<R> {
+    pub inner: R,
+    pub verifier: Verifier,
+}
+
+impl<R: Read> Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.verifier.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// One manifest reachable from the index.
+struct Candidate {
+    digest: String,
+    /// From the descriptor: (os, architecture, variant).
+    platform: Option<(String, String, Option<String>)>,
+}
+
+fn platform_of(d: &Value) -> Option<(String, String, Option<String>)> {
+    let p = d.get("platform")?;
+    Some((
+        p.get("os")?.as_str()?.to_string(),
+        p.get("architecture")?.as_str()?.to_string(),
+        p.get("variant").and_then(Value::as_str).map(str::to_string),
+    ))
+}
+
+fn show_platform(p: &(String, String, Option<String>)) -> String {
+    match &p.2 {
+        Some(v) => format!("{}/{}/{v}", p.0, p.1),
+        None => format!("{}/{}", p.0, p.1),
+    }
+}
+
+fn collect(
+    layout: &Path,
+    index: &Value,
+    depth: usize,
+    out: &mut Vec<Candidate>,
+) -> Result<(), CheckError> {
+    let Some(manifests) = index.get("manifests").and_then(Value::as_array) else {
+        return Err(oci_err(layout, "an index without a manifests list"));
+    };
+    for d in manifests {
+        let digest = d
+            .get("digest")
+            .and_then(Value::as_str)
+            .ok_or_else(|| oci_err(layout, "a descriptor without a digest"))?;
+        let mt = d.get("mediaType").and_then(Value::as_str).unwrap_or("");
+        let nested = mt.ends_with("image.index.v1+json") || mt.ends_with("manifest.list.v2+json");
+        if nested {
+            if depth >= MAX_DEPTH {
+                return Err(oci_err(layout, "indexes nested too deeply"));
+            }
+            let v = read_blob_json(layout, digest, "nested index")?;
+            collect(layout, &v, depth + 1, out)?;
+            continue;
+        }
+        let platform = platform_of(d);
+        if platform
+            .as_ref()
+            .is_some_and(|p| p.0 == "unknown" || p.1 == "unknown")
+        {
+            continue; // an attestation manifest, not an image
+        }
+        if out.iter().any(|c| c.digest == digest) {
+            continue;
+        }
+        out.push(Candidate {
+            digest: digest.to_string(),
+            platform,
+        });
+    }
+    Ok(())
+}
+
+/// The layers of the image in the layout at `layout` for `want` (or the host's
+/// architecture when there are several platforms).
+pub fn read_layout(
+    layout: &Path,
+    want: Option<Arch>,
+    host: Option<Arch>,
+) -> Result<Image, CheckError> {
+    let index = read_json(&layout.join("index.json"), "index.json")?;
+    let mut cands = Vec::new();
+    collect(layout, &index, 0, &mut cands)?;
+    if cands.is_empty() {
+        return Err(oci_err(layout, "index.json lists no image manifest"));
+    }
+    // Read each candidate's config only when its descriptor does not say the platform.
+    let mut known: Vec<(Candidate, Value, String, Option<Arch>)> = Vec::new();
+    for c in cands {
+        let m = read_blob_json(layout, &c.digest, "manifest")?;
+        let (platform, arch) = match &c.platform {
+            Some(p) => (show_platform(p), Arch::parse(&p.1)),
+            None => {
+                let cfg = config_of(layout, &m)?;
+                let os = cfg.get("os").and_then(Value::as_str).unwrap_or("linux");
+                let a = cfg
+                    .get("architecture")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                (format!("{os}/{a}"), Arch::parse(a))
+            }
+        };
+        known.push((c, m, platform, arch));
+    }
+    let pick = choose(
+        &known
+            .iter()
+            .map(|k| (k.2.as_str(), k.3))
+            .collect::<Vec<_>>(),
+        want,
+        host,
+    )
+    .map_err(|why| oci_err(layout, why))?;
+    let (_, manifest, platform, arch) = &known[pick];
+    let cfg = config_of(layout, manifest)?;
+    let arch = cfg
+        .get("architecture")
+        .and_then(Value::as_str)
+        .and_then(Arch::parse)
+        .or(*arch);
+    let layers = manifest
+        .get("layers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| oci_err(layout, "a manifest without layers"))?
+        .iter()
+        .map(|l| {
+            let digest = l
+                .get("digest")
+                .and_then(Value::as_str)
+                .ok_or_else(|| oci_err(layout, "a layer without a digest"))?;
+            Ok(Blob {
+                path: blob_path(layout, digest)?,
+                digest: Some(digest.to_string()),
+            })
+        })
+        .collect::<Result<Vec<_>, CheckError>>()?;
+    Ok(Image {
+        arch,
+        platform: platform.clone(),
+        layers,
+    })
+}
+
+fn config_of(layout: &Path, manifest: &Value) -> Result<Value, CheckError> {
+    let d = manifest
+        .get("config")
+        .and_then(|c| c.get("digest"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| oci_err(layout, "a manifest without a config"))?;
+    read_blob_json(layout, d, "image config")
+}
+
+/// Index of the image to take among `(platform, arch)` candidates.
+fn choose(
+    c: &[(&str, Option<Arch>)],
+    want: Option<Arch>,
+    host: Option<Arch>,
+) -> Result<usize, String> {
+    let list = || c.iter().map(|x| x.0).collect::<Vec<_>>().join(", ");
+    if let Some(w) = want {
+        return c
+            .iter()
+            .position(|x| x.1 == Some(w))
+            .ok_or_else(|| format!("no image for {}; the image has {}", w.oci_arch(), list()));
+    }
+    if c.len() == 1 {
+        return Ok(0);
+    }
+    if let Some(i) = host.and_then(|h| c.iter().position(|x| x.1 == Some(h))) {
+        return Ok(i);
+    }
+    Err(format!(
+        "several platforms ({}); choose one with --platform",
+        list()
+    ))
+}
+
+/// The layers of a `docker save` archive unpacked at `dir` (`manifest.json` names layer
+/// files by relative path).
+pub fn read_docker_archive(
+    dir: &Path,
+    want: Option<Arch>,
+    host: Option<Arch>,
+) -> Result<Image, CheckError> {
+    let m = read_json(&dir.join("manifest.json"), "manifest.json")?;
+    let entries = m.as_array().cloned().unwrap_or_default();
+    let mut known = Vec::new();
+    for e in &entries {
+        let cfg_path = e
+            .get("Config")
+            .and_then(Value::as_str)
+            .ok_or_else(|| oci_err(dir, "manifest.json: an entry without Config"))?;
+        let cfg = read_json(&relative(dir, cfg_path)?, "image config")?;
+        let a = cfg
+            .get("architecture")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        let os = cfg.get("os").and_then(Value::as_str).unwrap_or("linux");
+        known.push((format!("{os}/{a}"), Arch::parse(a)));
+    }
+    let pick = choose(
+        &known
+            .iter()
+            .map(|k| (k.0.as_str(), k.1))
+            .collect::<Vec<_>>(),
+        want,
+        host,
+    )
+    .map_err(|why| oci_err(dir, why))?;
+    let layers = entries[pick]
+        .get("Layers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| oci_err(dir, "manifest.json: an entry without Layers"))?
+        .iter()
+        .map(|l| {
+            let p = l
+                .as_str()
+                .ok_or_else(|| oci_err(dir, "manifest.json: a layer that is not a path"))?;
+            Ok(Blob {
+                path: relative(dir, p)?,
+                digest: None,
+            })
+        })
+        .collect::<Result<Vec<_>, CheckError>>()?;
+    Ok(Image {
+        arch: known[pick].1,
+        platform: known[pick].0.clone(),
+        layers,
+    })
+}
+
+/// `dir/rel`, refusing absolute paths and `..`.
+fn relative(dir: &Path, rel: &str) -> Result<PathBuf, CheckError> {
+    if rel.starts_with('/') || rel.split('/').any(|c| c == "..") || rel.contains('\0') {
+        return Err(oci_err(
+            dir,
+            format!("manifest.json names {rel:?}, outside the archive"),
+        ));
+    }
+    Ok(dir.join(rel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_never_name_paths_outside_blobs() {
+        let l = Path::new("/x");
+        assert_eq!(
+            blob_path(l, "sha256:abc").unwrap(),
+            Path::new("/x/blobs/sha256/abc")
+        );
+        for bad in [
+            "sha256:../../etc/passwd",
+            "../x:abc",
+            "sha256:",
+            "nocolon",
+            "sha256:a/b",
+            ".:a",
+        ] {
+            assert!(blob_path(l, bad).is_err(), "{bad}");
+        }
+        assert!(relative(l, "../x").is_err());
+        assert!(relative(l, "/etc/passwd").is_err());
+        assert!(relative(l, "abc/layer.tar").is_ok());
+    }
+
+    #[test]
+    fn platform_choice() {
+        let c = [
+            ("linux/amd64", Some(Arch::X86_64)),
+            ("linux/arm64/v8", Some(Arch::Aarch64)),
+        ];
+        assert_eq!(choose(&c, Some(Arch::Aarch64), None), Ok(1));
+        assert_eq!(choose(&c, None, Some(Arch::X86_64)), Ok(0));
+        assert!(choose(&c, None, None).unwrap_err().contains("--platform"));
+        assert_eq!(
+            choose(&c[..1], None, Some(Arch::Aarch64)),
+            Ok(0),
+            "one image: taken"
+        );
+        let e = choose(&c[..1], Some(Arch::Aarch64), None).unwrap_err();
+        assert!(e.contains("linux/amd64"), "{e}");
+    }
+
+    #[test]
+    fn verifier_checks_sha256() {
+        let mut v = Verifier::new(
+            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        );
+        v.update(b"hello");
+        assert!(v.check().is_ok());
+        let mut v = Verifier::new("sha256:00");
+        v.update(b"hello");
+        assert!(v.check().unwrap_err().contains("mismatch"));
+    }
+}

@@ -1,0 +1,702 @@
+//! Scanning one image directory: every entry is walked (sorted, symlinks not followed),
+//! every symlink resolved inside the image, and every ELF file traced with the loader
+//! rules of `minroot trace`, the directory being the root.
+//!
+//! - A program (PT_INTERP) is traced as the kernel and its interpreter would load it; a
+//!   shared library (no PT_INTERP) as `ldd lib.so` does (its dependencies, searched by the
+//!   image's loader rules). Relocatable objects (kernel modules, `.o`) and core files are
+//!   not loadable and not traced; static programs need nothing.
+//! - The image's architecture is the one its OCI config names, else the one whose loader
+//!   the image holds, else the most common among its programs. A loadable ELF file of any
+//!   other class or machine is a finding.
+//! - Parsed files are shared through one [`ObjectCache`] (libc is parsed once for
+//!   thousands of traces). Parsing and tracing run in parallel; the findings are sorted
+//!   afterwards, so the report never depends on the thread count.
+//!
+//! The loader's own distinctions are kept: a candidate of the wrong class is skipped and
+//! the search goes on (it shows in `skipped` if nothing else is found), an invalid ELF
+//! header stops the loader (a `LoaderError`), a missing DT_AUXILIARY filtee is not an error.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::CheckError;
+use super::findings::{self, Finding, RUNTIME_MOUNTS};
+use super::rules::{self, Gconv};
+use crate::arch::Arch;
+use crate::closure::{ObjectCache, Trace, Tracer};
+use crate::elf::{self, DepKind, ElfInfo};
+use crate::ldso::Loader;
+use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
+use crate::sysroot::{Root, SysrootError};
+
+/// Counts of what was looked at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    /// Devices, FIFOs, sockets.
+    pub other: u64,
+    /// Files with an ELF header.
+    pub elf: u64,
+    /// ELF programs traced (PT_INTERP).
+    pub programs: u64,
+    /// Shared libraries traced.
+    pub libraries: u64,
+    /// Static programs (nothing to load).
+    pub static_programs: u64,
+    /// Relocatable objects, core files and other ELF files nothing loads.
+    pub not_loadable: u64,
+}
+
+/// What the scan found.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// The image's architecture (None when it has no ELF minroot can trace).
+    pub arch: Option<Arch>,
+    pub stats: Stats,
+    /// Sorted by subject path, then kind.
+    pub findings: Vec<Finding>,
+}
+
+/// What became of one ELF file.
+enum Class {
+    Program,
+    Library,
+    Static,
+    NotLoadable,
+    Foreign,
+    Broken,
+}
+
+/// Scans the image at `dir`. `arch` is the architecture the image says it is for;
+/// `cpu` the glibc-hwcaps level (baseline by default).
+pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Report, CheckError> {
+    let root = Arc::new(Root::new(dir)?);
+    let mut stats = Stats::default();
+    let mut found: Vec<Finding> = Vec::new();
+    let mut elfs: Vec<String> = Vec::new();
+
+    // 1. Walk everything, in sorted order; symlinks are checked here.
+    let host = root.host_dir().to_path_buf();
+    for e in walkdir::WalkDir::new(&host)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                let path = err
+                    .path()
+                    .and_then(|p| p.strip_prefix(&host).ok())
+                    .map(|p| format!("/{}", p.display()))
+                    .unwrap_or_else(|| "/".into());
+                found.push(Finding::Unreadable {
+                    path,
+                    error: err.to_string(),
+                });
+                continue;
+            }
+        };
+        let Ok(rel) = e.path().strip_prefix(&host) else {
+            continue;
+        };
+        let Some(rel) = rel.to_str() else {
+            found.push(Finding::Unreadable {
+                path: format!("/{}", rel.display()),
+                error: "the name is not UTF-8; not checked".into(),
+            });
+            continue;
+        };
+        let inside = format!("/{rel}");
+        let ft = e.file_type();
+        if ft.is_symlink() {
+            stats.symlinks += 1;
+            found.extend(check_symlink(&root, &inside));
+        } else if ft.is_dir() {
+            stats.dirs += 1;
+        } else if ft.is_file() {
+            stats.files += 1;
+            if root
+                .head_canonical(&inside, 4)
+                .is_ok_and(|h| elf::is_elf(&h))
+            {
+                elfs.push(inside);
+            }
+        } else {
+            stats.other += 1;
+        }
+    }
+    stats.elf = elfs.len() as u64;
+
+    // 2. Parse every ELF file once (in parallel), then decide the image's architecture.
+    let cache = ObjectCache::new(elf::Options { symbols: true });
+    let parsed: Vec<(&String, Result<Arc<ElfInfo>, String>)> =
+        elfs.par_iter().map(|p| (p, cache.get(&root, p))).collect();
+    let arch = arch.or_else(|| detect_arch(&root, &parsed));
+    let loader = arch.map(|a| {
+        let level = cpu.filter(|l| l.valid_for(a)).unwrap_or(CpuLevel::Baseline);
+        Loader::new(root.clone(), a, CpuProfile::for_level(a, level), None)
+    });
+    let gconv = loader.as_ref().map(Gconv::of);
+
+    // 3. Trace every loadable ELF of the image's architecture (in parallel).
+    let results: Vec<(Class, Vec<Finding>)> = parsed
+        .par_iter()
+        .map(|(path, info)| inspect_one(path, info, arch, loader.as_ref(), gconv.as_ref(), &cache))
+        .collect();
+    let mut libc = false;
+    let mut tls: Option<&str> = None;
+    for ((path, info), (class, fs)) in parsed.iter().zip(results) {
+        match class {
+            Class::Program => stats.programs += 1,
+            Class::Library => stats.libraries += 1,
+            Class::Static => stats.static_programs += 1,
+            Class::NotLoadable => stats.not_loadable += 1,
+            Class::Foreign | Class::Broken => {}
+        }
+        if let (Ok(i), Some(a)) = (info, arch)
+            && i.machine == a.elf_machine()
+            && i.class64
+        {
+            let soname = i.soname.as_deref().unwrap_or("");
+            libc |= soname == "libc.so.6";
+            if tls.is_none() && rules::is_tls_library(soname) {
+                tls = Some(path.as_str());
+            }
+        }
+        found.extend(fs);
+    }
+
+    // 4. Image-wide rules.
+    if let Some(l) = &loader
+        && libc
+    {
+        found.extend(rules::nss(l));
+    }
+    if let Some(lib) = tls {
+        found.extend(rules::ca_bundle(&root, lib));
+    }
+    findings::sort(&mut found);
+    Ok(Report {
+        arch,
+        stats,
+        findings: found,
+    })
+}
+
+/// The architecture whose loader the image holds (when exactly one), else the most
+/// common among its dynamic programs, else among all its loadable ELF files.
+fn detect_arch(root: &Root, parsed: &[(&String, Result<Arc<ElfInfo>, String>)]) -> Option<Arch> {
+    let loaders: Vec<Arch> = Arch::ALL
+        .into_iter()
+        .filter(|a| {
+            root.resolve(a.loader_path())
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.kind == crate::sysroot::Kind::File)
+        })
+        .collect();
+    if let [one] = loaders[..] {
+        return Some(one);
+    }
+    let count = |programs_only: bool| {
+        let mut n = [0usize; 2];
+        for (_, i) in parsed {
+            let Ok(i) = i else { continue };
+            if !i.class64 || !i.little_endian || programs_only && i.interp.is_none() {
+                continue;
+            }
+            if let Some(a) = Arch::from_elf_machine(i.machine) {
+                n[Arch::ALL.iter().position(|x| *x == a).unwrap_or(0)] += 1;
+            }
+        }
+        n
+    };
+    for programs_only in [true, false] {
+        let n = count(programs_only);
+        if n.iter().any(|&c| c > 0) {
+            // Ties go to the first architecture of `Arch::ALL` (a stable choice).
+            let best = if n[1] > n[0] { 1 } else { 0 };
+            return Some(Arch::ALL[best]);
+        }
+    }
+    None
+}
+
+/// A human name for an ELF file's class, byte order and machine.
+fn describe(i: &ElfInfo) -> String {
+    let machine = match i.machine {
+        3 => "i386".to_string(),
+        8 => "MIPS".to_string(),
+        20 => "PowerPC".to_string(),
+        21 => "PowerPC64".to_string(),
+        22 => "s390".to_string(),
+        40 => "ARM".to_string(),
+        243 => "RISC-V".to_string(),
+        m => Arch::from_elf_machine(m)
+            .map(|a| a.name().to_string())
+            .unwrap_or_else(|| format!("machine {m}")),
+    };
+    format!(
+        "{}-bit {}{machine}",
+        if i.class64 { 64 } else { 32 },
+        if i.little_endian { "" } else { "big-endian " }
+    )
+}
+
+fn inspect_one(
+    path: &str,
+    info: &Result<Arc<ElfInfo>, String>,
+    arch: Option<Arch>,
+    loader: Option<&Loader>,
+    gconv: Option<&Gconv>,
+    cache: &ObjectCache,
+) -> (Class, Vec<Finding>) {
+    let info = match info {
+        Ok(i) => i,
+        Err(e) => {
+            return (
+                Class::Broken,
+                vec![Finding::BadElf {
+                    path: path.into(),
+                    error: e.clone(),
+                }],
+            );
+        }
+    };
+    if info.e_type != elf::ET_EXEC && info.e_type != elf::ET_DYN {
+        return (Class::NotLoadable, vec![]);
+    }
+    let ours =
+        arch.is_some_and(|a| info.class64 && info.little_endian && info.machine == a.elf_machine());
+    let (Some(loader), true) = (loader, ours) else {
+        let expected = arch
+            .map(|a| format!("64-bit {a}"))
+            .unwrap_or_else(|| "64-bit x86_64 or aarch64".into());
+        return (
+            Class::Foreign,
+            vec![Finding::WrongClassOrMachine {
+                path: path.into(),
+                found: describe(info),
+                expected,
+            }],
+        );
+    };
+    if info.is_static() {
+        return (Class::Static, vec![]);
+    }
+    let class = if info.interp.is_some() {
+        Class::Program
+    } else {
+        Class::Library
+    };
+    let trace = match Tracer::new(loader, cache).trace(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let error = match e {
+                crate::closure::TraceError::Sysroot(SysrootError::Loop { .. }) => {
+                    "a symlink loop".to_string()
+                }
+                e => e.to_string(),
+            };
+            return (
+                Class::Broken,
+                vec![Finding::BadElf {
+                    path: path.into(),
+                    error,
+                }],
+            );
+        }
+    };
+    let mut out = trace_findings(path, &trace);
+    if matches!(class, Class::Program)
+        && let Some(g) = gconv
+        && !g.present
+        && rules::calls_iconv_open(&trace)
+    {
+        out.push(Finding::GconvMissing {
+            elf: path.into(),
+            dir: g.dir.clone(),
+        });
+    }
+    (class, out)
+}
+
+/// The loader's failures for one traced ELF, each missing name once.
+fn trace_findings(elf: &str, t: &Trace) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(i) = &t.interp
+        && !i.implied
+        && i.real.is_none()
+    {
+        out.push(Finding::MissingInterpreter {
+            elf: elf.into(),
+            interp: i.path.clone(),
+        });
+    }
+    let mut seen = HashSet::new();
+    for m in &t.maps.missing {
+        if m.kind == DepKind::Auxiliary || !seen.insert(m.name.as_str()) {
+            continue;
+        }
+        out.push(Finding::MissingLibrary {
+            elf: elf.into(),
+            name: m.name.clone(),
+            needed_by: t.maps.objects[m.requested_by].path.clone(),
+            tried: m.tried.iter().map(|t| t.dir.clone()).collect(),
+            skipped: m
+                .skipped
+                .iter()
+                .map(|s| format!("{} ({})", s.path, s.why))
+                .collect(),
+        });
+    }
+    if let Some(f) = &t.fatal {
+        out.push(Finding::LoaderError {
+            elf: elf.into(),
+            name: f.name.clone(),
+            error: f.error.clone(),
+        });
+    }
+    out
+}
+
+/// Dangling, looping and escaping symlinks.
+fn check_symlink(root: &Root, inside: &str) -> Option<Finding> {
+    let target = root.link_target(inside)?;
+    let parent = inside.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let escapes = escapes_root(parent, &target);
+    match root.resolve(inside) {
+        Ok(Some(_)) if !escapes => None,
+        Ok(_) if escapes => Some(Finding::EscapingSymlink {
+            path: inside.into(),
+            target,
+        }),
+        Ok(_) => {
+            let lexical = lexical_target(parent, &target);
+            let runtime_mount = RUNTIME_MOUNTS
+                .iter()
+                .any(|m| lexical == *m || lexical.starts_with(&format!("{m}/")));
+            Some(Finding::DanglingSymlink {
+                path: inside.into(),
+                target,
+                runtime_mount,
+            })
+        }
+        Err(SysrootError::Loop { .. }) => Some(Finding::SymlinkLoop {
+            path: inside.into(),
+            target,
+        }),
+        Err(e) => Some(Finding::Unreadable {
+            path: inside.into(),
+            error: e.to_string(),
+        }),
+    }
+}
+
+/// Whether a relative `target` of a link in directory `parent` (canonical, "" for the
+/// root) climbs above the root with `..`, counted lexically.
+fn escapes_root(parent: &str, target: &str) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth = parent.split('/').filter(|c| !c.is_empty()).count();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if depth == 0 => return true,
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// The absolute path a symlink names, lexically (`..` stops at the root).
+fn lexical_target(parent: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        parent.split('/').filter(|c| !c.is_empty()).collect()
+    };
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::synth::Synth;
+    use std::os::unix::fs::symlink;
+
+    const X86: Arch = Arch::X86_64;
+    const LIBDIR: &str = "usr/lib/x86_64-linux-gnu";
+
+    fn write(root: &Path, p: &str, bytes: &[u8]) {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    /// A tiny x86_64 image: loader, libc, libz, a program needing both.
+    fn image() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let m = X86.elf_machine();
+        write(
+            d,
+            "usr/lib64/ld-linux-x86-64.so.2",
+            &Synth::lib(m, "ld-linux-x86-64.so.2").build(),
+        );
+        symlink("usr/lib64", d.join("lib64")).unwrap();
+        write(
+            d,
+            &format!("{LIBDIR}/libc.so.6"),
+            &Synth::lib(m, "libc.so.6").build(),
+        );
+        write(
+            d,
+            &format!("{LIBDIR}/libz.so.1"),
+            &Synth::lib(m, "libz.so.1").needs("libc.so.6").build(),
+        );
+        let exe = Synth::exe(m, X86.loader_path())
+            .needs("libz.so.1")
+            .needs("libc.so.6");
+        write(d, "usr/bin/app", &exe.build());
+        t
+    }
+
+    fn kinds(r: &Report) -> Vec<(String, String)> {
+        r.findings
+            .iter()
+            .map(|f| (f.kind().to_string(), f.subject().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_image_is_clean() {
+        let t = image();
+        let r = scan(t.path(), None, None).unwrap();
+        assert_eq!(r.arch, Some(X86));
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        assert_eq!(r.stats.programs, 1);
+        assert_eq!(r.stats.libraries, 3);
+    }
+
+    #[test]
+    fn a_removed_library_is_named_for_every_elf_that_needs_it() {
+        let t = image();
+        std::fs::remove_file(t.path().join(LIBDIR).join("libc.so.6")).unwrap();
+        let r = scan(t.path(), None, None).unwrap();
+        let missing: Vec<_> = r
+            .findings
+            .iter()
+            .filter_map(|f| match f {
+                Finding::MissingLibrary {
+                    elf, name, tried, ..
+                } => {
+                    assert!(
+                        tried.iter().any(|d| d == "/usr/lib/x86_64-linux-gnu/"),
+                        "{tried:?}"
+                    );
+                    Some((elf.as_str(), name.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            missing,
+            [
+                ("/usr/bin/app", "libc.so.6"),
+                ("/usr/lib/x86_64-linux-gnu/libz.so.1", "libc.so.6")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_removed_interpreter_is_named() {
+        let t = image();
+        std::fs::remove_file(t.path().join("usr/lib64/ld-linux-x86-64.so.2")).unwrap();
+        // The loader is gone, so the architecture comes from the programs.
+        let r = scan(t.path(), None, None).unwrap();
+        assert_eq!(r.arch, Some(X86));
+        assert!(r.findings.contains(&Finding::MissingInterpreter {
+            elf: "/usr/bin/app".into(),
+            interp: X86.loader_path().into()
+        }));
+    }
+
+    #[test]
+    fn wrong_machine_and_class_are_named() {
+        let t = image();
+        let arm = Synth::lib(Arch::Aarch64.elf_machine(), "libz.so.1").build();
+        write(t.path(), "usr/lib/aarch64-linux-gnu/libz.so.1", &arm);
+        let r = scan(t.path(), None, None).unwrap();
+        assert_eq!(
+            kinds(&r),
+            [(
+                "wrong_class_or_machine".to_string(),
+                "/usr/lib/aarch64-linux-gnu/libz.so.1".to_string()
+            )]
+        );
+        // The same image said to be for aarch64 (its OCI config): every x86_64 file is foreign.
+        let r = scan(t.path(), Some(Arch::Aarch64), None).unwrap();
+        assert_eq!(
+            r.findings
+                .iter()
+                .filter(|f| f.kind() == "wrong_class_or_machine")
+                .count(),
+            4
+        );
+    }
+
+    #[test]
+    fn symlinks_dangling_escaping_looping_and_into_mounts() {
+        let t = image();
+        let d = t.path();
+        symlink("libz.so.1.2.3", d.join(LIBDIR).join("libgone.so")).unwrap();
+        symlink("../../../../../../etc/passwd", d.join("usr/escape")).unwrap();
+        symlink("../proc/self/mounts", d.join("usr/mtab")).unwrap();
+        symlink("l2", d.join("usr/l1")).unwrap();
+        symlink("l1", d.join("usr/l2")).unwrap();
+        symlink("/usr/bin/app", d.join("usr/abs")).unwrap();
+        let r = scan(d, None, None).unwrap();
+        let k = kinds(&r);
+        assert!(
+            k.contains(&("dangling_symlink".into(), format!("/{LIBDIR}/libgone.so"))),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&("escaping_symlink".into(), "/usr/escape".into())),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&("symlink_loop".into(), "/usr/l1".into())),
+            "{k:?}"
+        );
+        assert!(
+            !k.iter().any(|x| x.1 == "/usr/abs"),
+            "absolute targets resolve inside"
+        );
+        let mtab = r
+            .findings
+            .iter()
+            .find(|f| f.subject() == "/usr/mtab")
+            .unwrap();
+        assert_eq!(mtab.severity(), super::super::Severity::Note);
+    }
+
+    #[test]
+    fn lexical_helpers() {
+        assert!(escapes_root("", ".."));
+        assert!(escapes_root("/usr/lib", "../../../x"));
+        assert!(!escapes_root("/usr/lib", "../../x"));
+        assert!(!escapes_root("/usr/lib", "/x/../../.."));
+        assert_eq!(
+            lexical_target("/etc", "../proc/self/mounts"),
+            "/proc/self/mounts"
+        );
+        assert_eq!(lexical_target("/etc", "/run/x"), "/run/x");
+    }
+
+    #[test]
+    fn gconv_nss_and_ca_rules() {
+        let t = image();
+        let d = t.path();
+        let m = X86.elf_machine();
+        let exe = Synth::exe(m, X86.loader_path())
+            .needs("libc.so.6")
+            .imports(&["iconv_open"]);
+        write(d, "usr/bin/conv", &exe.build());
+        write(
+            d,
+            "etc/nsswitch.conf",
+            b"passwd: files nis\nhosts: files dns\n",
+        );
+        write(
+            d,
+            &format!("{LIBDIR}/libssl.so.3"),
+            &Synth::lib(m, "libssl.so.3").needs("libc.so.6").build(),
+        );
+        let r = scan(d, None, None).unwrap();
+        let k = kinds(&r);
+        assert!(
+            k.contains(&("gconv_missing".into(), "/usr/bin/conv".into())),
+            "{k:?}"
+        );
+        assert!(
+            !k.iter()
+                .any(|x| x == &("gconv_missing".to_string(), "/usr/bin/app".to_string()))
+        );
+        assert!(
+            k.contains(&("nss_module_missing".into(), "/etc/nsswitch.conf".into())),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&("ca_bundle_missing".into(), format!("/{LIBDIR}/libssl.so.3"))),
+            "{k:?}"
+        );
+
+        // With gconv modules, the NSS module and a CA bundle, all three go away.
+        write(d, &format!("{LIBDIR}/gconv/gconv-modules"), b"");
+        write(
+            d,
+            &format!("{LIBDIR}/gconv/UTF-16.so"),
+            &Synth::lib(m, "UTF-16.so").build(),
+        );
+        write(
+            d,
+            &format!("{LIBDIR}/libnss_nis.so.2"),
+            &Synth::lib(m, "libnss_nis.so.2").build(),
+        );
+        write(
+            d,
+            "etc/ssl/certs/ca-certificates.crt",
+            b"-----BEGIN CERTIFICATE-----\n",
+        );
+        let r = scan(d, None, None).unwrap();
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
+    #[test]
+    fn the_report_does_not_depend_on_the_thread_count() {
+        let t = image();
+        std::fs::remove_file(t.path().join(LIBDIR).join("libz.so.1")).unwrap();
+        for i in 0..20 {
+            let p = format!("usr/bin/p{i}");
+            let exe = Synth::exe(X86.elf_machine(), X86.loader_path())
+                .needs(&format!("libmissing{i}.so"));
+            write(t.path(), &p, &exe.build());
+        }
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let four = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let a = one.install(|| scan(t.path(), None, None).unwrap());
+        let b = four.install(|| scan(t.path(), None, None).unwrap());
+        assert_eq!(a.findings, b.findings);
+        assert_eq!(
+            a.findings.len(),
+            21,
+            "libz for app, one name for each of 20 programs"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! What `check` was given, turned into one directory to scan.
+//!
+//! - a directory is used in place (nothing is copied or changed), unless it is an OCI
+//!   image layout (`oci-layout` and `index.json`): then its layers are applied;
+//! - a file is a tar (plain, gzip or zstd, told apart by magic bytes). It is extracted
+//!   into a private temporary directory with the safe applier of `untar.rs`; when what
+//!   comes out is an OCI layout (`podman save --format oci-archive`, `minroot pack
+//!   --oci-archive`) or a `docker save` archive, the image's layers are applied in order
+//!   into a second directory, else the extracted tree is the image (one layer).
+//!
+//! The temporary directory is made under the directory the caller names (the CLI passes
+//! $TMPDIR, read once), mode 0700, and removed when the [`Target`] is dropped.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::CheckError;
+use super::oci::{self, VerifyingReader};
+use super::untar::{self, Budget, Limits};
+use crate::arch::Arch;
+
+/// Options for materialising a target.
+#[derive(Clone, Debug)]
+pub struct TargetOptions {
+    /// `--platform`: the architecture to take from a multi-platform image.
+    pub platform: Option<Arch>,
+    /// Where the temporary directory is made.
+    pub scratch_parent: PathBuf,
+    pub limits: Limits,
+}
+
+/// What kind of target it was.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum TargetKind {
+    /// A directory, used in place.
+    Directory,
+    /// One layer tar.
+    Layer,
+    /// An OCI layout (directory or archive) or a Docker archive, with the platform taken.
+    Image { platform: String, layers: usize },
+}
+
+/// The summary of a materialised target.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TargetInfo {
+    pub path: String,
+    #[serde(flatten)]
+    pub kind: TargetKind,
+    /// The architecture the image says it is for (OCI config), if any.
+    pub arch: Option<Arch>,
+    /// What extraction did (zero for a directory).
+    pub extracted: Budget,
+}
+
+/// A directory holding the image, and the temporary directory that owns it (if any).
+pub struct Target {
+    pub info: TargetInfo,
+    /// The image's root directory.
+    pub root: PathBuf,
+    _scratch: Option<Scratch>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("info", &self.info)
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+/// A private temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(parent: &Path) -> Result<Scratch, CheckError> {
+        let io_err = |e: io::Error| CheckError::Io {
+            path: parent.display().to_string(),
+            source: e,
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        for i in 0..100u32 {
+            let p = parent.join(format!(
+                "minroot-check-{}-{nanos:x}-{i}",
+                std::process::id()
+            ));
+            match fs::DirBuilder::new().mode(0o700).create(&p) {
+                Ok(()) => return Ok(Scratch(p)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Err(io_err(io::Error::other(
+            "cannot create a temporary directory",
+        )))
+    }
+
+    fn subdir(&self, name: &str) -> Result<PathBuf, CheckError> {
+        let p = self.0.join(name);
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&p)
+            .map_err(|e| CheckError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
+        Ok(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Directories were given owner rwx when extracted; make sure of it for the root.
+        let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o700));
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Target {
+    /// Materialises `path` (see the module doc).
+    pub fn open(path: &Path, opts: &TargetOptions) -> Result<Target, CheckError> {
+        let shown = path.display().to_string();
+        let meta = fs::metadata(path).map_err(|e| CheckError::Io {
+            path: shown.clone(),
+            source: e,
+        })?;
+        let mut budget = Budget::default();
+        if meta.is_dir() {
+            if oci::is_layout(path) {
+                let image = oci::read_layout(path, opts.platform, Arch::host())?;
+                let scratch = Scratch::new(&opts.scratch_parent)?;
+                let root = scratch.subdir("rootfs")?;
+                apply_image(&image, &root, opts, &mut budget)?;
+                return Ok(Target {
+                    info: image_info(shown, &image, budget),
+                    root,
+                    _scratch: Some(scratch),
+                });
+            }
+            return Ok(Target {
+                info: TargetInfo {
+                    path: shown,
+                    kind: TargetKind::Directory,
+                    arch: None,
+                    extracted: budget,
+                },
+                root: path.to_path_buf(),
+                _scratch: None,
+            });
+        }
+        if !meta.is_file() {
+            return Err(CheckError::UnknownTarget { path: shown });
+        }
+        let scratch = Scratch::new(&opts.scratch_parent)?;
+        let outer = scratch.subdir("archive")?;
+        let f = fs::File::open(path).map_err(|e| CheckError::Io {
+            path: shown.clone(),
+            source: e,
+        })?;
+        let r = untar::decompress(io::BufReader::new(f), &shown)?;
+        untar::apply(r, &outer, &shown, &opts.limits, &mut budget)?;
+        let image = if oci::is_layout(&outer) {
+            Some(oci::read_layout(&outer, opts.platform, Arch::host())?)
+        } else if oci::is_docker_archive(&outer) {
+            Some(oci::read_docker_archive(
+                &outer,
+                opts.platform,
+                Arch::host(),
+            )?)
+        } else {
+            None
+        };
+        match image {
+            None => Ok(Target {
+                info: TargetInfo {
+                    path: shown,
+                    kind: TargetKind::Layer,
+                    arch: None,
+                    extracted: budget,
+                },
+                root: outer,
+                _scratch: Some(scratch),
+            }),
+            Some(image) => {
+                let root = scratch.subdir("rootfs")?;
+                // The archive's files count once; the layers are what the image holds.
+                let mut layers_budget = Budget::default();
+                apply_image(&image, &root, opts, &mut layers_budget)?;
+                // The unpacked archive is not needed any more: free the space now.
+                let _ = fs::remove_dir_all(&outer);
+                Ok(Target {
+                    info: image_info(shown, &image, layers_budget),
+                    root,
+                    _scratch: Some(scratch),
+                })
+            }
+        }
+    }
+}
+
+fn image_info(path: String, image: &oci::Image, extracted: Budget) -> TargetInfo {
+    TargetInfo {
+        path,
+        kind: TargetKind::Image {
+            platform: image.platform.clone(),
+            layers: image.layers.len(),
+        },
+        arch: image.arch,
+        extracted,
+    }
+}
+
+/// Applies the layers of `image` onto `root`, bottom first, verifying each digest.
+fn apply_image(
+    image: &oci::Image,
+    root: &Path,
+    opts: &TargetOptions,
+    budget: &mut Budget,
+) -> Result<(), CheckError> {
+    for blob in &image.layers {
+        let name = match &blob.digest {
+            Some(d) => format!("layer {d}"),
+            None => format!("layer {}", blob.path.display()),
+        };
+        let meta = fs::symlink_metadata(&blob.path).map_err(|e| CheckError::Io {
+            path: format!("{name} ({})", blob.path.display()),
+            source: e,
+        })?;
+        if !meta.is_file() {
+            return Err(CheckError::Layer {
+                layer: name,
+                why: "the blob is not a regular file".into(),
+            });
+        }
+        let f = fs::File::open(&blob.path).map_err(|e| CheckError::Io {
+            path: blob.path.display().to_string(),
+            source: e,
+        })?;
+        let mut vr = VerifyingReader {
+            inner: io::BufReader::new(f),
+            verifier: oci::Verifier::new(blob.digest.as_deref().unwrap_or("")),
+        };
+        {
+            let r = untar::decompress(&mut vr, &name)?;
+            untar::apply(r, root, &name, &opts.limits, budget)?;
+        }
+        // The digest covers the whole blob, also what follows the tar's end blocks.
+        io::copy(&mut vr, &mut io::sink()).map_err(|e| CheckError::Io {
+            path: blob.path.display().to_string(),
+            source: e,
+        })?;
+        let VerifyingReader { verifier, .. } = vr;
+        verifier
+            .check()
+            .map_err(|why| CheckError::Layer { layer: name, why })?;
+    }
+    Ok(())
+}
