@@ -5,6 +5,7 @@
 //! the environment or decide exit codes.
 
 pub mod arch;
+pub mod bundle;
 pub mod check;
 pub mod cli;
 pub mod closure;
