@@ -58,6 +58,26 @@ Packages come from the root's dpkg or apk database; a file no package lists is r
 Exit status: 0 complete, 1 something is missing (as for pack), 2 an error."
     )]
     Report(Box<ReportArgs>),
+    /// Report what would fail to load in an image (a directory, a layer tar, an OCI layout or archive), without running it
+    #[command(
+        after_help = "Examples:\n  minroot check ./rootfs\n  minroot check layer.tar.gz\n  minroot check --json oci-dir/ > findings.json\n  minroot check --platform linux/arm64 image.oci.tar\n\n\
+Findings: missing_interpreter, missing_library, loader_error, wrong_class_or_machine, bad_elf, dangling_symlink,\n\
+escaping_symlink, symlink_loop, gconv_missing, nss_module_missing, ca_bundle_missing, unreadable.\n\
+Notes (an NSS module that is absent, a symlink into /proc, /sys, /dev or /run, an unreadable entry) are\n\
+reported but only count with --strict.\n\
+Exit status: 0 clean (notes only), 1 errors found (or any finding with --strict), 2 the target cannot be read."
+    )]
+    Check(Box<CheckArgs>),
+    /// Write a relocatable bundle (a directory or .tar.gz) that runs the programs on another Linux
+    #[command(
+        after_help = "Examples:\n  minroot bundle -o curl-bundle /usr/bin/curl\n  minroot bundle -o py.tar.gz --include /usr/lib/python3.11 /usr/bin/python3 /usr/bin/curl\n  minroot bundle --root ./arm64-root -o app-arm64.tar.gz /usr/bin/app\n\n\
+Layout: OUT/bin/<prog> (a /bin/sh launcher), OUT/libexec/ (programs and the loader), OUT/lib/...,\n\
+OUT/share/..., OUT/etc/... (the root's /usr/X becomes OUT/X). A .tar.gz holds one folder, named after the\n\
+file (or --name). Run OUT/bin/<prog> from anywhere: it starts the bundled loader with --library-path and\n\
+--argv0, never LD_LIBRARY_PATH, and puts OUT/bin first in PATH for the programs' children.\n\
+Exit status: 0 written, 1 nothing written because something is missing, 2 an error."
+    )]
+    Bundle(Box<BundleArgs>),
 }
 
 /// Options shared by every command that traces programs.
@@ -281,4 +301,63 @@ pub struct BuildArgs {
     /// Print what was written as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The image: a directory, a layer tar (.tar, .tar.gz, .tar.zst), or an OCI layout
+    /// directory or archive (podman save --format oci-archive, docker save)
+    #[arg(value_name = "TARGET")]
+    pub target: PathBuf,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Notes count as findings too (exit 1 on any finding)
+    #[arg(long)]
+    pub strict: bool,
+    /// The platform to check in a multi-platform image: linux/amd64 or linux/arm64
+    /// (default: the only one, else the host's)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// CPU level for glibc-hwcaps subdirectories (default: baseline, the image must run on
+    /// any CPU): baseline, x86-64-v2, x86-64-v3, x86-64-v4; aarch64: baseline, atomics
+    #[arg(long, value_name = "LEVEL")]
+    pub cpu_level: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    #[command(flatten)]
+    pub root: RootArgs,
+    /// Also take this path of the root (a file, or a directory recursively; every ELF
+    /// inside is traced too), e.g. /usr/lib/python3.11. Repeatable
+    #[arg(long = "include", short = 'i', value_name = "PATH")]
+    pub includes: Vec<String>,
+    /// Also load this library as the first program would dlopen it. Repeatable
+    #[arg(long = "dlopen", value_name = "SONAME")]
+    pub dlopens: Vec<String>,
+    /// Take .note.dlopen entries up to this priority: required, recommended, suggested
+    #[arg(long, value_name = "PRIORITY", default_value = "recommended")]
+    pub dlopen_priority: String,
+    /// Do not add gconv modules for programs that use iconv_open
+    #[arg(long)]
+    pub no_gconv: bool,
+    /// Add opt-in data: tzdata, C.utf8. Repeatable
+    #[arg(long = "data", value_name = "SET")]
+    pub data: Vec<String>,
+    /// Output: a directory (must not exist or be empty) or a .tar.gz / .tgz
+    #[arg(long, short = 'o', value_name = "OUT", required = true)]
+    pub output: PathBuf,
+    /// The folder name inside a .tar.gz (default: the file name without .tar.gz)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// mtime of every entry (default: $SOURCE_DATE_EPOCH, else 0)
+    #[arg(long, value_name = "SECONDS")]
+    pub source_date_epoch: Option<String>,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Programs (paths inside the root)
+    #[arg(required = true, value_name = "BIN")]
+    pub bins: Vec<String>,
 }

@@ -25,6 +25,8 @@ pub struct HostEnv {
     pub stdout_tty: bool,
     pub stderr_tty: bool,
     pub source_date_epoch: Option<String>,
+    /// Where temporary directories go ($TMPDIR, else /tmp).
+    pub tmpdir: PathBuf,
 }
 
 impl HostEnv {
@@ -36,6 +38,7 @@ impl HostEnv {
             stdout_tty: std::io::stdout().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
+            tmpdir: std::env::temp_dir(),
         }
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod args;
 pub mod build;
+pub mod bundle;
+pub mod check;
 pub mod config;
 pub mod files;
 pub mod image;
@@ -59,5 +61,7 @@ fn run(cli: args::Cli, env: &config::HostEnv) -> Result<Status> {
         args::Command::Pack(a) => pack::run(*a, env),
         args::Command::Build(a) => build::run(*a, env),
         args::Command::Report(a) => report::run(*a, env),
+        args::Command::Check(a) => check::run(*a, env),
+        args::Command::Bundle(a) => bundle::run(*a, env),
     }
 }
