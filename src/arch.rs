@@ -231,27 +231,10 @@ impl SystemDirs {
 }
 
 fn find_after_nul(hay: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return false;
     }
-    let first = needle[0];
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        match hay[i..hay.len() - needle.len() + 1]
-            .iter()
-            .position(|&b| b == first)
-        {
-            None => return false,
-            Some(p) => {
-                let at = i + p;
-                if &hay[at..at + needle.len()] == needle && (at == 0 || hay[at - 1] == 0) {
-                    return true;
-                }
-                i = at + 1;
-            }
-        }
-    }
-    false
+    memchr::memmem::find_iter(hay, needle).any(|at| at == 0 || hay[at - 1] == 0)
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@
 //! [`ObjectCache`] shares parsed files between programs: tracing a whole /usr/bin parses
 //! libc once.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -25,36 +24,38 @@ use crate::resolve::{
 };
 use crate::sysroot::{Kind, Root, SysrootError};
 
-/// Parsed ELF files by canonical path, shared by every trace of a run.
-/// A file parsed at most once: its info or the error.
-type Parsed = Arc<OnceLock<Result<Arc<ElfInfo>, String>>>;
+pub use crate::objects::ObjectCache;
 
-pub struct ObjectCache {
-    map: Mutex<HashMap<String, Parsed>>,
-    opts: elf::Options,
+/// Maps keyed by object indices: foldhash, never iterated for output.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A set of object indices (dense: objects are numbered from 0).
+#[derive(Debug, Default, Clone)]
+pub struct IdSet(Vec<bool>);
+
+impl IdSet {
+    pub fn new() -> IdSet {
+        IdSet(Vec::new())
+    }
+    /// Adds `i`; true when it was not there.
+    pub fn insert(&mut self, i: usize) -> bool {
+        if i >= self.0.len() {
+            self.0.resize(i + 1, false);
+        }
+        !std::mem::replace(&mut self.0[i], true)
+    }
+    pub fn contains(&self, i: &usize) -> bool {
+        self.0.get(*i).copied().unwrap_or(false)
+    }
 }
 
-impl ObjectCache {
-    pub fn new(opts: elf::Options) -> ObjectCache {
-        ObjectCache {
-            map: Mutex::default(),
-            opts,
+impl<const N: usize> From<[usize; N]> for IdSet {
+    fn from(a: [usize; N]) -> IdSet {
+        let mut s = IdSet::new();
+        for i in a {
+            s.insert(i);
         }
-    }
-
-    /// The parsed file at canonical `real` (parsed at most once).
-    pub fn get(&self, root: &Root, real: &str) -> Result<Arc<ElfInfo>, String> {
-        let cell = {
-            let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            m.entry(real.to_string()).or_default().clone()
-        };
-        cell.get_or_init(|| {
-            let bytes = root.read_canonical(real).map_err(|e| e.to_string())?;
-            elf::inspect(&bytes, self.opts)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
-        .clone()
+        s
     }
 }
 
@@ -110,7 +111,7 @@ pub struct Trace {
     /// LD_LIBRARY_PATH decomposed with the program's origin (kept for later dlopen calls).
     library_path: Vec<SearchDir>,
     /// Objects whose dependencies have been walked.
-    processed: HashSet<usize>,
+    processed: IdSet,
 }
 
 /// The result of a `dlopen` request added to a trace.
@@ -152,11 +153,24 @@ impl Trace {
 pub struct Tracer<'a> {
     pub loader: &'a Loader,
     pub cache: &'a ObjectCache,
+    /// Search and parse each wave of dependencies ahead in parallel. Worth it for one
+    /// program; when many programs are traced in parallel, they keep the cores busy.
+    pub prefetch: bool,
 }
 
 impl<'a> Tracer<'a> {
     pub fn new(loader: &'a Loader, cache: &'a ObjectCache) -> Tracer<'a> {
-        Tracer { loader, cache }
+        Tracer {
+            loader,
+            cache,
+            prefetch: true,
+        }
+    }
+
+    /// The same tracer without the parallel look-ahead.
+    pub fn sequential(mut self) -> Self {
+        self.prefetch = false;
+        self
     }
 
     /// Reads and checks the program at `path` (inside the root).
@@ -224,7 +238,7 @@ impl<'a> Tracer<'a> {
         let root = &*loader.root;
         let (real, info) = Self::inspect_program(root, self.cache, path)?;
         let arch = loader.arch;
-        let mut maps = LinkMaps::default();
+        let mut maps = LinkMaps::with_capacity(32);
         let is_static = info.interp.is_none() && info.deps.is_empty();
         let origin = dst::origin_of(&real, "/");
         let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
@@ -258,7 +272,7 @@ impl<'a> Tracer<'a> {
                 fatal: None,
                 is_static,
                 library_path,
-                processed: HashSet::new(),
+                processed: IdSet::new(),
             });
         }
 
@@ -327,11 +341,11 @@ impl<'a> Tracer<'a> {
             maps,
             library_path,
             list: vec![(Slot::Obj(0), false)],
-            reserved: HashSet::from([0]),
-            prefetched: HashMap::new(),
-            waved: HashSet::new(),
+            reserved: IdSet::from([0]),
+            prefetched: FastMap::default(),
+            waved: IdSet::new(),
             fatal: None,
-            processed: HashSet::new(),
+            processed: IdSet::new(),
         };
         walk.run();
         let Walk {
@@ -366,9 +380,9 @@ impl<'a> Tracer<'a> {
             maps: std::mem::take(&mut trace.maps),
             library_path: std::mem::take(&mut trace.library_path),
             list: Vec::new(),
-            reserved: HashSet::new(),
-            prefetched: HashMap::new(),
-            waved: HashSet::new(),
+            reserved: IdSet::new(),
+            prefetched: FastMap::default(),
+            waved: IdSet::new(),
             fatal: None,
             processed: std::mem::take(&mut trace.processed),
         };
@@ -425,14 +439,14 @@ struct Walk<'t, 'a> {
     /// The search list: slot and whether it has been processed.
     list: Vec<(Slot, bool)>,
     /// Objects already in the search list (glibc `l_reserved`).
-    reserved: HashSet<usize>,
+    reserved: IdSet,
     /// Searches done ahead, by (object, dependency index).
-    prefetched: HashMap<(usize, usize), Prepared>,
+    prefetched: FastMap<(usize, usize), Prepared>,
     /// Objects whose dependencies were searched ahead.
-    waved: HashSet<usize>,
+    waved: IdSet,
     fatal: Option<Fatal>,
     /// Objects whose dependencies have been walked (by this or an earlier walk).
-    processed: HashSet<usize>,
+    processed: IdSet,
 }
 
 impl Walk<'_, '_> {
@@ -504,7 +518,7 @@ impl Walk<'_, '_> {
                 pos += 1;
                 continue;
             }
-            if !self.waved.contains(&l) {
+            if self.tracer.prefetch && !self.waved.contains(&l) {
                 self.prefetch(pos);
             }
             let Some(info) = self.maps.objects[l].info.clone() else {

@@ -8,7 +8,8 @@
 //! (`/lib/x86_64-linux-gnu/libc.so.6` and `/usr/lib/x86_64-linux-gnu/libc.so.6` in a
 //! usrmerged root are one object). It does not walk dependencies (see `closure.rs`).
 
-use std::collections::HashMap;
+/// Hashed with foldhash: fast, randomly seeded, never iterated for output.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use crate::elf::{DepKind, ElfInfo, Verdict};
@@ -141,6 +142,19 @@ pub enum Prepared {
 }
 
 impl LinkMaps {
+    /// An empty list with room for `n` objects (no rehashing while a typical program loads).
+    pub fn with_capacity(n: usize) -> LinkMaps {
+        LinkMaps {
+            objects: Vec::with_capacity(n),
+            order: Vec::with_capacity(n),
+            by_name: HashMap::with_capacity_and_hasher(2 * n, Default::default()),
+            by_soname: HashMap::with_capacity_and_hasher(n, Default::default()),
+            by_file: HashMap::with_capacity_and_hasher(n, Default::default()),
+            soname_added: Vec::with_capacity(n),
+            ..LinkMaps::default()
+        }
+    }
+
     /// Adds an object to the list (at the end of the load order), matchable by `names`
     /// (glibc: `l_name` and `l_libname`), by its DT_SONAME, and by file identity if
     /// `identity` (not for the program and ld.so, whose file ids glibc leaves empty).
@@ -187,20 +201,31 @@ impl LinkMaps {
         let by_name = self
             .by_name
             .get(name)
-            .and_then(|v| v.iter().copied().min_by_key(|&i| self.position(i)));
-        let by_soname = self.by_soname.get(name).and_then(|v| {
-            v.iter()
-                .copied()
-                .filter(|&i| !self.soname_added[i])
-                .min_by_key(|&i| self.position(i))
-        });
+            .and_then(|v| self.earliest(v.iter().copied()));
+        let by_soname = self
+            .by_soname
+            .get(name)
+            .and_then(|v| self.earliest(v.iter().copied().filter(|&i| !self.soname_added[i])));
         match (by_name, by_soname) {
-            (Some(a), Some(b)) if self.position(b) < self.position(a) => {
+            (Some(a), Some(b)) if a != b && self.position(b) < self.position(a) => {
                 Some(self.take_soname(b, name))
             }
             (Some(a), _) => Some((a, Already::Name)),
             (None, Some(b)) => Some(self.take_soname(b, name)),
             (None, None) => None,
+        }
+    }
+
+    /// The candidate that comes first in the load order (positions are only looked up
+    /// when there is more than one candidate, which is rare).
+    fn earliest(&self, mut it: impl Iterator<Item = usize>) -> Option<usize> {
+        let first = it.next()?;
+        match it.next() {
+            None => Some(first),
+            Some(second) => [first, second]
+                .into_iter()
+                .chain(it)
+                .min_by_key(|&i| self.position(i)),
         }
     }
 

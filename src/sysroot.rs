@@ -12,7 +12,10 @@
 //! Results are memoised (every lstat and readlink happens once per run), so tracing many
 //! programs in one process stays cheap. This module does not know about ELF or the loader.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+/// Memo maps: hashed with foldhash (fast, randomly seeded; never iterated for output).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -62,7 +65,8 @@ enum Node {
     Missing,
     NotDir,
     Dir,
-    File,
+    /// A regular file and its size.
+    File(u64),
     Other,
     Symlink(String),
     Denied,
@@ -101,6 +105,15 @@ impl Root {
             resolve_memo: Mutex::default(),
             warnings: Mutex::default(),
         })
+    }
+
+    /// The size of the regular file at canonical `path`, from the lstat already done while
+    /// resolving it (no new system call when it was resolved before).
+    pub fn file_size(&self, canonical: &str) -> Option<u64> {
+        match self.lstat(canonical) {
+            Node::File(n) => Some(n),
+            _ => None,
+        }
     }
 
     /// The host directory of the root.
@@ -152,7 +165,7 @@ impl Root {
                 } else if ft.is_dir() {
                     Node::Dir
                 } else if ft.is_file() {
-                    Node::File
+                    Node::File(m.len())
                 } else {
                     // Devices, FIFOs, sockets.
                     Node::Other
@@ -245,14 +258,17 @@ impl Root {
     }
 
     fn walk(&self, path: &str, follow_last: bool) -> Result<Option<Resolved>, SysrootError> {
-        // Components still to process, in reverse order (a stack).
-        let mut todo: Vec<String> = path
+        // Components still to process, in reverse order (a stack of borrowed pieces of
+        // `path` and of link targets).
+        let mut todo: Vec<std::borrow::Cow<str>> = path
             .split('/')
             .rev()
             .filter(|c| !c.is_empty() && *c != ".")
-            .map(str::to_string)
+            .map(std::borrow::Cow::Borrowed)
             .collect();
-        let mut cur: Vec<String> = Vec::new();
+        // The canonical path so far ("" is the root) and where each component starts.
+        let mut cur = String::with_capacity(path.len() + 16);
+        let mut starts: Vec<usize> = Vec::new();
         let mut links: Vec<Link> = Vec::new();
         let mut kind = Kind::Dir;
         while let Some(comp) = todo.pop() {
@@ -261,40 +277,41 @@ impl Root {
                 return Ok(None);
             }
             if comp == ".." {
-                if cur.pop().is_none() && !links.is_empty() {
-                    let l = links
-                        .last()
-                        .map(|l| format!("{} -> {}", l.path, l.target))
-                        .unwrap_or_default();
-                    if let Ok(mut w) = self.warnings.lock() {
-                        w.insert(format!("symlink {l} points above the root; resolved inside the root, as under chroot"));
+                match starts.pop() {
+                    Some(at) => cur.truncate(at),
+                    None if !links.is_empty() => {
+                        let l = links
+                            .last()
+                            .map(|l| format!("{} -> {}", l.path, l.target))
+                            .unwrap_or_default();
+                        if let Ok(mut w) = self.warnings.lock() {
+                            w.insert(format!("symlink {l} points above the root; resolved inside the root, as under chroot"));
+                        }
                     }
+                    None => {}
                 }
                 kind = Kind::Dir;
                 continue;
             }
-            let candidate = if cur.is_empty() {
-                format!("/{comp}")
-            } else {
-                format!("/{}/{comp}", cur.join("/"))
-            };
-            match self.lstat(&candidate) {
+            let at = cur.len();
+            cur.push('/');
+            cur.push_str(&comp);
+            match self.lstat(&cur) {
                 Node::Missing | Node::NotDir => return Ok(None),
                 Node::Denied => {
                     return Err(SysrootError::Io {
-                        path: candidate,
+                        path: cur,
                         source: io::Error::from(io::ErrorKind::PermissionDenied),
                     });
                 }
                 Node::Symlink(target) => {
-                    let is_last = todo.is_empty();
-                    if is_last && !follow_last {
-                        cur.push(comp);
+                    if todo.is_empty() && !follow_last {
+                        starts.push(at);
                         kind = Kind::File;
                         continue;
                     }
                     links.push(Link {
-                        path: candidate.clone(),
+                        path: cur.clone(),
                         target: target.clone(),
                     });
                     if links.len() > MAX_SYMLINKS {
@@ -302,37 +319,35 @@ impl Root {
                             path: path.to_string(),
                         });
                     }
+                    cur.truncate(at);
                     if target.starts_with('/') {
                         cur.clear();
+                        starts.clear();
                     }
                     for c in target
                         .split('/')
                         .rev()
                         .filter(|c| !c.is_empty() && *c != ".")
                     {
-                        todo.push(c.to_string());
+                        todo.push(std::borrow::Cow::Owned(c.to_string()));
                     }
                     kind = Kind::Dir;
                 }
                 Node::Dir => {
-                    cur.push(comp);
+                    starts.push(at);
                     kind = Kind::Dir;
                 }
-                Node::File => {
-                    cur.push(comp);
+                Node::File(_) => {
+                    starts.push(at);
                     kind = Kind::File;
                 }
                 Node::Other => {
-                    cur.push(comp);
+                    starts.push(at);
                     kind = Kind::Other;
                 }
             }
         }
-        let canonical = if cur.is_empty() {
-            "/".to_string()
-        } else {
-            format!("/{}", cur.join("/"))
-        };
+        let canonical = if cur.is_empty() { "/".to_string() } else { cur };
         Ok(Some(Resolved {
             path: canonical,
             links,

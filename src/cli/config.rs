@@ -58,7 +58,7 @@ pub struct Session {
     pub root: Arc<Root>,
     pub cpu: CpuChoice,
     pub library_path: Option<String>,
-    pub cache: ObjectCache,
+    pub cache: Arc<ObjectCache>,
     loaders: Mutex<HashMap<Arch, Arc<Loader>>>,
 }
 
@@ -81,7 +81,7 @@ impl Session {
             root: Arc::new(root),
             cpu,
             library_path: args.library_path.clone(),
-            cache: ObjectCache::new(crate::elf::Options { symbols }),
+            cache: Arc::new(ObjectCache::new(crate::elf::Options { symbols })),
             loaders: Mutex::default(),
         })
     }
@@ -108,11 +108,12 @@ impl Session {
         if let Some(l) = m.get(&arch) {
             return Ok(l.clone());
         }
-        let l = Arc::new(Loader::new(
+        let l = Arc::new(Loader::with_objects(
             self.root.clone(),
             arch,
             self.cpu_profile(arch)?,
             self.library_path.clone(),
+            self.cache.clone(),
         ));
         m.insert(arch, l.clone());
         Ok(l)

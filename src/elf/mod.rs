@@ -15,7 +15,7 @@ mod read;
 pub mod synth;
 
 pub use dlopen_note::{DlopenNote, Priority, parse_dlopen_json};
-pub use read::{FileBytes, read_file, read_head};
+pub use read::{FileBytes, FileSource, read_file, read_head};
 
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{self, Dyn};
@@ -38,6 +38,8 @@ pub mod limits {
     /// ...): 65536 DT_NEEDED entries naming one 64 KiB string would otherwise make 4 GiB
     /// of names out of a 1 MiB file.
     pub const MAX_DYN_STRINGS: usize = 1 << 20;
+    /// Largest dynamic string table read (bytes).
+    pub const MAX_STRTAB: u64 = 64 << 20;
     /// Largest total of imported symbol names read (the same amplification, 2^20 times).
     pub const MAX_IMPORT_STRINGS: usize = 16 << 20;
 }
@@ -228,15 +230,60 @@ pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.len() >= 4 && bytes[..4] == *b"\x7fELF"
 }
 
-/// Parses the parts of an ELF file minroot needs.
+/// Parses the parts of an ELF file minroot needs, from bytes in memory.
 pub fn inspect(bytes: &[u8], opts: Options) -> Result<ElfInfo, ElfError> {
-    if !is_elf(bytes) {
+    inspect_source(&bytes, Some(bytes), opts)
+}
+
+/// Parses the ELF file at `path`. Without symbols only the few regions the loader needs
+/// are read (header and program headers, dynamic section, its string table, notes), with
+/// plain reads: no mapping to set up and tear down for every library. With symbols the
+/// whole file is mapped.
+pub fn inspect_path(
+    path: &std::path::Path,
+    opts: Options,
+) -> std::io::Result<Result<ElfInfo, ElfError>> {
+    if opts.symbols {
+        let bytes = read_file(path)?;
+        return Ok(inspect(&bytes, opts));
+    }
+    let src = read::FileSource::open(path)?;
+    Ok(inspect_source(&src, None, opts))
+}
+
+/// Random access to the bytes of an ELF file.
+pub trait Source {
+    /// The file size.
+    fn size(&self) -> u64;
+    /// `len` bytes at `off`, or None when they are not all in the file.
+    fn get(&self, off: u64, len: u64) -> Option<std::borrow::Cow<'_, [u8]>>;
+}
+
+impl Source for &[u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn get(&self, off: u64, len: u64) -> Option<std::borrow::Cow<'_, [u8]>> {
+        file_slice(self, off, len).map(std::borrow::Cow::Borrowed)
+    }
+}
+
+/// Parses from any [`Source`]; `whole` is the entire file, needed only for symbols.
+pub fn inspect_source(
+    src: &dyn Source,
+    whole: Option<&[u8]>,
+    opts: Options,
+) -> Result<ElfInfo, ElfError> {
+    let head = src
+        .get(0, src.size().min(64))
+        .ok_or(ElfError::Truncated("ELF identification"))?;
+    if !is_elf(&head) {
         return Err(ElfError::NotElf);
     }
-    if bytes.len() < EI_NIDENT {
+    if head.len() < EI_NIDENT {
         return Err(ElfError::Truncated("ELF identification"));
     }
-    let header = goblin::elf::Elf::parse_header(bytes).map_err(|e| classify(e, "ELF header"))?;
+    let header = goblin::elf::Elf::parse_header(&head).map_err(|e| classify(e, "ELF header"))?;
     let container = header
         .container()
         .map_err(|e| ElfError::Malformed(e.to_string()))?;
@@ -260,30 +307,32 @@ pub fn inspect(bytes: &[u8], opts: Options) -> Result<ElfInfo, ElfError> {
             header.e_phentsize
         )));
     }
-    let ph_end = (header.e_phoff as u128) + (header.e_phnum as u128) * (phentsize as u128);
-    if ph_end > bytes.len() as u128 {
-        return Err(ElfError::Truncated("program headers"));
-    }
-    let phdrs = ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)
+    let ph_len = (header.e_phnum as u64) * (phentsize as u64);
+    let ph_bytes = src
+        .get(header.e_phoff, ph_len)
+        .ok_or(ElfError::Truncated("program headers"))?;
+    let phdrs = ProgramHeader::parse(&ph_bytes, 0, header.e_phnum as usize, ctx)
         .map_err(|e| classify(e, "program headers"))?;
 
     for ph in &phdrs {
         match ph.p_type {
             program_header::PT_INTERP => {
-                let raw = file_slice(bytes, ph.p_offset, ph.p_filesz)
+                let raw = src
+                    .get(ph.p_offset, ph.p_filesz.min(limits::MAX_STR as u64 + 1))
                     .ok_or(ElfError::Truncated("PT_INTERP"))?;
-                let s = cstr(raw)
+                let s = cstr(&raw)
                     .ok_or_else(|| ElfError::Malformed("PT_INTERP is not a string".into()))?;
                 info.interp = Some(s);
             }
             program_header::PT_NOTE => {
-                if let Some(raw) = file_slice(bytes, ph.p_offset, ph.p_filesz) {
-                    if raw.len() <= limits::MAX_NOTES {
-                        parse_notes(raw, ph.p_align, info.little_endian, &mut info);
-                    }
-                } else {
-                    info.note_errors
-                        .push("PT_NOTE segment lies outside the file".into());
+                if ph.p_filesz as usize > limits::MAX_NOTES {
+                    continue;
+                }
+                match src.get(ph.p_offset, ph.p_filesz) {
+                    Some(raw) => parse_notes(&raw, ph.p_align, info.little_endian, &mut info),
+                    None => info
+                        .note_errors
+                        .push("PT_NOTE segment lies outside the file".into()),
                 }
             }
             _ => {}
@@ -295,23 +344,50 @@ pub fn inspect(bytes: &[u8], opts: Options) -> Result<ElfInfo, ElfError> {
         .find(|p| p.p_type == program_header::PT_DYNAMIC)
     {
         info.dynamic = true;
-        if file_slice(bytes, dynph.p_offset, dynph.p_filesz).is_none() {
-            return Err(ElfError::Truncated("dynamic section"));
-        }
         let dynsize = if is64 { 16 } else { 8 };
         if (dynph.p_filesz as usize) / dynsize > limits::MAX_DYN {
             return Err(ElfError::Malformed("dynamic section too large".into()));
         }
-        let dynamic = dynamic::Dynamic::parse(bytes, &phdrs, ctx)
-            .map_err(|e| classify(e, "dynamic section"))?;
-        if let Some(d) = dynamic {
-            read_dynamic(bytes, &phdrs, &d.dyns, &mut info)?;
-            if opts.symbols {
-                info.imports = read_imports(bytes, &header, &phdrs, &d.dyns, ctx)?;
-            }
+        let raw = src
+            .get(dynph.p_offset, dynph.p_filesz)
+            .ok_or(ElfError::Truncated("dynamic section"))?;
+        let dyns = parse_dyns(&raw, ctx)?;
+        read_dynamic(src, &phdrs, &dyns, &mut info)?;
+        if opts.symbols {
+            let bytes =
+                whole.ok_or_else(|| ElfError::Malformed("symbols need the whole file".into()))?;
+            info.imports = read_imports(bytes, &header, &phdrs, &dyns, ctx)?;
         }
     }
     Ok(info)
+}
+
+/// The dynamic entries up to DT_NULL (as the loader reads them).
+fn parse_dyns(raw: &[u8], ctx: Ctx) -> Result<Vec<Dyn>, ElfError> {
+    let is64 = ctx.container == Container::Big;
+    let le = ctx.le == Endian::Little;
+    let word = |b: &[u8]| -> u64 {
+        match (is64, le) {
+            (true, true) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+            (true, false) => u64::from_be_bytes(b.try_into().expect("8 bytes")),
+            (false, true) => u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64,
+            (false, false) => u32::from_be_bytes(b.try_into().expect("4 bytes")) as u64,
+        }
+    };
+    let w = if is64 { 8 } else { 4 };
+    let mut out = Vec::with_capacity((raw.len() / (2 * w)).min(64));
+    for e in raw.chunks_exact(2 * w) {
+        let d = Dyn {
+            d_tag: word(&e[..w]),
+            d_val: word(&e[w..]),
+        };
+        let end = d.d_tag == dynamic::DT_NULL;
+        out.push(d);
+        if end {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 fn classify(e: goblin::error::Error, what: &'static str) -> ElfError {
@@ -351,29 +427,53 @@ fn vaddr_to_offset(phdrs: &[ProgramHeader], vaddr: u64) -> Option<u64> {
 const DYN_STRINGS: (usize, &str) = (limits::MAX_DYN_STRINGS, "1 MiB of dynamic strings");
 const IMPORT_STRINGS: (usize, &str) = (limits::MAX_IMPORT_STRINGS, "16 MiB of symbol names");
 
-/// A string table, and how many more bytes of strings may be taken out of it.
+/// A string table (or the window of it that holds the strings asked for), and how many
+/// more bytes of strings may be taken out of it.
 struct Strtab<'a> {
-    data: &'a [u8],
+    data: std::borrow::Cow<'a, [u8]>,
+    /// Table offset of `data[0]`.
+    base: u64,
+    /// The whole table: (source, file offset, size), to read a string the window cuts off.
+    table: Option<(&'a dyn Source, u64, u64)>,
     budget: std::cell::Cell<usize>,
     /// What the budget is for, in the error ("1 MiB of dynamic strings").
     what: &'static str,
 }
 
 impl<'a> Strtab<'a> {
-    fn new(data: &'a [u8], (budget, what): (usize, &'static str)) -> Strtab<'a> {
+    fn new(data: std::borrow::Cow<'a, [u8]>, (budget, what): (usize, &'static str)) -> Strtab<'a> {
         Strtab {
             data,
+            base: 0,
+            table: None,
             budget: std::cell::Cell::new(budget),
             what,
         }
     }
 
     fn get(&self, off: u64) -> Result<String, ElfError> {
-        let off = usize::try_from(off)
-            .map_err(|_| ElfError::Malformed("string offset out of range".into()))?;
-        let raw = self.data.get(off..).ok_or_else(|| {
-            ElfError::Malformed(format!("string offset {off:#x} outside the string table"))
-        })?;
+        let rel = off
+            .checked_sub(self.base)
+            .and_then(|r| usize::try_from(r).ok());
+        let raw: std::borrow::Cow<[u8]> = match (rel.and_then(|r| self.data.get(r..)), self.table) {
+            // Inside the window, and terminated there (or the window is the whole table).
+            (Some(raw), t)
+                if t.is_none() || raw.iter().take(limits::MAX_STR + 1).any(|&b| b == 0) =>
+            {
+                std::borrow::Cow::Borrowed(raw)
+            }
+            // Outside the window, or cut off by it: read the string from the table itself.
+            (_, Some((src, toff, tsize))) if off < tsize => {
+                let len = (tsize - off).min(limits::MAX_STR as u64 + 1);
+                src.get(toff + off, len)
+                    .ok_or(ElfError::Truncated("dynamic string table"))?
+            }
+            _ => {
+                return Err(ElfError::Malformed(format!(
+                    "string offset {off:#x} outside the string table"
+                )));
+            }
+        };
         // Search MAX_STR + 1 bytes at most: a string table without NULs must not cost
         // (strings x table size). CStr's search is word-at-a-time (core's memchr).
         let window = &raw[..raw.len().min(limits::MAX_STR + 1)];
@@ -398,11 +498,17 @@ impl<'a> Strtab<'a> {
     }
 }
 
+/// Bytes read past the last string offset asked for (enough for any soname or path).
+const STRTAB_TAIL: u64 = 4096;
+
+/// The dynamic string table; with `want` (lowest and highest string offset needed), only
+/// the window holding those strings is read.
 fn dyn_strtab<'a>(
-    bytes: &'a [u8],
+    src: &'a dyn Source,
     phdrs: &[ProgramHeader],
     dyns: &[Dyn],
     budget: (usize, &'static str),
+    want: Option<(u64, u64)>,
 ) -> Result<Option<Strtab<'a>>, ElfError> {
     let addr = dyns
         .iter()
@@ -417,14 +523,34 @@ fn dyn_strtab<'a>(
     };
     let off = vaddr_to_offset(phdrs, addr)
         .ok_or_else(|| ElfError::Malformed("DT_STRTAB is not inside a loaded segment".into()))?;
-    let data = file_slice(bytes, off, size)
-        .or_else(|| file_slice(bytes, off, (bytes.len() as u64).saturating_sub(off)))
+    if size > limits::MAX_STRTAB {
+        return Err(ElfError::Malformed(format!(
+            "dynamic string table of {size} bytes"
+        )));
+    }
+    // A table running past the end of the file is cut at the end of the file.
+    let size = size.min(src.size().saturating_sub(off));
+    if src.size() < off {
+        return Err(ElfError::Truncated("dynamic string table"));
+    }
+    let (lo, hi) = match want {
+        Some((lo, hi)) if lo < size => (lo, hi.saturating_add(STRTAB_TAIL).min(size)),
+        Some(_) => (0, 0),
+        None => (0, size),
+    };
+    let data = src
+        .get(off + lo, hi - lo)
         .ok_or(ElfError::Truncated("dynamic string table"))?;
-    Ok(Some(Strtab::new(data, budget)))
+    let mut t = Strtab::new(data, budget);
+    t.base = lo;
+    if (lo, hi) != (0, size) {
+        t.table = Some((src, off, size));
+    }
+    Ok(Some(t))
 }
 
 fn read_dynamic(
-    bytes: &[u8],
+    src: &dyn Source,
     phdrs: &[ProgramHeader],
     dyns: &[Dyn],
     info: &mut ElfInfo,
@@ -436,7 +562,17 @@ fn read_dynamic(
         ) || d.d_tag == DT_FILTER
             || d.d_tag == DT_AUXILIARY
     });
-    let strtab = dyn_strtab(bytes, phdrs, dyns, DYN_STRINGS)?;
+    let offsets = dyns
+        .iter()
+        .take_while(|d| d.d_tag != dynamic::DT_NULL)
+        .filter(|d| is_string_tag(d.d_tag))
+        .map(|d| d.d_val);
+    let want = offsets.clone().min().zip(offsets.max());
+    let strtab = if needs_strings {
+        dyn_strtab(src, phdrs, dyns, DYN_STRINGS, want)?
+    } else {
+        None
+    };
     if needs_strings && strtab.is_none() {
         return Err(ElfError::Malformed(
             "dynamic section names strings but has no DT_STRTAB/DT_STRSZ".into(),
@@ -480,6 +616,19 @@ fn read_dynamic(
     Ok(())
 }
 
+/// Dynamic tags whose value is a string table offset (the ones minroot reads).
+fn is_string_tag(tag: u64) -> bool {
+    matches!(
+        tag,
+        dynamic::DT_NEEDED
+            | dynamic::DT_SONAME
+            | dynamic::DT_RPATH
+            | dynamic::DT_RUNPATH
+            | DT_FILTER
+            | DT_AUXILIARY
+    )
+}
+
 const DT_FILTER: u64 = 0x7fff_ffff;
 const DT_AUXILIARY: u64 = 0x7fff_fffd;
 
@@ -516,11 +665,15 @@ fn read_imports(
             && let Some(data) = file_slice(bytes, strsec.sh_offset, strsec.sh_size)
         {
             let count = (ds.sh_size / symsize as u64) as usize;
-            table = Some((ds.sh_offset, count, Strtab::new(data, IMPORT_STRINGS)));
+            table = Some((
+                ds.sh_offset,
+                count,
+                Strtab::new(std::borrow::Cow::Borrowed(data), IMPORT_STRINGS),
+            ));
         }
     }
     if table.is_none() {
-        let Some(st) = dyn_strtab(bytes, phdrs, dyns, IMPORT_STRINGS)? else {
+        let Some(st) = dyn_strtab(&bytes, phdrs, dyns, IMPORT_STRINGS, None)? else {
             return Ok(Vec::new());
         };
         let Some(symtab) = dyns

@@ -72,3 +72,69 @@ pub fn read_head(path: &Path, n: usize) -> std::io::Result<Vec<u8>> {
     buf.truncate(got);
     Ok(buf)
 }
+
+/// Bytes read from the first block (ELF header, program headers, PT_INTERP and the usual
+/// notes all lie there in linker output).
+const HEAD_BLOCK: usize = 4096;
+
+/// An open file read with positioned reads; the first block is kept.
+pub struct FileSource {
+    file: File,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl FileSource {
+    /// Opens `path` and reads its first block. The file size comes from the same
+    /// `statx` the open needs anyway to refuse directories.
+    pub fn open(path: &Path) -> std::io::Result<FileSource> {
+        Self::open_sized(path, None)
+    }
+
+    /// Like `open`, with the size already known from an lstat (saves an fstat).
+    pub fn open_sized(path: &Path, size: Option<u64>) -> std::io::Result<FileSource> {
+        let mut file = File::open(path)?;
+        let size = match size {
+            Some(n) => n,
+            None => {
+                let meta = file.metadata()?;
+                if !meta.is_file() {
+                    return Err(std::io::Error::other("not a regular file"));
+                }
+                meta.len()
+            }
+        };
+        // Read into spare capacity: no zeroing of a buffer the read overwrites anyway.
+        let mut head = Vec::with_capacity((size as usize).min(HEAD_BLOCK));
+        (&mut file)
+            .take(head.capacity() as u64)
+            .read_to_end(&mut head)?;
+        Ok(FileSource { file, size, head })
+    }
+
+    /// The first block (up to 4 KiB) of the file.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+}
+
+impl super::Source for FileSource {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn get(&self, off: u64, len: u64) -> Option<std::borrow::Cow<'_, [u8]>> {
+        use std::os::unix::fs::FileExt;
+        let end = off.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        if end <= self.head.len() as u64 {
+            return Some(std::borrow::Cow::Borrowed(
+                &self.head[off as usize..end as usize],
+            ));
+        }
+        let mut buf = vec![0u8; usize::try_from(len).ok()?];
+        self.file.read_exact_at(&mut buf, off).ok()?;
+        Some(std::borrow::Cow::Owned(buf))
+    }
+}

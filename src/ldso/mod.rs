@@ -12,11 +12,13 @@ pub mod conf;
 pub mod dst;
 pub mod hwcaps;
 
-use std::collections::HashMap;
+/// Hashed with foldhash: fast, randomly seeded, never iterated for output.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Mutex;
 
 use crate::arch::{Arch, SystemDirs};
-use crate::elf::{self, Verdict};
+use crate::elf::Verdict;
+use crate::objects::ObjectCache;
 use crate::sysroot::{Kind, Root, SysrootError};
 use cache::{CacheIssue, LdCache};
 use dst::SearchDir;
@@ -105,6 +107,8 @@ pub struct Request<'a> {
 
 /// Loader facts for one root and architecture, shared by every traced program.
 pub struct Loader {
+    /// Parsed files; candidates are parsed when they are checked.
+    pub objects: std::sync::Arc<ObjectCache>,
     pub root: std::sync::Arc<Root>,
     pub arch: Arch,
     pub dirs: SystemDirs,
@@ -118,6 +122,12 @@ pub struct Loader {
     /// The `--library-path` string (LD_LIBRARY_PATH), if given.
     pub library_path: Option<String>,
     verdicts: Mutex<HashMap<String, Verdict>>,
+    /// ld.so.cache answers by name.
+    cache_memo: Mutex<HashMap<String, Option<String>>>,
+    /// Usable subdirectories of each search directory (see `existing_subdirs`).
+    subdir_memo: Mutex<HashMap<String, std::sync::Arc<Vec<usize>>>>,
+    /// Answers to requests that depend on (name, DF_1_NODEFLIB) only.
+    plain_searches: Mutex<HashMap<(String, bool), Search>>,
     conf_dirs: std::sync::OnceLock<Vec<String>>,
 }
 
@@ -127,13 +137,27 @@ pub const LD_SO_CACHE: &str = "/etc/ld.so.cache";
 const MAX_CACHE: u64 = 256 << 20;
 
 impl Loader {
-    /// Sets up the loader facts for `root`. The system directories are read from the
-    /// root's own ld.so when it is there (so Fedora-style roots work), else Debian's.
+    /// Sets up the loader facts for `root`, with a private cache of parsed files.
     pub fn new(
         root: std::sync::Arc<Root>,
         arch: Arch,
         cpu: CpuProfile,
         library_path: Option<String>,
+    ) -> Loader {
+        let objects = std::sync::Arc::new(ObjectCache::new(crate::elf::Options::default()));
+        Loader::with_objects(root, arch, cpu, library_path, objects)
+    }
+
+    /// Sets up the loader facts for `root`; candidate files found by the search are parsed
+    /// into `objects` (share it with the tracer so every file is read once). The system
+    /// directories are read from the root's own ld.so when it is there (so Fedora-style
+    /// roots work), else Debian's.
+    pub fn with_objects(
+        root: std::sync::Arc<Root>,
+        arch: Arch,
+        cpu: CpuProfile,
+        library_path: Option<String>,
+        objects: std::sync::Arc<ObjectCache>,
     ) -> Loader {
         let dirs = root
             .resolve(arch.loader_path())
@@ -171,7 +195,11 @@ impl Loader {
             cache_missing,
             library_path,
             verdicts: Mutex::default(),
+            plain_searches: Mutex::default(),
+            subdir_memo: Mutex::default(),
+            cache_memo: Mutex::default(),
             conf_dirs: std::sync::OnceLock::new(),
+            objects,
         }
     }
 
@@ -207,10 +235,13 @@ impl Loader {
         let v = match r.kind {
             Kind::Dir => Verdict::Fatal("cannot read file data: Is a directory".into()),
             Kind::Other => Verdict::Fatal("cannot read file data: not a regular file".into()),
-            Kind::File => match self.root.head_canonical(&r.path, 64) {
-                Ok(head) => {
-                    elf::verify_candidate(&head, self.arch.elf_machine(), self.arch.libc_abi_max())
-                }
+            Kind::File => match self.objects.verify(
+                &self.root,
+                &r.path,
+                self.arch.elf_machine(),
+                self.arch.libc_abi_max(),
+            ) {
+                Ok(v) => v,
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     return Err(SysrootError::Io {
                         path: path.into(),
@@ -226,6 +257,58 @@ impl Loader {
         Ok(Some((r.path, v)))
     }
 
+    /// `cache.lookup(name)`, memoised: the cache is fixed for the run.
+    fn cache_lookup(&self, cache: &LdCache, name: &str) -> Option<String> {
+        if let Some(v) = self
+            .cache_memo
+            .lock()
+            .ok()
+            .and_then(|m| m.get(name).cloned())
+        {
+            return v;
+        }
+        let v = cache.lookup(name, &self.cpu);
+        if let Ok(mut m) = self.cache_memo.lock() {
+            m.insert(name.to_string(), v.clone());
+        }
+        v
+    }
+
+    /// Indices (into `subdirs`) of the subdirectories of `dir` that may hold candidates:
+    /// those that resolve to a directory, or fail to resolve with an error (a loop, no
+    /// permission), whose candidates must still be tried for their errors. Computed once
+    /// per directory.
+    fn existing_subdirs(&self, dir: &str) -> std::sync::Arc<Vec<usize>> {
+        if let Some(v) = self
+            .subdir_memo
+            .lock()
+            .ok()
+            .and_then(|m| m.get(dir).cloned())
+        {
+            return v;
+        }
+        let usable = |p: &str| match self.root.resolve(&absolute(p)) {
+            Ok(None) => false,
+            Ok(Some(r)) => r.kind == Kind::Dir,
+            Err(_) => true,
+        };
+        let v: Vec<usize> = if usable(dir) {
+            self.subdirs
+                .iter()
+                .enumerate()
+                .filter(|(_, sub)| sub.is_empty() || usable(&format!("{dir}{sub}")))
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let v = std::sync::Arc::new(v);
+        if let Ok(mut m) = self.subdir_memo.lock() {
+            m.insert(dir.to_string(), v.clone());
+        }
+        v
+    }
+
     /// glibc's `open_path`: every directory of `dirs`, every subdirectory, in order.
     fn open_path(
         &self,
@@ -239,22 +322,18 @@ impl Loader {
                 dir: d.dir.clone(),
                 step: step(d),
             });
-            // glibc marks a directory "nonexisting" after one failed stat and does not
-            // look in it again. Likewise: when the directory does not resolve to a
-            // directory, no candidate in it (or in its subdirectories) can exist, so skip
-            // them. A loop or an unreadable directory still goes through the candidates,
-            // for their errors. Without this, 8000 absent RPATH directories and 1000
-            // names made 48 million lookups: minutes.
-            let absent = match self.root.resolve(&absolute(&d.dir)) {
-                Ok(None) => true,
-                Ok(Some(r)) => r.kind != Kind::Dir,
-                Err(_) => false,
-            };
-            if absent {
+            // glibc marks a directory (and each of its hwcaps/legacy subdirectories)
+            // "nonexisting" after one failed stat and does not look in it again. Likewise,
+            // once per directory: only the subdirectories that resolve to directories are
+            // tried. Without this, 8000 absent RPATH directories and 1000 names made 48
+            // million lookups (minutes), and every name probed eleven subdirectories.
+            let subs = self.existing_subdirs(&d.dir);
+            if subs.is_empty() {
                 continue;
             }
             let mut last_loop = false;
-            for sub in &self.subdirs {
+            for &si in subs.iter() {
+                let sub = &self.subdirs[si];
                 let opened = absolute(&format!("{}{}{}", d.dir, sub, name));
                 last_loop = false;
                 match self.open_verify(&opened) {
@@ -297,6 +376,32 @@ impl Loader {
 
     /// The search order of ld.so(8), glibc 2.36 (`_dl_map_object`, name without '/').
     pub fn search(&self, req: &Request) -> Search {
+        // Most requests have no RPATH, RUNPATH or LD_LIBRARY_PATH to consider: their answer
+        // depends on the name and DF_1_NODEFLIB only, and is shared by every program.
+        let plain = req.library_path.is_empty()
+            && req.runpath.is_empty()
+            && req.chain.iter().all(|l| l.rpath.is_empty())
+            && req.main.rpath.is_empty();
+        if plain {
+            let key = (req.name.to_string(), req.nodeflib);
+            if let Some(s) = self
+                .plain_searches
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key).cloned())
+            {
+                return s;
+            }
+            let s = self.search_uncached(req);
+            if let Ok(mut m) = self.plain_searches.lock() {
+                m.insert(key, s.clone());
+            }
+            return s;
+        }
+        self.search_uncached(req)
+    }
+
+    fn search_uncached(&self, req: &Request) -> Search {
         let name = req.name;
         let mut acc = Acc::default();
 
@@ -376,7 +481,7 @@ impl Loader {
                 dir: LD_SO_CACHE.into(),
                 step: Step::Cache,
             });
-            if let Some(cached) = cache.lookup(name, &self.cpu) {
+            if let Some(cached) = self.cache_lookup(cache, name) {
                 let in_default = self
                     .dirs
                     .dirs

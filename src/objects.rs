@@ -1,0 +1,68 @@
+//! Parsed ELF files by canonical path, shared by everything traced in one run: each file
+//! is opened and parsed at most once, whatever the number of programs or threads.
+//!
+//! The loader's candidate check (`open_verify`) and the parse use one open and one first
+//! read: [`ObjectCache::verify`] looks at the header the way glibc does and, when the
+//! candidate is usable, parses the rest from the same open file.
+
+/// Hashed with foldhash: fast, randomly seeded, never iterated for output.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::elf::{self, ElfInfo, Verdict};
+use crate::sysroot::Root;
+
+/// A file parsed at most once: its info or the error.
+type Parsed = Arc<OnceLock<Result<Arc<ElfInfo>, String>>>;
+
+pub struct ObjectCache {
+    map: Mutex<HashMap<String, Parsed>>,
+    opts: elf::Options,
+}
+
+impl ObjectCache {
+    pub fn new(opts: elf::Options) -> ObjectCache {
+        ObjectCache {
+            map: Mutex::default(),
+            opts,
+        }
+    }
+
+    fn cell(&self, real: &str) -> Parsed {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(real.to_string()).or_default().clone()
+    }
+
+    /// The parsed file at canonical `real` (parsed at most once).
+    pub fn get(&self, root: &Root, real: &str) -> Result<Arc<ElfInfo>, String> {
+        self.cell(real)
+            .get_or_init(|| {
+                elf::inspect_path(&root.host_path(real), self.opts)
+                    .map_err(|e| e.to_string())?
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+
+    /// glibc's verdict on the regular file at canonical `real` as a candidate library for
+    /// `machine`; a usable file is parsed on the way (from the same open file).
+    pub fn verify(
+        &self,
+        root: &Root,
+        real: &str,
+        machine: u16,
+        abi_max: u8,
+    ) -> std::io::Result<Verdict> {
+        let src = elf::FileSource::open_sized(&root.host_path(real), root.file_size(real))?;
+        let verdict = elf::verify_candidate(src.head(), machine, abi_max);
+        if verdict == Verdict::Ok && !self.opts.symbols {
+            self.cell(real).get_or_init(|| {
+                elf::inspect_source(&src, None, self.opts)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            });
+        }
+        Ok(verdict)
+    }
+}
