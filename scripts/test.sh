@@ -12,5 +12,7 @@ scripts/make-fixtures.sh
 cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
 scripts/python-tools.sh
+# Debug build too, for the regression inputs: overflow checks are on there.
+cargo test --test fuzz_regressions --test malformed
 MINROOT_REQUIRE_ALL=1 cargo test --release --all-targets -- --test-threads="${MINROOT_TEST_THREADS:-2}"
 echo "test.sh: all tests passed"

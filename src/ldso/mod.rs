@@ -131,6 +131,9 @@ pub struct Loader {
     conf_dirs: std::sync::OnceLock<Vec<String>>,
 }
 
+/// Directories remembered per missing name (for reports).
+pub const MAX_TRIED: usize = 64;
+
 /// Path of the cache inside the root.
 pub const LD_SO_CACHE: &str = "/etc/ld.so.cache";
 /// Largest ld.so.cache read.
@@ -318,10 +321,14 @@ impl Loader {
         acc: &mut Acc,
     ) -> Option<Search> {
         for d in dirs {
-            acc.tried.push(Tried {
-                dir: d.dir.clone(),
-                step: step(d),
-            });
+            // The report keeps the first MAX_TRIED directories: a hostile RPATH of thousands
+            // of directories times thousands of missing names must not cost gigabytes.
+            if acc.tried.len() < MAX_TRIED {
+                acc.tried.push(Tried {
+                    dir: d.dir.clone(),
+                    step: step(d),
+                });
+            }
             // glibc marks a directory (and each of its hwcaps/legacy subdirectories)
             // "nonexisting" after one failed stat and does not look in it again. Likewise,
             // once per directory: only the subdirectories that resolve to directories are
