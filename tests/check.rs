@@ -1,0 +1,582 @@
+//! `minroot check` end to end, on images minroot did not build and on its own.
+//!
+//! - an unpacked Debian root (scripts/make-sysroot.sh: bookworm minbase + nginx, python3,
+//!   curl, busybox), used in place: it finishes quickly, does not crash, and what it
+//!   finds is printed (and sanity-checked: Debian's nsswitch.conf names `db` and `nis`);
+//! - minroot's own layers (`pack -o x.tar`, `--oci DIR`, `--oci-archive`): no errors;
+//! - the same layer with one thing taken out (a library, a symlink's target, the
+//!   interpreter), with an aarch64 library added, and an OCI layout whose upper layer
+//!   whites out a library: each finding is named, exit 1;
+//! - an aarch64 layer (the arm64 sysroot packed): checked as aarch64;
+//! - hostile tars (`..`, absolute paths, a symlink then a file through it): exit 2 or
+//!   confined, never a write outside.
+//!
+//! The layers are made once per run by `minroot pack` from the sysroots and rewritten
+//! here with the `tar` crate.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+fn amd64() -> Option<PathBuf> {
+    let r = common::sysroot("amd64");
+    common::require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then_some(r?)
+}
+
+fn arm64() -> Option<PathBuf> {
+    let r = common::sysroot("arm64");
+    common::require("the arm64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then_some(r?)
+}
+
+/// A directory that lives for the whole test run (shared layers).
+fn shared_dir() -> &'static Path {
+    static D: OnceLock<tempfile::TempDir> = OnceLock::new();
+    D.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("minroot-check-test-")
+            .tempdir()
+            .unwrap()
+    })
+    .path()
+}
+
+/// `minroot pack --root ROOT ARGS`, which must succeed.
+fn pack(root: &Path, args: &[&str]) {
+    let o = common::minroot()
+        .env_remove("SOURCE_DATE_EPOCH")
+        .arg("pack")
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "pack {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// python3 with its standard library, packed from the amd64 sysroot once.
+fn python_layer(root: &Path) -> PathBuf {
+    static L: OnceLock<PathBuf> = OnceLock::new();
+    L.get_or_init(|| {
+        let out = shared_dir().join("python.tar");
+        pack(
+            root,
+            &[
+                "-o",
+                out.to_str().unwrap(),
+                "--include",
+                "/usr/lib/python3.11",
+                "/usr/bin/python3",
+            ],
+        );
+        out
+    })
+    .clone()
+}
+
+/// Runs `minroot check --json ARGS`; returns (exit code, JSON or Null, stderr).
+fn check_json(args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["check", "--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = common::run(&all);
+    let v = serde_json::from_str(&out).unwrap_or(Value::Null);
+    (code, v, err)
+}
+
+fn findings(v: &Value) -> Vec<Value> {
+    v["findings"].as_array().cloned().unwrap_or_default()
+}
+
+fn has(v: &Value, kind: &str, key: &str, value: &str) -> bool {
+    findings(v)
+        .iter()
+        .any(|f| f["kind"] == kind && f[key].as_str() == Some(value))
+}
+
+fn kinds(v: &Value) -> Vec<String> {
+    findings(v)
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["severity"].as_str().unwrap_or(""),
+                f["kind"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// Copies the tar at `src` to `dst` without the entries `drop` names and with `extra`
+/// files (path, bytes) appended.
+fn rewrite(src: &Path, dst: &Path, drop: &[&str], extra: &[(&str, Vec<u8>)]) {
+    let mut ar = tar::Archive::new(std::fs::File::open(src).unwrap());
+    let mut b = tar::Builder::new(std::fs::File::create(dst).unwrap());
+    let mut dropped = 0;
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        if drop.contains(&path.trim_end_matches('/')) {
+            dropped += 1;
+            continue;
+        }
+        let mut h = e.header().clone();
+        match h.entry_type() {
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                let t = e.link_name().unwrap().unwrap().into_owned();
+                b.append_link(&mut h, &path, t).unwrap();
+            }
+            _ => {
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                b.append_data(&mut h, &path, &data[..]).unwrap();
+            }
+        }
+    }
+    assert_eq!(
+        dropped,
+        drop.len(),
+        "every entry to drop was in {}",
+        src.display()
+    );
+    for (p, bytes) in extra {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, p, &bytes[..]).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+#[test]
+fn debian_root_is_checked_in_place_quickly() {
+    let Some(root) = amd64() else { return };
+    let t = Instant::now();
+    let (code, v, err) = check_json(&[root.to_str().unwrap()]);
+    let secs = t.elapsed().as_secs_f64();
+    assert!(code == 0 || code == 1, "exit {code}: {err}");
+    assert_eq!(v["arch"], "x86_64");
+    assert_eq!(v["target"]["kind"], "directory");
+    let stats = &v["stats"];
+    assert!(stats["programs"].as_u64().unwrap() > 100, "{stats}");
+    eprintln!(
+        "debian root: {secs:.2}s, {} files, {} ELF ({} programs, {} libraries), {} errors, {} notes",
+        stats["files"],
+        stats["elf"],
+        stats["programs"],
+        stats["libraries"],
+        v["errors"],
+        v["notes"]
+    );
+    for f in findings(&v) {
+        eprintln!("  {f}");
+    }
+    assert!(secs < 60.0, "took {secs:.1}s");
+    // Debian's nsswitch.conf names db and nis; their modules are not installed: notes.
+    for service in ["db", "nis"] {
+        assert!(
+            has(&v, "nss_module_missing", "service", service),
+            "{:?}",
+            kinds(&v)
+        );
+    }
+    assert!(
+        findings(&v)
+            .iter()
+            .filter(|f| f["kind"] == "nss_module_missing")
+            .all(|f| f["severity"] == "note")
+    );
+    assert!(
+        !kinds(&v)
+            .iter()
+            .any(|k| k.ends_with("bad_elf") || k.ends_with("wrong_class_or_machine")),
+        "{:?}",
+        kinds(&v)
+    );
+    // The exit status follows the errors.
+    assert_eq!(code == 1, v["errors"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn minroot_layers_are_clean() {
+    let Some(root) = amd64() else { return };
+    let layer = python_layer(&root);
+    let (code, v, err) = check_json(&[layer.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err} {:?}", kinds(&v));
+    assert_eq!(v["target"]["kind"], "layer");
+    assert_eq!(v["errors"], 0, "{:?}", kinds(&v));
+    assert!(v["stats"]["libraries"].as_u64().unwrap() > 20);
+
+    let oci = shared_dir().join("nginx-oci");
+    pack(&root, &["--oci", oci.to_str().unwrap(), "/usr/sbin/nginx"]);
+    let (code, v, err) = check_json(&[oci.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err} {:?}", kinds(&v));
+    assert_eq!(v["target"]["kind"], "image");
+    assert_eq!(v["target"]["platform"], "linux/amd64");
+
+    let archive = shared_dir().join("python-oci.tar");
+    pack(
+        &root,
+        &[
+            "--oci-archive",
+            archive.to_str().unwrap(),
+            "/usr/bin/python3",
+        ],
+    );
+    let (code, v, err) = check_json(&[archive.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err} {:?}", kinds(&v));
+    assert_eq!(v["target"]["layers"], 1);
+
+    // --strict: the NSS notes (db, nis of Debian's nsswitch.conf) count.
+    let (code, v, _) = check_json(&["--strict", archive.to_str().unwrap()]);
+    assert_eq!(v["notes"].as_u64().unwrap() > 0, code == 1);
+    // Text output: one line per finding and a summary.
+    let (code, out, _) = common::run(&["check", layer.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.lines().last().unwrap().starts_with("checked "), "{out}");
+}
+
+#[test]
+fn a_removed_library_is_named() {
+    let Some(root) = amd64() else { return };
+    let src = python_layer(&root);
+    let dst = shared_dir().join("no-sqlite.tar");
+    let lib = "usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6";
+    rewrite(&src, &dst, &[lib], &[]);
+    let (code, v, err) = check_json(&[dst.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let m = findings(&v)
+        .into_iter()
+        .find(|f| f["kind"] == "missing_library" && f["name"] == "libsqlite3.so.0")
+        .unwrap_or_else(|| panic!("{:?}", kinds(&v)));
+    assert!(
+        m["elf"].as_str().unwrap().contains("lib-dynload/_sqlite3"),
+        "{m}"
+    );
+    assert!(
+        m["tried"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "/etc/ld.so.cache")
+    );
+    assert!(has(
+        &v,
+        "dangling_symlink",
+        "path",
+        "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0"
+    ));
+    // Text: the finding names the library and the ELF.
+    let (_, out, _) = common::run(&["check", dst.to_str().unwrap()]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("error: missing_library: ")
+                && l.contains("libsqlite3.so.0 not found")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_removed_symlink_target_is_named() {
+    let Some(root) = amd64() else { return };
+    let src = python_layer(&root);
+    let dst = shared_dir().join("no-python3.11.tar");
+    rewrite(&src, &dst, &["usr/bin/python3.11"], &[]);
+    let (code, v, _) = check_json(&[dst.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let f = findings(&v)
+        .into_iter()
+        .find(|f| f["kind"] == "dangling_symlink" && f["path"] == "/usr/bin/python3")
+        .unwrap_or_else(|| panic!("{:?}", kinds(&v)));
+    assert_eq!(f["target"], "python3.11");
+    assert_eq!(f["severity"], "error");
+}
+
+#[test]
+fn a_removed_interpreter_is_named() {
+    let Some(root) = amd64() else { return };
+    let src = python_layer(&root);
+    let dst = shared_dir().join("no-loader.tar");
+    rewrite(
+        &src,
+        &dst,
+        &["usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"],
+        &[],
+    );
+    let (code, v, _) = check_json(&[dst.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        findings(&v)
+            .iter()
+            .any(|f| f["kind"] == "missing_interpreter"
+                && f["elf"] == "/usr/bin/python3.11"
+                && f["interp"] == "/lib64/ld-linux-x86-64.so.2"),
+        "{:?}",
+        kinds(&v)
+    );
+    assert!(has(
+        &v,
+        "dangling_symlink",
+        "path",
+        "/usr/lib64/ld-linux-x86-64.so.2"
+    ));
+    assert_eq!(
+        v["arch"], "x86_64",
+        "told by the programs when the loader is gone"
+    );
+}
+
+#[test]
+fn a_library_of_another_machine_is_named() {
+    let (Some(root), Some(arm)) = (amd64(), arm64()) else {
+        return;
+    };
+    let src = python_layer(&root);
+    let dst = shared_dir().join("with-arm-lib.tar");
+    let arm_lib = std::fs::read(arm.join("usr/lib/aarch64-linux-gnu/libzstd.so.1.5.4")).unwrap();
+    rewrite(
+        &src,
+        &dst,
+        &[],
+        &[("usr/lib/x86_64-linux-gnu/libarmz.so.1", arm_lib)],
+    );
+    let (code, v, _) = check_json(&[dst.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let f = findings(&v)
+        .into_iter()
+        .find(|f| f["kind"] == "wrong_class_or_machine")
+        .unwrap_or_else(|| panic!("{:?}", kinds(&v)));
+    assert_eq!(f["path"], "/usr/lib/x86_64-linux-gnu/libarmz.so.1");
+    assert_eq!(f["found"], "64-bit aarch64");
+    assert_eq!(f["expected"], "64-bit x86_64");
+}
+
+#[test]
+fn an_aarch64_layer_is_checked_as_aarch64() {
+    let Some(arm) = arm64() else { return };
+    let out = shared_dir().join("arm64.tar.gz");
+    pack(&arm, &["-o", out.to_str().unwrap(), "/usr/bin/python3"]);
+    let (code, v, err) = check_json(&[out.to_str().unwrap()]);
+    assert_eq!(v["arch"], "aarch64", "{err}");
+    assert_eq!(code, 0, "{:?}", kinds(&v));
+    assert!(v["stats"]["programs"].as_u64().unwrap() >= 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// An OCI layout with a whiteout in an upper layer.
+
+fn sha256(b: &[u8]) -> String {
+    let hex: String = Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+fn write_blob(layout: &Path, bytes: &[u8]) -> String {
+    let d = sha256(bytes);
+    std::fs::write(layout.join("blobs/sha256").join(&d[7..]), bytes).unwrap();
+    d
+}
+
+fn read_blob(layout: &Path, digest: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(&digest[7..])).unwrap())
+        .unwrap()
+}
+
+/// Adds `layer` (an uncompressed tar) on top of the single image of `layout`.
+fn add_layer(layout: &Path, layer: &[u8]) {
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mdesc = &index["manifests"][0];
+    let mut manifest = read_blob(layout, mdesc["digest"].as_str().unwrap());
+    let mut config = read_blob(layout, manifest["config"]["digest"].as_str().unwrap());
+    let ld = write_blob(layout, layer);
+    config["rootfs"]["diff_ids"]
+        .as_array_mut()
+        .unwrap()
+        .push(ld.clone().into());
+    let cbytes = serde_json::to_vec(&config).unwrap();
+    let cd = write_blob(layout, &cbytes);
+    manifest["config"]["digest"] = cd.into();
+    manifest["config"]["size"] = cbytes.len().into();
+    manifest["layers"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar",
+            "digest": ld,
+            "size": layer.len(),
+        }));
+    let mbytes = serde_json::to_vec(&manifest).unwrap();
+    let md = write_blob(layout, &mbytes);
+    index["manifests"][0]["digest"] = md.into();
+    index["manifests"][0]["size"] = mbytes.len().into();
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+}
+
+fn tar_with(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, bytes) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, p, *bytes).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn oci_layout_with_a_whiteout_in_an_upper_layer() {
+    let Some(root) = amd64() else { return };
+    let oci = shared_dir().join("python-whiteout-oci");
+    pack(&root, &["--oci", oci.to_str().unwrap(), "/usr/bin/python3"]);
+    let (code, _, err) = check_json(&[oci.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let upper = tar_with(&[
+        ("usr/lib/x86_64-linux-gnu/.wh.libz.so.1.2.13", b""),
+        ("etc/.wh..wh..opq", b""),
+        ("etc/motd", b"hello from the upper layer\n"),
+    ]);
+    add_layer(&oci, &upper);
+    let (code, v, err) = check_json(&[oci.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["target"]["layers"], 2);
+    assert_eq!(v["target"]["extracted"]["whiteouts"], 2);
+    assert!(
+        findings(&v).iter().any(|f| f["kind"] == "missing_library"
+            && f["elf"] == "/usr/bin/python3.11"
+            && f["name"] == "libz.so.1"),
+        "{:?}",
+        kinds(&v)
+    );
+    assert!(has(
+        &v,
+        "dangling_symlink",
+        "path",
+        "/usr/lib/x86_64-linux-gnu/libz.so.1"
+    ));
+    // The opaque /etc took the lower nsswitch.conf away: no NSS notes any more.
+    assert!(
+        !kinds(&v).iter().any(|k| k.ends_with("nss_module_missing")),
+        "{:?}",
+        kinds(&v)
+    );
+
+    // A broken digest is an error (exit 2), not a finding.
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    let manifest = read_blob(&oci, index["manifests"][0]["digest"].as_str().unwrap());
+    let top = manifest["layers"][1]["digest"].as_str().unwrap();
+    std::fs::write(
+        oci.join("blobs/sha256").join(&top[7..]),
+        tar_with(&[("x", b"other")]),
+    )
+    .unwrap();
+    let (code, _, err) = common::run(&["check", oci.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("digest mismatch"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile input.
+
+/// A tar with one regular file at `name`, written with raw headers (the tar builder
+/// refuses `..` and absolute names).
+fn raw_tar(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, ty, link) in entries {
+        let mut h = tar::Header::new_ustar();
+        let u = h.as_ustar_mut().unwrap();
+        u.name[..name.len()].copy_from_slice(name.as_bytes());
+        u.linkname[..link.len()].copy_from_slice(link.as_bytes());
+        let data: &[u8] = if *ty == tar::EntryType::Regular {
+            b"pwned\n"
+        } else {
+            b""
+        };
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(*ty);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.extend_from_slice(&[0; 1024]);
+    out
+}
+
+#[test]
+fn hostile_layers_are_refused_or_confined() {
+    let t = tempfile::tempdir().unwrap();
+    let victim = t.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let victim_s = victim.to_str().unwrap().to_string();
+    let up = format!("../../../../../../../..{victim_s}/escaped");
+    for (what, entries) in [
+        ("dotdot", vec![(up.as_str(), tar::EntryType::Regular, "")]),
+        (
+            "absolute",
+            vec![(&*format!("{victim_s}/abs"), tar::EntryType::Regular, "")],
+        ),
+    ] {
+        let p = t.path().join(format!("{what}.tar"));
+        std::fs::write(&p, raw_tar(&entries)).unwrap();
+        let (code, _, err) = common::run(&["check", p.to_str().unwrap()]);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(err.contains("refused"), "{what}: {err}");
+    }
+    // A symlink to the victim directory, then a file through it: written inside the image.
+    let p = t.path().join("through.tar");
+    std::fs::write(
+        &p,
+        raw_tar(&[
+            ("a", tar::EntryType::Symlink, &victim_s),
+            ("a/through", tar::EntryType::Regular, ""),
+        ]),
+    )
+    .unwrap();
+    let (code, _, err) = common::run(&["check", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read_dir(&victim).unwrap().next().is_none(),
+        "nothing written outside"
+    );
+    // Not a tar at all.
+    let p = t.path().join("garbage.tar");
+    std::fs::write(&p, vec![0x55u8; 2048]).unwrap();
+    let (code, _, err) = common::run(&["check", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = common::run(&["check", t.path().join("missing").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn temporary_directories_are_removed() {
+    let Some(root) = amd64() else { return };
+    let layer = python_layer(&root);
+    let tmp = tempfile::tempdir().unwrap();
+    let o = common::minroot()
+        .env("TMPDIR", tmp.path())
+        .args(["check", layer.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "scratch left behind"
+    );
+}
