@@ -248,9 +248,9 @@ pub struct PackArgs {
     #[arg(long)]
     pub json: bool,
     /// Also write an SBOM of the layer: FILE.spdx.json (SPDX 2.3) or FILE.cdx.json
-    /// (CycloneDX 1.5), with the package, version and digests of every file
-    #[arg(long, value_name = "FILE")]
-    pub sbom: Option<PathBuf>,
+    /// (CycloneDX 1.5), with the package, version and digests of every file. Repeatable
+    #[arg(long = "sbom", value_name = "FILE")]
+    pub sboms: Vec<PathBuf>,
     /// Leave out the package database entries (/var/lib/dpkg/status.d/PKG, apk's
     /// installed) that let scanners find the layer's packages
     #[arg(long)]

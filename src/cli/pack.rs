@@ -56,11 +56,11 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         );
     }
     let mtime = source_date_epoch(args.source_date_epoch.as_deref(), env)?;
-    let sbom_format = args
-        .sbom
-        .as_deref()
-        .map(super::sbom::SbomFormat::from_path)
-        .transpose()?;
+    let sboms = args
+        .sboms
+        .iter()
+        .map(|p| Ok((p.clone(), super::sbom::SbomFormat::from_path(p)?)))
+        .collect::<Result<Vec<_>>>()?;
     let mut layer = super::layer::build(&args.select, &args.bins, env)?;
     report_problems(&layer, env);
     if layer.selection.problems.iter().any(|p| p.error) && !args.allow_missing {
@@ -76,7 +76,7 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             package_db: !args.no_package_db,
             copyright: !args.no_copyright,
         },
-        args.sbom.is_some() || args.report,
+        !sboms.is_empty() || args.report,
     )?;
     let spec = super::image::image_spec(&args.image, &layer.bins[0])?;
     let mut summary = JsonPack {
@@ -85,7 +85,7 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         oci_archive: None,
         rootfs: None,
         dockerfile: None,
-        sbom: None,
+        sbom: Vec::new(),
         report: None,
     };
     if let Some(out) = &args.output {
@@ -172,15 +172,16 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             summary.oci_archive = Some(w);
         }
     }
-    if let (Some(out), Some(format)) = (&args.sbom, sbom_format) {
-        let info = super::sbom::write_sbom(out, format, &layer, &packages, mtime)?;
+    if !sboms.is_empty() {
+        summary.sbom = super::sbom::write_sboms(&sboms, &layer, &packages, mtime)?;
         if !args.json {
-            println!(
-                "wrote {} ({:?} SBOM: {} packages, {} files, {} from no package)",
-                info.path, info.format, info.packages, info.files, info.unattributed
-            );
+            for info in &summary.sbom {
+                println!(
+                    "wrote {} ({:?} SBOM: {} packages, {} files, {} from no package)",
+                    info.path, info.format, info.packages, info.files, info.unattributed
+                );
+            }
         }
-        summary.sbom = Some(info);
     }
     if args.report {
         let r = super::report::make(&layer, &packages)?;
@@ -211,8 +212,8 @@ struct JsonPack {
     rootfs: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dockerfile: Option<LayerInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sbom: Option<super::sbom::SbomInfo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sbom: Vec<super::sbom::SbomInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<crate::sbom::report::Report>,
 }

@@ -5,7 +5,7 @@
 //! `report.rs`'s job; the work itself is the library's (`crate::sbom`).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -117,14 +117,13 @@ pub struct SbomInfo {
     pub unattributed: usize,
 }
 
-/// Writes the SBOM of the layer to `out` (atomically), timestamped `created`.
-pub fn write_sbom(
-    out: &Path,
-    format: SbomFormat,
+/// Writes the SBOMs of the layer (each atomically), timestamped `created`.
+pub fn write_sboms(
+    outs: &[(PathBuf, SbomFormat)],
     layer: &Layer,
     packages: &Packages,
     created: u64,
-) -> Result<SbomInfo> {
+) -> Result<Vec<SbomInfo>> {
     let digests = digests::digest_plan(&layer.plan).context("hashing the layer's files")?;
     let name = format!("minroot layer of {}", layer.bins.join(" "));
     let inv = Inventory::new(
@@ -135,9 +134,15 @@ pub fn write_sbom(
         &packages.attribution,
         &digests,
     );
+    outs.iter()
+        .map(|(out, format)| write_one(out, *format, &inv))
+        .collect()
+}
+
+fn write_one(out: &Path, format: SbomFormat, inv: &Inventory) -> Result<SbomInfo> {
     let bytes = match format {
-        SbomFormat::Spdx => spdx::to_bytes(&inv),
-        SbomFormat::CycloneDx => cyclonedx::to_bytes(&inv),
+        SbomFormat::Spdx => spdx::to_bytes(inv),
+        SbomFormat::CycloneDx => cyclonedx::to_bytes(inv),
     };
     let tmp = AtomicFile::create(out).with_context(|| format!("--sbom {}", out.display()))?;
     let mut f = tmp

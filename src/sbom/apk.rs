@@ -18,10 +18,13 @@ use crate::sysroot::{Kind, Root};
 
 pub const INSTALLED: &str = "/lib/apk/db/installed";
 
-/// Parses the records of an installed database: each a list of `(key, value)` lines.
-pub fn parse(text: &str) -> Result<Vec<Vec<(String, String)>>, (usize, String)> {
+/// One record: its `(key, value)` lines in order.
+pub type ApkRecord = Vec<(String, String)>;
+
+/// Parses the records of an installed database. A bad line is `(line number, why)`.
+pub fn parse(text: &str) -> Result<Vec<ApkRecord>, (usize, String)> {
     let mut out = Vec::new();
-    let mut cur: Vec<(String, String)> = Vec::new();
+    let mut cur: ApkRecord = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.trim().is_empty() {
