@@ -18,6 +18,7 @@
 //! header stops the loader (a `LoaderError`), a missing DT_AUXILIARY filtee is not an error.
 
 use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -83,10 +84,21 @@ pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Rep
 
     // 1. Walk everything, in sorted order; symlinks are checked here.
     let host = root.host_dir().to_path_buf();
+    // /proc and /sys mounted inside the directory (a live system, a chroot in use) are
+    // not the image: their files change while read and some never end.
+    let root_dev = std::fs::metadata(&host).map(|m| m.dev()).ok();
+    let mounted = |e: &walkdir::DirEntry| {
+        e.depth() == 1
+            && e.file_type().is_dir()
+            && matches!(e.file_name().to_str(), Some("proc" | "sys"))
+            && e.metadata().ok().map(|m| m.dev()) != root_dev
+    };
     for e in walkdir::WalkDir::new(&host)
         .min_depth(1)
         .follow_links(false)
         .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !mounted(e))
     {
         let e = match e {
             Ok(e) => e,
