@@ -3,7 +3,7 @@
 # Idempotent: packages already present are left alone.
 set -eu
 PKGS="podman runc skopeo umoci uidmap fuse-overlayfs qemu-user-static mmdebstrap bubblewrap \
-gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross libtree pax-utils python3 python3-pyelftools python3-venv \
+gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross libtree pax-utils python3 python3-pyelftools python3-venv python3-pip \
 patchelf hyperfine ca-certificates curl xz-utils libcap2-bin busybox-static"
 missing=""
 for p in $PKGS; do

@@ -4,7 +4,8 @@
 //! there with bwrap: `curl --version`, `curl file://`, `python3 -c 'import ssl, sqlite3,
 //! json'`, a child process that execs another bundled program by name, Python re-running
 //! `sys.executable`, a launcher reached through a symlink, and LD_LIBRARY_PATH absent from
-//! every child's environment. An aarch64 bundle from the arm64 sysroot runs under
+//! every child's environment; pip3, a `#!/usr/bin/python3` script, runs through the
+//! python3 launcher. An aarch64 bundle from the arm64 sysroot runs under
 //! qemu-user. A bundle with a missing library exits 1 and writes nothing; a .tar.gz is
 //! byte-reproducible.
 
@@ -437,4 +438,43 @@ fn a_complete_fake_bundle_is_laid_out_and_reproducible() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "entries sorted");
+}
+
+#[test]
+fn a_python_script_runs_through_its_interpreter_launcher() {
+    if !can_chroot()
+        || !host_programs()
+        || !common::require(
+            "the host's pip3 (apt package python3-pip)",
+            Path::new("/usr/bin/pip3").is_file()
+                && Path::new("/usr/lib/python3/dist-packages/pip").is_dir(),
+        )
+    {
+        return;
+    }
+    let ch = Chroot::new();
+    let at = ch.random_dir();
+    let dir = ch.path().join(&at[1..]).join("pip");
+    let (code, _, err) = bundle(&[
+        "-o",
+        dir.to_str().unwrap(),
+        "--include",
+        "/usr/lib/python3.11",
+        "--include",
+        "/usr/lib/python3/dist-packages/pip",
+        "/usr/bin/pip3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // pip3 is a `#!/usr/bin/python3` script: its launcher runs the python3 launcher.
+    let launcher = std::fs::read_to_string(dir.join("bin/pip3")).unwrap();
+    assert!(
+        launcher.ends_with("exec \"$here\"/'python3' \"$here\"/'../libexec/pip3' \"$@\"\n"),
+        "{launcher}"
+    );
+    assert!(dir.join("bin/python3").is_file());
+    let got = ch.run_ok(&[&format!("{at}/pip/bin/pip3"), "--version"]);
+    assert!(
+        got.starts_with("pip ") && got.contains(&format!("{at}/pip/lib/python3/dist-packages/pip")),
+        "{got}"
+    );
 }

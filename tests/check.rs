@@ -7,7 +7,8 @@
 //! - the same layer with one thing taken out (a library, a symlink's target, the
 //!   interpreter), with an aarch64 library added, and an OCI layout whose upper layer
 //!   whites out a library: each finding is named, exit 1;
-//! - an aarch64 layer (the arm64 sysroot packed): checked as aarch64;
+//! - an aarch64 layer (the arm64 sysroot packed): checked as aarch64; a two-platform
+//!   OCI layout (`minroot build`): the `--platform` asked for; a `docker save` archive;
 //! - hostile tars (`..`, absolute paths, a symlink then a file through it): exit 2 or
 //!   confined, never a write outside.
 //!
@@ -579,4 +580,63 @@ fn temporary_directories_are_removed() {
         std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
         "scratch left behind"
     );
+}
+
+#[test]
+fn a_multi_platform_image_is_checked_for_the_chosen_platform() {
+    let (Some(amd), Some(arm)) = (amd64(), arm64()) else {
+        return;
+    };
+    let dir = shared_dir().join("multi");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("minroot.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "bins = [\"/usr/bin/python3\"]\n[image]\ntag = \"py:1\"\n\
+             [[platform]]\nname = \"linux/amd64\"\nroot = \"{}\"\n\
+             [[platform]]\nname = \"linux/arm64\"\nroot = \"{}\"\n",
+            amd.display(),
+            arm.display()
+        ),
+    )
+    .unwrap();
+    let oci = dir.join("oci");
+    let o = common::minroot()
+        .args([
+            "build",
+            spec.to_str().unwrap(),
+            "--oci",
+            oci.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, v, err) = check_json(&["--platform", "linux/arm64", oci.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["arch"], "aarch64");
+    assert_eq!(v["target"]["platform"], "linux/arm64/v8");
+    let (_, v, _) = check_json(&["--platform", "amd64", oci.to_str().unwrap()]);
+    assert_eq!(v["arch"], "x86_64");
+}
+
+#[test]
+fn a_docker_save_archive_is_read() {
+    let Some(root) = amd64() else { return };
+    let layer = std::fs::read(python_layer(&root)).unwrap();
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let manifest = br#"[{"Config":"cfg.json","RepoTags":["py:1"],"Layers":["abc/layer.tar"]}]"#;
+    let archive = tar_with(&[
+        ("manifest.json", manifest),
+        ("cfg.json", config),
+        ("abc/layer.tar", &layer),
+    ]);
+    let p = shared_dir().join("docker-save.tar");
+    std::fs::write(&p, archive).unwrap();
+    let (code, v, err) = check_json(&[p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err} {:?}", kinds(&v));
+    assert_eq!(v["target"]["kind"], "image");
+    assert_eq!(v["target"]["platform"], "linux/amd64");
+    assert!(v["stats"]["programs"].as_u64().unwrap() >= 1);
 }

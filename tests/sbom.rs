@@ -1291,3 +1291,40 @@ fn known_license_ids_are_in_the_cyclonedx_schema() {
         assert!(ids.contains(id), "{id} is not an SPDX license id");
     }
 }
+
+/// `minroot files` lists what pack writes, package metadata included, and leaves it out
+/// with the same options.
+#[test]
+fn files_lists_the_package_metadata_pack_writes() {
+    let Some(root) = amd64() else { return };
+    for extra in [&[][..], &["--no-package-db", "--no-copyright"][..]] {
+        let d = tempfile::tempdir().unwrap();
+        pack_nginx(&root, d.path(), &[], extra, &[]);
+        let mut args = vec![
+            "files",
+            "--root",
+            root.to_str().unwrap(),
+            "--include",
+            "/etc/nginx",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        args.push("/usr/sbin/nginx");
+        let (so, _) = ok(&args, &[]);
+        let v: Value = serde_json::from_str(&so).unwrap();
+        let listed: BTreeSet<String> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["path"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches('/')
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(listed, tar_paths(&d.path().join("layer.tar")), "{extra:?}");
+    }
+}

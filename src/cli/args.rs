@@ -172,6 +172,12 @@ pub struct FilesArgs {
     /// Output format
     #[arg(long, short = 'f', value_enum, default_value = "list")]
     pub format: FilesFormat,
+    /// As pack --no-package-db: without the package database entries
+    #[arg(long)]
+    pub no_package_db: bool,
+    /// As pack --no-copyright: without the packages' copyright files
+    #[arg(long)]
+    pub no_copyright: bool,
     /// Programs (paths inside the root; a #! script brings its interpreter)
     #[arg(required = true, value_name = "BIN")]
     pub bins: Vec<String>,

@@ -12,7 +12,16 @@ use crate::plan::Content;
 use crate::reason::Reason;
 
 pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
-    let layer = super::layer::build(&args.select, &args.bins, env)?;
+    let mut layer = super::layer::build(&args.select, &args.bins, env)?;
+    // What pack adds for the layer's packages is part of the layer too.
+    super::sbom::attribute_layer(
+        &mut layer,
+        crate::sbom::pkgdb::PkgDbOptions {
+            package_db: !args.no_package_db,
+            copyright: !args.no_copyright,
+        },
+        false,
+    )?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
