@@ -61,20 +61,22 @@ Exit status: 0 complete, 1 something is missing (as for pack), 2 an error."
     /// Report what would fail to load in an image (a directory, a layer tar, an OCI layout or archive), without running it
     #[command(
         after_help = "Examples:\n  minroot check ./rootfs\n  minroot check layer.tar.gz\n  minroot check --json oci-dir/ > findings.json\n  minroot check --platform linux/arm64 image.oci.tar\n\n\
-Findings: missing_interpreter, missing_library, loader_error, wrong_class_or_machine, bad_elf, dangling_symlink,\n\
-escaping_symlink, symlink_loop, gconv_missing, nss_module_missing, ca_bundle_missing, unreadable.\n\
-Notes (an NSS module that is absent, a symlink into /proc, /sys, /dev or /run, an unreadable entry) are\n\
-reported but only count with --strict.\n\
-Exit status: 0 clean (notes only), 1 errors found (or any finding with --strict), 2 the target cannot be read."
+Findings: missing_interpreter, missing_library, loader_error, wrong_class_or_machine,\n\
+bad_elf, dangling_symlink, escaping_symlink, symlink_loop, gconv_missing,\n\
+nss_module_missing, ca_bundle_missing, unreadable. Notes (an absent NSS module, a symlink\n\
+into /proc, /sys, /dev or /run, an unreadable entry) only count with --strict.\n\
+Exit status: 0 clean (notes only), 1 errors found (any finding with --strict),\n\
+2 the target cannot be read."
     )]
     Check(Box<CheckArgs>),
     /// Write a relocatable bundle (a directory or .tar.gz) that runs the programs on another Linux
     #[command(
         after_help = "Examples:\n  minroot bundle -o curl-bundle /usr/bin/curl\n  minroot bundle -o py.tar.gz --include /usr/lib/python3.11 /usr/bin/python3 /usr/bin/curl\n  minroot bundle --root ./arm64-root -o app-arm64.tar.gz /usr/bin/app\n\n\
-Layout: OUT/bin/<prog> (a /bin/sh launcher), OUT/libexec/ (programs and the loader), OUT/lib/...,\n\
-OUT/share/..., OUT/etc/... (the root's /usr/X becomes OUT/X). A .tar.gz holds one folder, named after the\n\
-file (or --name). Run OUT/bin/<prog> from anywhere: it starts the bundled loader with --library-path and\n\
---argv0, never LD_LIBRARY_PATH, and puts OUT/bin first in PATH for the programs' children.\n\
+Layout: OUT/bin/<prog> (a /bin/sh launcher), OUT/libexec/ (programs and the loader),\n\
+OUT/lib/..., OUT/share/..., OUT/etc/... (the root's /usr/X becomes OUT/X). A .tar.gz\n\
+holds one folder, named after the file (or --name). Run OUT/bin/<prog> from anywhere: it\n\
+starts the bundled loader with --library-path and --argv0 (never LD_LIBRARY_PATH) and\n\
+puts OUT/bin first in PATH for the programs' children.\n\
 Exit status: 0 written, 1 nothing written because something is missing, 2 an error."
     )]
     Bundle(Box<BundleArgs>),
