@@ -1328,3 +1328,74 @@ fn files_lists_the_package_metadata_pack_writes() {
         assert_eq!(listed, tar_paths(&d.path().join("layer.tar")), "{extra:?}");
     }
 }
+
+/// The layer's tar in a single-platform OCI layout written by `minroot build`.
+fn oci_layer_tar(oci: &Path) -> Vec<u8> {
+    let blob = |digest: &str| {
+        std::fs::read(
+            oci.join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let index = read_json(&oci.join("index.json"));
+    let mut desc = index["manifests"][0].clone();
+    // Nested indexes down to the image manifest.
+    loop {
+        let v: Value = serde_json::from_slice(&blob(desc["digest"].as_str().unwrap())).unwrap();
+        match v.get("manifests") {
+            Some(m) => desc = m[0].clone(),
+            None => {
+                let l = blob(v["layers"][0]["digest"].as_str().unwrap());
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(&l[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+                return out;
+            }
+        }
+    }
+}
+
+/// `minroot build` adds the package metadata as pack does; the spec's `package_db = false`
+/// and `copyright = false` leave it out.
+#[test]
+fn build_spec_package_db_and_copyright_keys() {
+    let Some(root) = amd64() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (i, keys) in ["", "package_db = false\ncopyright = false\n"]
+        .iter()
+        .enumerate()
+    {
+        let spec = d.path().join(format!("s{i}.toml"));
+        std::fs::write(
+            &spec,
+            format!(
+                "bins = [\"/usr/sbin/nginx\"]\ninclude = [\"/etc/nginx\"]\n{keys}[[platform]]\nname = \"linux/amd64\"\nroot = \"{}\"\n",
+                root.display()
+            ),
+        )
+        .unwrap();
+        let oci = d.path().join(format!("oci{i}"));
+        ok(
+            &[
+                "build",
+                spec.to_str().unwrap(),
+                "--oci",
+                oci.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let tar = d.path().join(format!("l{i}.tar"));
+        std::fs::write(&tar, oci_layer_tar(&oci)).unwrap();
+        paths.push(tar_paths(&tar));
+    }
+    assert!(paths[0].contains("var/lib/dpkg/status.d/nginx"));
+    assert!(paths[0].contains("usr/share/doc/nginx/copyright"));
+    assert!(
+        !paths[1]
+            .iter()
+            .any(|p| p.contains("status.d") || p.starts_with("usr/share/doc"))
+    );
+}
