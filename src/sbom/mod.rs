@@ -98,14 +98,6 @@ pub struct Package {
     pub record: Record,
 }
 
-impl Package {
-    /// `name` for dpkg packages of the native architecture style, `name:arch` otherwise
-    /// where two packages share a name; used in messages.
-    pub fn label(&self) -> String {
-        format!("{} {} {}", self.name, self.version, self.arch)
-    }
-}
-
 /// What the root's os-release says (for purls: `pkg:deb/debian/...&distro=debian-12`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Distro {
@@ -240,11 +232,6 @@ impl Database {
     /// The packages (indices into `packages`) that list canonical path `canonical`.
     pub fn owners(&self, canonical: &str) -> &[usize] {
         self.owners.get(canonical).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// The index of the package called `name` (the first, if several architectures).
-    pub fn find(&self, name: &str) -> Option<usize> {
-        self.packages.iter().position(|p| p.name == name)
     }
 
     /// "dpkg", "apk" or "dpkg+apk".
