@@ -37,7 +37,7 @@ Exit status: 0 complete, 1 something is missing (a library, an interpreter, a re
     Files(Box<FilesArgs>),
     /// Write the minimal layer that runs the programs (tar, tar.gz or tar.zst)
     #[command(
-        after_help = "Examples:\n  minroot pack -o layer.tar /usr/bin/curl\n  minroot pack --root ./rootfs -o nginx.tar.gz --include /etc/nginx /usr/sbin/nginx\n  minroot pack -o py.tar.zst --include /usr/lib/python3.11 /usr/bin/python3\n\n\
+        after_help = "Examples:\n  minroot pack -o layer.tar /usr/bin/curl\n  minroot pack --root ./rootfs -o nginx.tar.gz --include /etc/nginx /usr/sbin/nginx\n  minroot pack -o py.tar.zst --include /usr/lib/python3.11 /usr/bin/python3\n  minroot pack -o nginx.tar --sbom nginx.spdx.json --sbom nginx.cdx.json --report --include /etc/nginx /usr/sbin/nginx\n\n\
 Then: printf 'FROM scratch\\nADD layer.tar /\\n' > Dockerfile, or `podman import layer.tar`.\n\
 Exit status: 0 written, 1 not written because something is missing (use --allow-missing), 2 an error."
     )]
