@@ -358,6 +358,8 @@ fn a_library_of_another_machine_is_named() {
     assert_eq!(f["path"], "/usr/lib/x86_64-linux-gnu/libarmz.so.1");
     assert_eq!(f["found"], "64-bit aarch64");
     assert_eq!(f["expected"], "64-bit x86_64");
+    assert_eq!(f["reachable"], true, "in a directory the loader searches");
+    assert_eq!(f["severity"], "error");
 }
 
 #[test]

@@ -11,8 +11,9 @@
 //!   unless `--strict`: an NSS service named in nsswitch.conf whose module is absent (glibc
 //!   skips such a source and goes on with the next one; Debian's default nsswitch.conf
 //!   names `db` and `nis`, which are rarely installed), a symlink into /proc, /sys, /dev
-//!   or /run (filled by the runtime's mounts, empty in an image), a directory the checker
-//!   could not read.
+//!   or /run (filled by the runtime's mounts, empty in an image), a library of another
+//!   class or machine where the image's loader never looks (a multiarch directory), a
+//!   directory the checker could not read.
 
 use serde::Serialize;
 
@@ -53,6 +54,11 @@ pub enum Finding {
         path: String,
         found: String,
         expected: String,
+        /// A program, or a library where the image's loader looks (its default or
+        /// ld.so.conf directories, or a directory with libraries of the image's
+        /// architecture). False for a library elsewhere (a multiarch directory such as
+        /// /usr/lib/i386-linux-gnu, data of another tool): a note.
+        reachable: bool,
     },
     /// A file with an ELF header that cannot be parsed.
     BadElf { path: String, error: String },
@@ -96,6 +102,9 @@ impl Finding {
                 ..
             }
             | Finding::NssModuleMissing { error: None, .. }
+            | Finding::WrongClassOrMachine {
+                reachable: false, ..
+            }
             | Finding::Unreadable { .. } => Severity::Note,
             _ => Severity::Error,
         }

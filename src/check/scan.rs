@@ -156,11 +156,30 @@ pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Rep
         Loader::new(root.clone(), a, CpuProfile::for_level(a, level), None)
     });
     let gconv = loader.as_ref().map(Gconv::of);
+    let searched = loader
+        .as_ref()
+        .map(|l| searched_dirs(l, &parsed))
+        .unwrap_or_default();
 
     // 3. Trace every loadable ELF of the image's architecture (in parallel).
     let results: Vec<(Class, Vec<Finding>)> = parsed
         .par_iter()
-        .map(|(path, info)| inspect_one(path, info, arch, loader.as_ref(), gconv.as_ref(), &cache))
+        .map(|(path, info)| {
+            let reachable = |i: &ElfInfo| {
+                i.interp.is_some()
+                    || i.e_type == elf::ET_EXEC
+                    || searched.contains(parent_dir(path))
+            };
+            inspect_one(
+                path,
+                info,
+                arch,
+                loader.as_ref(),
+                gconv.as_ref(),
+                &cache,
+                &reachable,
+            )
+        })
         .collect();
     let mut libc = false;
     let mut tls: Option<&str> = None;
@@ -262,6 +281,41 @@ fn describe(i: &ElfInfo) -> String {
     )
 }
 
+/// The directories the image's loader looks in: its default directories, those of
+/// ld.so.conf, and every directory holding a library of the image's architecture.
+fn searched_dirs(
+    loader: &Loader,
+    parsed: &[(&String, Result<Arc<ElfInfo>, String>)],
+) -> HashSet<String> {
+    let mut dirs: HashSet<String> = loader
+        .dirs
+        .dirs
+        .iter()
+        .chain(loader.conf_dirs())
+        .filter_map(|d| loader.root.resolve(d).ok().flatten())
+        .map(|r| r.path)
+        .collect();
+    for (p, i) in parsed {
+        if let Ok(i) = i
+            && i.class64
+            && i.little_endian
+            && i.machine == loader.arch.elf_machine()
+            && i.e_type == elf::ET_DYN
+        {
+            dirs.insert(parent_dir(p).to_string());
+        }
+    }
+    dirs
+}
+
+/// The directory of a canonical path ("/" for a top-level name).
+fn parent_dir(p: &str) -> &str {
+    match p.rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((d, _)) => d,
+    }
+}
+
 fn inspect_one(
     path: &str,
     info: &Result<Arc<ElfInfo>, String>,
@@ -269,6 +323,7 @@ fn inspect_one(
     loader: Option<&Loader>,
     gconv: Option<&Gconv>,
     cache: &ObjectCache,
+    reachable: &dyn Fn(&ElfInfo) -> bool,
 ) -> (Class, Vec<Finding>) {
     let info = match info {
         Ok(i) => i,
@@ -297,6 +352,7 @@ fn inspect_one(
                 path: path.into(),
                 found: describe(info),
                 expected,
+                reachable: reachable(info),
             }],
         );
     };
@@ -557,14 +613,28 @@ mod tests {
         let t = image();
         let arm = Synth::lib(Arch::Aarch64.elf_machine(), "libz.so.1").build();
         write(t.path(), "usr/lib/aarch64-linux-gnu/libz.so.1", &arm);
+        write(t.path(), &format!("{LIBDIR}/libarm.so"), &arm);
         let r = scan(t.path(), None, None).unwrap();
         assert_eq!(
             kinds(&r),
-            [(
-                "wrong_class_or_machine".to_string(),
-                "/usr/lib/aarch64-linux-gnu/libz.so.1".to_string()
-            )]
+            [
+                (
+                    "wrong_class_or_machine".to_string(),
+                    "/usr/lib/aarch64-linux-gnu/libz.so.1".to_string()
+                ),
+                (
+                    "wrong_class_or_machine".to_string(),
+                    format!("/{LIBDIR}/libarm.so")
+                )
+            ]
         );
+        // Where the loader never looks (a multiarch directory): a note; where it looks: an error.
+        let sev: Vec<_> = r.findings.iter().map(Finding::severity).collect();
+        assert_eq!(
+            sev,
+            [super::super::Severity::Note, super::super::Severity::Error]
+        );
+        std::fs::remove_file(t.path().join(LIBDIR).join("libarm.so")).unwrap();
         // The same image said to be for aarch64 (its OCI config): every x86_64 file is foreign.
         let r = scan(t.path(), Some(Arch::Aarch64), None).unwrap();
         assert_eq!(

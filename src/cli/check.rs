@@ -174,7 +174,15 @@ fn message(f: &Finding) -> String {
             path,
             found,
             expected,
-        } => format!("{path}: a {found} ELF file in a {expected} image"),
+            reachable,
+        } => {
+            let where_ = if *reachable {
+                ""
+            } else {
+                " (where the image's loader does not look)"
+            };
+            format!("{path}: a {found} ELF file in a {expected} image{where_}")
+        }
         Finding::BadElf { path, error } => format!("{path}: {error}"),
         Finding::DanglingSymlink {
             path,
