@@ -327,10 +327,9 @@ impl Layer<'_> {
     }
 
     fn io(&self, path: &[u8], e: io::Error) -> CheckError {
-        CheckError::UnsafeEntry {
+        CheckError::Layer {
             layer: self.name.into(),
-            entry: show(path),
-            why: e.to_string(),
+            why: format!("entry {}: {e}", show(path)),
         }
     }
 
