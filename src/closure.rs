@@ -47,6 +47,10 @@ impl IdSet {
     pub fn contains(&self, i: &usize) -> bool {
         self.0.get(*i).copied().unwrap_or(false)
     }
+    /// Forgets every index from `n` on.
+    pub fn truncate(&mut self, n: usize) {
+        self.0.truncate(n);
+    }
 }
 
 impl<const N: usize> From<[usize; N]> for IdSet {
@@ -396,7 +400,8 @@ impl<'a> Tracer<'a> {
             None => Dlopened::Failed("a dynamic string token has no value".into()),
             Some(name) => {
                 let missing_before = walk.maps.missing.len();
-                match walk.map_object(caller, usize::MAX, &name, DepKind::Needed, true) {
+                let objects_before = walk.maps.objects.len();
+                let r = match walk.map_object(caller, usize::MAX, &name, DepKind::Needed, true) {
                     outcome @ (Outcome::Loaded(_) | Outcome::Already(..)) => {
                         let (o, new) = match outcome {
                             Outcome::Loaded(o) => (o, true),
@@ -421,7 +426,14 @@ impl<'a> Tracer<'a> {
                     Outcome::Missing(m) => Dlopened::Missing(walk.maps.missing.remove(m)),
                     Outcome::Fatal(e) => Dlopened::Failed(e),
                     Outcome::Ignored => Dlopened::Failed("ignored".into()),
+                };
+                // A failed dlopen unloads what it loaded (glibc's _dl_open error path):
+                // the program goes on with the objects it had.
+                if matches!(r, Dlopened::Failed(_)) {
+                    walk.maps.rollback(objects_before, missing_before);
+                    walk.processed.truncate(objects_before);
                 }
+                r
             }
         };
         trace.maps = walk.maps;
@@ -704,7 +716,10 @@ impl Prepared {
     /// The canonical path of the file this answer would load, if any.
     pub fn found_real(&self) -> Option<&str> {
         match self {
-            Prepared::Search(crate::ldso::Search::Found { real, .. }) => Some(real),
+            Prepared::Search(s) => match &**s {
+                crate::ldso::Search::Found { real, .. } => Some(real),
+                _ => None,
+            },
             Prepared::Path {
                 found: Some((real, crate::elf::Verdict::Ok)),
                 ..

@@ -13,6 +13,7 @@ pub mod dev;
 pub mod elf;
 pub mod hints;
 pub mod ldso;
+pub mod memo;
 pub mod objects;
 pub mod oci;
 pub mod pack;

@@ -5,9 +5,7 @@
 //! read: [`ObjectCache::verify`] looks at the header the way glibc does and, when the
 //! candidate is usable, parses the rest from the same open file.
 
-/// Hashed with foldhash: fast, randomly seeded, never iterated for output.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use crate::elf::{self, ElfInfo, Verdict};
 use crate::sysroot::Root;
@@ -16,21 +14,20 @@ use crate::sysroot::Root;
 type Parsed = Arc<OnceLock<Result<Arc<ElfInfo>, String>>>;
 
 pub struct ObjectCache {
-    map: Mutex<HashMap<String, Parsed>>,
+    map: crate::memo::Memo<String, Parsed>,
     opts: elf::Options,
 }
 
 impl ObjectCache {
     pub fn new(opts: elf::Options) -> ObjectCache {
         ObjectCache {
-            map: Mutex::default(),
+            map: Default::default(),
             opts,
         }
     }
 
     fn cell(&self, real: &str) -> Parsed {
-        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry(real.to_string()).or_default().clone()
+        self.map.get_or_insert_with(real, Parsed::default)
     }
 
     /// The parsed file at canonical `real` (parsed at most once).

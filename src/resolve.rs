@@ -113,6 +113,35 @@ pub enum Slot {
     Missing(usize),
 }
 
+/// Object indices of a name: almost always one, so no vector for it.
+#[derive(Clone, Debug)]
+enum Ids {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Ids {
+    fn push(&mut self, i: usize) {
+        match self {
+            Ids::One(a) => *self = Ids::Many(vec![*a, i]),
+            Ids::Many(v) => v.push(i),
+        }
+    }
+    fn contains(&self, i: usize) -> bool {
+        match self {
+            Ids::One(a) => *a == i,
+            Ids::Many(v) => v.contains(&i),
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let (one, many) = match self {
+            Ids::One(a) => (Some(*a), &[][..]),
+            Ids::Many(v) => (None, &v[..]),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+}
+
 /// The loaded objects of one program, in the loader's list order.
 #[derive(Debug, Default)]
 pub struct LinkMaps {
@@ -121,9 +150,9 @@ pub struct LinkMaps {
     pub order: Vec<Slot>,
     pub missing: Vec<Missing>,
     /// Names (paths and requested names) of each object: name -> objects having it.
-    by_name: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Ids>,
     /// DT_SONAMEs not yet added as names: soname -> objects.
-    by_soname: HashMap<String, Vec<usize>>,
+    by_soname: HashMap<String, Ids>,
     /// Canonical path -> library object (file identity; not the program or ld.so).
     by_file: HashMap<String, usize>,
     /// Indices of objects whose name was satisfied through soname.
@@ -132,7 +161,7 @@ pub struct LinkMaps {
 
 /// A request's answer before it is applied to the list.
 pub enum Prepared {
-    Search(Search),
+    Search(std::sync::Arc<Search>),
     /// The name with '/' as the loader opens it, and its verdict.
     Path {
         path: String,
@@ -164,7 +193,12 @@ impl LinkMaps {
             self.add_name(i, n);
         }
         if let Some(s) = obj.info.as_ref().and_then(|inf| inf.soname.clone()) {
-            self.by_soname.entry(s).or_default().push(i);
+            match self.by_soname.get_mut(s.as_str()) {
+                Some(v) => v.push(i),
+                None => {
+                    self.by_soname.insert(s, Ids::One(i));
+                }
+            }
         }
         if identity {
             self.by_file.entry(obj.real.clone()).or_insert(i);
@@ -177,10 +211,42 @@ impl LinkMaps {
 
     /// Adds an extra name to object `i` (glibc `add_name_to_object`).
     pub fn add_name(&mut self, i: usize, name: &str) {
-        let v = self.by_name.entry(name.to_string()).or_default();
-        if !v.contains(&i) {
-            v.push(i);
+        match self.by_name.get_mut(name) {
+            Some(v) if v.contains(i) => {}
+            Some(v) => v.push(i),
+            None => {
+                self.by_name.insert(name.to_string(), Ids::One(i));
+            }
         }
+    }
+
+    /// Removes the objects from `objects` on and the missing names from `missing` on, with
+    /// every reference to them (a failed dlopen).
+    pub fn rollback(&mut self, objects: usize, missing: usize) {
+        self.objects.truncate(objects);
+        self.soname_added.truncate(objects);
+        self.missing.truncate(missing);
+        self.order.retain(|s| match s {
+            Slot::Obj(i) => *i < objects,
+            Slot::Missing(m) => *m < missing,
+        });
+        let keep = |ids: &Ids| -> Option<Ids> {
+            let v: Vec<usize> = ids.iter().filter(|&i| i < objects).collect();
+            match v.len() {
+                0 => None,
+                1 => Some(Ids::One(v[0])),
+                _ => Some(Ids::Many(v)),
+            }
+        };
+        self.by_name = std::mem::take(&mut self.by_name)
+            .into_iter()
+            .filter_map(|(k, v)| keep(&v).map(|v| (k, v)))
+            .collect();
+        self.by_soname = std::mem::take(&mut self.by_soname)
+            .into_iter()
+            .filter_map(|(k, v)| keep(&v).map(|v| (k, v)))
+            .collect();
+        self.by_file.retain(|_, i| *i < objects);
     }
 
     /// Whether `name` is a path or requested name of a loaded object.
@@ -198,14 +264,11 @@ impl LinkMaps {
     /// glibc's first loop of `_dl_map_object`: the first object in list order whose path
     /// or names equal `name`, or whose DT_SONAME does.
     pub fn find_loaded(&mut self, name: &str) -> Option<(usize, Already)> {
-        let by_name = self
-            .by_name
-            .get(name)
-            .and_then(|v| self.earliest(v.iter().copied()));
+        let by_name = self.by_name.get(name).and_then(|v| self.earliest(v.iter()));
         let by_soname = self
             .by_soname
             .get(name)
-            .and_then(|v| self.earliest(v.iter().copied().filter(|&i| !self.soname_added[i])));
+            .and_then(|v| self.earliest(v.iter().filter(|&i| !self.soname_added[i])));
         match (by_name, by_soname) {
             (Some(a), Some(b)) if a != b && self.position(b) < self.position(a) => {
                 Some(self.take_soname(b, name))
@@ -276,7 +339,7 @@ impl LinkMaps {
             nodeflib: info.is_some_and(|i| i.nodeflib()),
             library_path,
         };
-        Prepared::Search(loader.search(&req))
+        Prepared::Search(loader.search_shared(&req))
     }
 }
 
@@ -355,18 +418,35 @@ impl LinkMaps {
                     };
                 }
             },
-            Prepared::Search(Search::Found {
-                path,
-                real,
-                step,
-                dir,
-            }) => (path, real, How::Found { step, dir }),
-            Prepared::Search(Search::Missing { tried, skipped }) => {
-                return Applied::Missing { tried, skipped };
-            }
-            Prepared::Search(Search::Fatal { path, error }) => {
-                return Applied::Fatal(format!("{path}: {error}"));
-            }
+            Prepared::Search(s) => match &*s {
+                Search::Found {
+                    path,
+                    real,
+                    step,
+                    dir,
+                } => {
+                    // Shared answer: only a file that is not loaded yet needs owned strings.
+                    if let Some(&i) = self.by_file.get(real.as_str()) {
+                        self.add_name(i, name);
+                        return Applied::Already(i, Already::File);
+                    }
+                    (
+                        path.clone(),
+                        real.clone(),
+                        How::Found {
+                            step: step.clone(),
+                            dir: dir.clone(),
+                        },
+                    )
+                }
+                Search::Missing { tried, skipped } => {
+                    return Applied::Missing {
+                        tried: tried.clone(),
+                        skipped: skipped.clone(),
+                    };
+                }
+                Search::Fatal { path, error } => return Applied::Fatal(format!("{path}: {error}")),
+            },
         };
         if let Some(&i) = self.by_file.get(&real) {
             self.add_name(i, name);

@@ -203,7 +203,34 @@ pub fn select(
             // `--include` takes one: the plan alone would add the bare directory.
             let paths = include_paths(root, &p, &mut sel.problems)
                 .unwrap_or_else(|_| vec![(p.clone(), false)]);
-            for (q, _) in paths {
+            for (q, is_elf) in paths {
+                if is_elf {
+                    // A plugin in a data directory (SASL mechanisms, ...) is loaded by
+                    // dlopen: trace it, and leave it out (with a warning) when it cannot be
+                    // loaded in the root either, e.g. its own library is not installed.
+                    match tracer.dlopen(trace, 0, &q) {
+                        Dlopened::Loaded(n) => {
+                            extra.insert((ti, n), r.clone());
+                        }
+                        Dlopened::Already(_) => {}
+                        Dlopened::Missing(m) => {
+                            sel.problems.push(Problem {
+                                error: false,
+                                message: format!(
+                                    "{q} left out: it needs {}, which is not in the root",
+                                    m.name
+                                ),
+                            });
+                        }
+                        Dlopened::Failed(e) => {
+                            sel.problems.push(Problem {
+                                error: false,
+                                message: format!("{q} left out: dlopen would fail: {e}"),
+                            });
+                        }
+                    }
+                    continue;
+                }
                 sel.files.entry(q).or_insert(r.clone());
             }
         }

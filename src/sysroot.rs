@@ -14,8 +14,6 @@
 
 use std::collections::BTreeSet;
 
-/// Memo maps: hashed with foldhash (fast, randomly seeded; never iterated for output).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -75,8 +73,8 @@ enum Node {
 /// A root directory and the memo of everything looked up in it.
 pub struct Root {
     host: PathBuf,
-    lstat_memo: Mutex<HashMap<String, Node>>,
-    resolve_memo: Mutex<HashMap<String, Result<Option<Resolved>, String>>>,
+    lstat_memo: crate::memo::Memo<String, Node>,
+    resolve_memo: crate::memo::Memo<String, Result<Option<Resolved>, String>>,
     warnings: Mutex<BTreeSet<String>>,
 }
 
@@ -101,8 +99,8 @@ impl Root {
         }
         Ok(Root {
             host,
-            lstat_memo: Mutex::default(),
-            resolve_memo: Mutex::default(),
+            lstat_memo: Default::default(),
+            resolve_memo: Default::default(),
             warnings: Mutex::default(),
         })
     }
@@ -145,12 +143,7 @@ impl Root {
     }
 
     fn lstat(&self, canonical: &str) -> Node {
-        if let Some(n) = self
-            .lstat_memo
-            .lock()
-            .ok()
-            .and_then(|m| m.get(canonical).cloned())
-        {
+        if let Some(n) = self.lstat_memo.get(canonical) {
             return n;
         }
         let hp = self.host_path(canonical);
@@ -175,21 +168,13 @@ impl Root {
             Err(e) if e.raw_os_error() == Some(20) => Node::NotDir, // ENOTDIR
             Err(_) => Node::Denied,
         };
-        if let Ok(mut m) = self.lstat_memo.lock() {
-            m.insert(canonical.to_string(), node.clone());
-        }
-        node
+        self.lstat_memo.insert(canonical.to_string(), node)
     }
 
     /// Resolves `path` (absolute inside the root, or relative to the root's `/`) following
     /// every symlink. Ok(None) when it does not exist.
     pub fn resolve(&self, path: &str) -> Result<Option<Resolved>, SysrootError> {
-        if let Some(r) = self
-            .resolve_memo
-            .lock()
-            .ok()
-            .and_then(|m| m.get(path).cloned())
-        {
+        if let Some(r) = self.resolve_memo.get(path) {
             return r.map_err(|why| self.memo_error(path, why));
         }
         let r = self.walk(path, true);
@@ -198,9 +183,7 @@ impl Root {
             Err(SysrootError::Loop { .. }) => Err("loop".to_string()),
             Err(e) => Err(e.to_string()),
         };
-        if let Ok(mut m) = self.resolve_memo.lock() {
-            m.insert(path.to_string(), memo);
-        }
+        let _ = self.resolve_memo.insert(path.to_string(), memo);
         r
     }
 
@@ -214,6 +197,19 @@ impl Root {
                 path: path.to_string(),
                 source: io::Error::other(why),
             }
+        }
+    }
+
+    /// Like [`Root::resolve`], giving only the canonical path and kind (no symlink chain
+    /// to copy: the hot path of the library search).
+    pub fn resolve_real(&self, path: &str) -> Result<Option<(String, Kind)>, SysrootError> {
+        let hit = self.resolve_memo.get_with(path, |r| match r {
+            Ok(o) => Ok(o.as_ref().map(|r| (r.path.clone(), r.kind))),
+            Err(why) => Err(why.clone()),
+        });
+        match hit {
+            Some(r) => r.map_err(|why| self.memo_error(path, why)),
+            None => Ok(self.resolve(path)?.map(|r| (r.path, r.kind))),
         }
     }
 

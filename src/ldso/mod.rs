@@ -12,10 +12,6 @@ pub mod conf;
 pub mod dst;
 pub mod hwcaps;
 
-/// Hashed with foldhash: fast, randomly seeded, never iterated for output.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-use std::sync::Mutex;
-
 use crate::arch::{Arch, SystemDirs};
 use crate::elf::Verdict;
 use crate::objects::ObjectCache;
@@ -121,13 +117,14 @@ pub struct Loader {
     pub cache_missing: bool,
     /// The `--library-path` string (LD_LIBRARY_PATH), if given.
     pub library_path: Option<String>,
-    verdicts: Mutex<HashMap<String, Verdict>>,
+    verdicts: crate::memo::Memo<String, Verdict>,
     /// ld.so.cache answers by name.
-    cache_memo: Mutex<HashMap<String, Option<String>>>,
+    cache_memo: crate::memo::Memo<String, Option<String>>,
     /// Usable subdirectories of each search directory (see `existing_subdirs`).
-    subdir_memo: Mutex<HashMap<String, std::sync::Arc<Vec<usize>>>>,
+    subdir_memo: crate::memo::Memo<String, std::sync::Arc<Vec<usize>>>,
     /// Answers to requests that depend on (name, DF_1_NODEFLIB) only.
-    plain_searches: Mutex<HashMap<(String, bool), Search>>,
+    /// Indexed by DF_1_NODEFLIB (0 or 1), keyed by name.
+    plain_searches: [crate::memo::Memo<String, std::sync::Arc<Search>>; 2],
     conf_dirs: std::sync::OnceLock<Vec<String>>,
 }
 
@@ -197,10 +194,10 @@ impl Loader {
             cache_issue,
             cache_missing,
             library_path,
-            verdicts: Mutex::default(),
-            plain_searches: Mutex::default(),
-            subdir_memo: Mutex::default(),
-            cache_memo: Mutex::default(),
+            verdicts: Default::default(),
+            plain_searches: Default::default(),
+            subdir_memo: Default::default(),
+            cache_memo: Default::default(),
             conf_dirs: std::sync::OnceLock::new(),
             objects,
         }
@@ -224,17 +221,17 @@ impl Loader {
     /// The loader's verdict on the file at `path` (as opened): resolves it inside the root
     /// and checks its header. Ok(None) when it does not exist.
     pub fn open_verify(&self, path: &str) -> Result<Option<(String, Verdict)>, SysrootError> {
-        let Some(r) = self.root.resolve(path)? else {
+        let Some((real, kind)) = self.root.resolve_real(path)? else {
             return Ok(None);
         };
-        if let Some(v) = self
-            .verdicts
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&r.path).cloned())
-        {
-            return Ok(Some((r.path, v)));
+        if let Some(v) = self.verdicts.get(&real) {
+            return Ok(Some((real, v)));
         }
+        let r = crate::sysroot::Resolved {
+            path: real,
+            links: Vec::new(),
+            kind,
+        };
         let v = match r.kind {
             Kind::Dir => Verdict::Fatal("cannot read file data: Is a directory".into()),
             Kind::Other => Verdict::Fatal("cannot read file data: not a regular file".into()),
@@ -254,26 +251,17 @@ impl Loader {
                 Err(e) => Verdict::Fatal(format!("cannot read file data: {e}")),
             },
         };
-        if let Ok(mut m) = self.verdicts.lock() {
-            m.insert(r.path.clone(), v.clone());
-        }
+        self.verdicts.insert(r.path.clone(), v.clone());
         Ok(Some((r.path, v)))
     }
 
     /// `cache.lookup(name)`, memoised: the cache is fixed for the run.
     fn cache_lookup(&self, cache: &LdCache, name: &str) -> Option<String> {
-        if let Some(v) = self
-            .cache_memo
-            .lock()
-            .ok()
-            .and_then(|m| m.get(name).cloned())
-        {
+        if let Some(v) = self.cache_memo.get(name) {
             return v;
         }
         let v = cache.lookup(name, &self.cpu);
-        if let Ok(mut m) = self.cache_memo.lock() {
-            m.insert(name.to_string(), v.clone());
-        }
+        self.cache_memo.insert(name.to_string(), v.clone());
         v
     }
 
@@ -282,12 +270,7 @@ impl Loader {
     /// permission), whose candidates must still be tried for their errors. Computed once
     /// per directory.
     fn existing_subdirs(&self, dir: &str) -> std::sync::Arc<Vec<usize>> {
-        if let Some(v) = self
-            .subdir_memo
-            .lock()
-            .ok()
-            .and_then(|m| m.get(dir).cloned())
-        {
+        if let Some(v) = self.subdir_memo.get(dir) {
             return v;
         }
         let usable = |p: &str| match self.root.resolve(&absolute(p)) {
@@ -306,9 +289,7 @@ impl Loader {
             Vec::new()
         };
         let v = std::sync::Arc::new(v);
-        if let Ok(mut m) = self.subdir_memo.lock() {
-            m.insert(dir.to_string(), v.clone());
-        }
+        self.subdir_memo.insert(dir.to_string(), v.clone());
         v
     }
 
@@ -383,29 +364,26 @@ impl Loader {
 
     /// The search order of ld.so(8), glibc 2.36 (`_dl_map_object`, name without '/').
     pub fn search(&self, req: &Request) -> Search {
-        // Most requests have no RPATH, RUNPATH or LD_LIBRARY_PATH to consider: their answer
-        // depends on the name and DF_1_NODEFLIB only, and is shared by every program.
+        (*self.search_shared(req)).clone()
+    }
+
+    /// [`Loader::search`], shared: most requests have no RPATH, RUNPATH or LD_LIBRARY_PATH
+    /// to consider, so their answer depends on the name and DF_1_NODEFLIB only and is
+    /// computed once for every program of the run.
+    pub fn search_shared(&self, req: &Request) -> std::sync::Arc<Search> {
         let plain = req.library_path.is_empty()
             && req.runpath.is_empty()
             && req.chain.iter().all(|l| l.rpath.is_empty())
             && req.main.rpath.is_empty();
         if plain {
-            let key = (req.name.to_string(), req.nodeflib);
-            if let Some(s) = self
-                .plain_searches
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&key).cloned())
-            {
+            let memo = &self.plain_searches[req.nodeflib as usize];
+            if let Some(s) = memo.get(req.name) {
                 return s;
             }
-            let s = self.search_uncached(req);
-            if let Ok(mut m) = self.plain_searches.lock() {
-                m.insert(key, s.clone());
-            }
-            return s;
+            let s = std::sync::Arc::new(self.search_uncached(req));
+            return memo.insert(req.name.to_string(), s);
         }
-        self.search_uncached(req)
+        std::sync::Arc::new(self.search_uncached(req))
     }
 
     fn search_uncached(&self, req: &Request) -> Search {

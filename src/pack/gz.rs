@@ -70,13 +70,18 @@ impl<W: Write> ParGzWriter<W> {
                             Err(_) => return,
                         };
                         let Ok(j) = job else { return };
-                        let _ = j.done.send(deflate_chunk(&j.input, &j.dict, j.level, j.last));
+                        let _ = j
+                            .done
+                            .send(deflate_chunk(&j.input, &j.dict, j.level, j.last));
                     }
                 })
             })
             .collect();
         ParGzWriter {
-            pool: Pool { jobs: Some(tx), workers },
+            pool: Pool {
+                jobs: Some(tx),
+                workers,
+            },
             inner,
             level,
             buf: Vec::with_capacity(CHUNK),
@@ -111,7 +116,13 @@ impl<W: Write> ParGzWriter<W> {
             self.dict = chunk[from..].to_vec();
         }
         let (tx, rx) = mpsc::sync_channel(1);
-        let job = Job { input: chunk, dict, level: self.level, last, done: tx };
+        let job = Job {
+            input: chunk,
+            dict,
+            level: self.level,
+            last,
+            done: tx,
+        };
         self.pool
             .jobs
             .as_ref()
