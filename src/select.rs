@@ -454,14 +454,9 @@ fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
         for s in std::iter::once(&String::new()).chain(subdirs.iter()) {
             candidates.push((format!("{base}{s}{name}"), o.path.clone()));
         }
-        if *step == Step::Cache
-            && let Some(cache) = &loader.cache
-        {
-            for e in cache
-                .entries()
-                .filter(|e| e.flags == arch.cache_flags() && e.name == o.name)
-            {
-                candidates.push((e.path, o.path.clone()));
+        if *step == Step::Cache {
+            for p in loader.cache_paths(&o.name) {
+                candidates.push((p.clone(), o.path.clone()));
             }
         }
     }

@@ -70,14 +70,21 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         return Ok(Status::Incomplete);
     }
     // Package metadata joins the plan before anything is written: it changes the digest.
-    let packages = super::sbom::attribute_layer(
-        &mut layer,
-        crate::sbom::pkgdb::PkgDbOptions {
-            package_db: !args.no_package_db,
-            copyright: !args.no_copyright,
-        },
-        !sboms.is_empty() || args.report,
-    )?;
+    // Reading the root's package database is skipped when nothing needs it.
+    let wants_packages =
+        !sboms.is_empty() || args.report || !args.no_package_db || !args.no_copyright;
+    let packages = if wants_packages {
+        Some(super::sbom::attribute_layer(
+            &mut layer,
+            crate::sbom::pkgdb::PkgDbOptions {
+                package_db: !args.no_package_db,
+                copyright: !args.no_copyright,
+            },
+            !sboms.is_empty() || args.report,
+        )?)
+    } else {
+        None
+    };
     let spec = super::image::image_spec(&args.image, &layer.bins[0])?;
     let mut summary = JsonPack {
         layer: None,
@@ -172,8 +179,8 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             summary.oci_archive = Some(w);
         }
     }
-    if !sboms.is_empty() {
-        summary.sbom = super::sbom::write_sboms(&sboms, &layer, &packages, mtime)?;
+    if let (false, Some(packages)) = (sboms.is_empty(), &packages) {
+        summary.sbom = super::sbom::write_sboms(&sboms, &layer, packages, mtime)?;
         if !args.json {
             for info in &summary.sbom {
                 println!(
@@ -183,8 +190,8 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             }
         }
     }
-    if args.report {
-        let r = super::report::make(&layer, &packages)?;
+    if let (true, Some(packages)) = (args.report, &packages) {
+        let r = super::report::make(&layer, packages)?;
         if !args.json {
             print!("{}", super::report::render(&r));
         }

@@ -118,6 +118,8 @@ pub struct Loader {
     /// The `--library-path` string (LD_LIBRARY_PATH), if given.
     pub library_path: Option<String>,
     verdicts: crate::memo::Memo<String, Verdict>,
+    /// ld.so.cache entries of this architecture by name (see `cache_paths`).
+    cache_index: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
     /// ld.so.cache answers by name.
     cache_memo: crate::memo::Memo<String, Option<String>>,
     /// Usable subdirectories of each search directory (see `existing_subdirs`).
@@ -198,6 +200,7 @@ impl Loader {
             plain_searches: Default::default(),
             subdir_memo: Default::default(),
             cache_memo: Default::default(),
+            cache_index: std::sync::OnceLock::new(),
             conf_dirs: std::sync::OnceLock::new(),
             objects,
         }
@@ -253,6 +256,22 @@ impl Loader {
         };
         self.verdicts.insert(r.path.clone(), v.clone());
         Ok(Some((r.path, v)))
+    }
+
+    /// Every path the root's ld.so.cache lists for `name` with this architecture's flags,
+    /// hwcaps entries included, in file order (indexed once).
+    pub fn cache_paths(&self, name: &str) -> &[String] {
+        let index = self.cache_index.get_or_init(|| {
+            let mut m: std::collections::HashMap<String, Vec<String>> =
+                std::collections::HashMap::new();
+            if let Some(c) = &self.cache {
+                for e in c.entries().filter(|e| e.flags == self.arch.cache_flags()) {
+                    m.entry(e.name).or_default().push(e.path);
+                }
+            }
+            m
+        });
+        index.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// `cache.lookup(name)`, memoised: the cache is fixed for the run.

@@ -72,14 +72,25 @@ pub fn write_layer_to<W: Write + Send>(
     compression: Compression,
     w: W,
 ) -> io::Result<(W, LayerInfo)> {
+    if compression == Compression::None {
+        // The blob is the tar itself: one hash, not two.
+        let mut t = DigestWriter::new(BufWriter::with_capacity(1 << 20, w));
+        let stats = tar::write_plan(plan, mtime, &mut t)?;
+        let (bw, diff_id, tar_bytes) = t.finish();
+        let w = bw.into_inner().map_err(|e| e.into_error())?;
+        let info = LayerInfo {
+            compression,
+            stats,
+            tar_bytes,
+            blob_digest: diff_id.clone(),
+            diff_id,
+            blob_bytes: tar_bytes,
+        };
+        return Ok((w, info));
+    }
     let blob = DigestWriter::new(w);
     let (blob, stats, diff_id, tar_bytes) = match compression {
-        Compression::None => {
-            let mut t = DigestWriter::new(BufWriter::with_capacity(1 << 20, blob));
-            let stats = tar::write_plan(plan, mtime, &mut t)?;
-            let (bw, d, n) = t.finish();
-            (bw.into_inner().map_err(|e| e.into_error())?, stats, d, n)
-        }
+        Compression::None => unreachable!("handled above"),
         Compression::Gzip => {
             let mut t = DigestWriter::new(gz::ParGzWriter::new(blob, GZIP_LEVEL));
             let stats = tar::write_plan(plan, mtime, &mut t)?;

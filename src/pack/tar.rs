@@ -4,8 +4,7 @@
 //! no user or group names, and the PAX header names are fixed (`PaxHeaders/<name>`), so the
 //! bytes depend on the plan only. File contents are streamed (read in 1 MiB blocks).
 
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use tar::{EntryType, Header};
 
@@ -135,20 +134,18 @@ fn write_entry<W: Write>(
     out.write_all(h.as_bytes())?;
     match &e.content {
         Content::File { host, size } => {
-            let mut f = File::open(host)?;
-            let mut left = *size;
-            while left > 0 {
-                let want = (buf.len() as u64).min(left) as usize;
-                let n = f.read(&mut buf[..want])?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("{} shrank while being packed", host.display()),
-                    ));
-                }
-                out.write_all(&buf[..n])?;
-                left -= n as u64;
+            // Large files are mapped (no copy into a buffer); the header already promised
+            // `size` bytes, so a file that changed size meanwhile is an error, not a
+            // corrupt archive.
+            let bytes = crate::elf::read_file(host)?;
+            if bytes.len() as u64 != *size {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} changed size while being packed", host.display()),
+                ));
             }
+            let _ = buf;
+            out.write_all(&bytes)?;
             pad(out, *size)?;
         }
         Content::Data(d) => {

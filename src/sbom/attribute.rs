@@ -129,7 +129,11 @@ pub fn attribute(root: &Root, db: Option<&Database>, plan: &Plan) -> Attribution
             _ if matches!(e.content, Content::Data(_)) => Owner::Unowned(Unowned::Generated),
             (None, _) => Owner::Unowned(Unowned::NoDatabase),
             (Some(db), None) => {
-                let owners = e.source.as_deref().map(|s| db.owners(s)).unwrap_or(&[]);
+                let owners = e
+                    .source
+                    .as_deref()
+                    .map(|s| db.owners(root, s))
+                    .unwrap_or_default();
                 if owners.is_empty() {
                     Owner::Unowned(Unowned::NotListed)
                 } else {

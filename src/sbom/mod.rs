@@ -169,7 +169,9 @@ pub enum SbomError {
 pub struct Database {
     /// Sorted by manager, name, architecture, version.
     pub packages: Vec<Package>,
-    owners: HashMap<String, Vec<usize>>,
+    /// Listed paths by file name: (directory as listed, package). Only the entries whose
+    /// name matches a file asked about are resolved (see `owners`).
+    by_name: HashMap<String, Vec<(String, usize)>>,
     pub distro: Distro,
     /// The database files read (paths inside the root).
     pub sources: Vec<String>,
@@ -212,26 +214,52 @@ impl Database {
         db
     }
 
-    /// Maps every listed path to its canonical path in the root (the last component not
-    /// followed). Paths that no longer exist are left out: they cannot be in a layer.
-    fn index(&mut self, root: &Root) {
-        let mut owners: HashMap<String, Vec<usize>> = HashMap::new();
+    /// Indexes every listed path by its file name. Nothing is resolved here: a whole
+    /// Debian root lists ~100,000 files, and resolving each (one lstat or more) made
+    /// `pack` spend most of its time here; `owners` resolves only the few listed paths
+    /// that share a name with the file asked about.
+    fn index(&mut self, _root: &Root) {
+        let mut by_name: HashMap<String, Vec<(String, usize)>> = HashMap::new();
         for (i, p) in self.packages.iter().enumerate() {
             for f in &p.files {
-                if let Ok(Some((canonical, _))) = root.resolve_nofollow(f) {
-                    let v = owners.entry(canonical).or_default();
-                    if v.last() != Some(&i) {
-                        v.push(i);
-                    }
+                let f = f.trim_end_matches('/');
+                let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
+                let v = by_name.entry(name.to_string()).or_default();
+                if v.last() != Some(&(dir.to_string(), i)) {
+                    v.push((dir.to_string(), i));
                 }
             }
         }
-        self.owners = owners;
+        self.by_name = by_name;
     }
 
-    /// The packages (indices into `packages`) that list canonical path `canonical`.
-    pub fn owners(&self, canonical: &str) -> &[usize] {
-        self.owners.get(canonical).map(Vec::as_slice).unwrap_or(&[])
+    /// The packages (indices into `packages`) that list canonical path `canonical`: the
+    /// listed paths with the same file name whose directory resolves (inside the root) to
+    /// the same directory, as dpkg lists a merged-/usr file as /lib/... or /usr/lib/....
+    pub fn owners(&self, root: &Root, canonical: &str) -> Vec<usize> {
+        let Some((dir, name)) = canonical.rsplit_once('/') else {
+            return Vec::new();
+        };
+        let dir = if dir.is_empty() { "/" } else { dir };
+        let mut out: Vec<usize> = Vec::new();
+        for (listed_dir, i) in self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[]) {
+            let listed = if listed_dir.is_empty() {
+                "/"
+            } else {
+                listed_dir.as_str()
+            };
+            let same = listed == dir
+                || root
+                    .resolve_real(listed)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(d, k)| k == crate::sysroot::Kind::Dir && d == dir);
+            if same && !out.contains(i) {
+                out.push(*i);
+            }
+        }
+        out.sort_unstable();
+        out
     }
 
     /// "dpkg", "apk" or "dpkg+apk".
