@@ -351,6 +351,7 @@ impl<'a> Tracer<'a> {
             fatal: None,
             processed: IdSet::new(),
         };
+        walk.preload();
         walk.run();
         let Walk {
             maps,
@@ -465,6 +466,40 @@ impl Walk<'_, '_> {
     fn expand(&self, obj: usize, name: &str) -> Option<String> {
         let o = &self.maps.objects[obj];
         dst::expand(name, &self.tracer.loader.dst_values(Some(&o.origin)))
+    }
+
+    /// glibc's `do_preload` for every name of the root's /etc/ld.so.preload: loaded for the
+    /// program (its loader), before any of its own needs; a name that cannot be loaded is
+    /// ignored, as the loader says ("cannot be preloaded ... ignored").
+    fn preload(&mut self) {
+        let names = self.tracer.loader.preload.clone();
+        let mut edges = Vec::new();
+        for name in names {
+            let expanded = if name.contains('/') {
+                self.expand(0, &name)
+            } else {
+                Some(name.clone())
+            };
+            let Some(expanded) = expanded else { continue };
+            let missing_before = self.maps.missing.len();
+            let outcome = self.map_object(0, usize::MAX, &expanded, DepKind::Preload, false);
+            match &outcome {
+                Outcome::Loaded(o) if self.reserved.insert(*o) => {
+                    self.list.push((Slot::Obj(*o), false))
+                }
+                Outcome::Missing(_) => {
+                    // Not loaded and not a "not found" line: the loader only warns.
+                    self.maps.missing.truncate(missing_before);
+                }
+                _ => {}
+            }
+            edges.push(Edge {
+                kind: DepKind::Preload,
+                name: expanded,
+                outcome,
+            });
+        }
+        self.maps.objects[0].deps.extend(edges);
     }
 
     /// Searches ahead, in parallel, for every dependency of the unprocessed objects.

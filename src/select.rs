@@ -249,6 +249,22 @@ pub fn select(
     for (ti, t) in sel.traces.iter().enumerate() {
         collect_trace(ti, t, &extra, &mut sel.files, &mut sel.problems);
     }
+    // The loader reads /etc/ld.so.preload at every start: the layer keeps it (and the
+    // preloaded libraries, which the traces loaded).
+    if let Some(arch) = sel.arch
+        && !src
+            .loader(arch)
+            .map_err(SelectError::Other)?
+            .preload
+            .is_empty()
+    {
+        sel.files
+            .entry(crate::ldso::LD_SO_PRELOAD.to_string())
+            .or_insert(Reason::DataFile {
+                library: "ld.so".into(),
+                what: "preload list".into(),
+            });
+    }
     // The same problem seen from several programs is reported once.
     let mut seen = std::collections::HashSet::new();
     sel.problems.retain(|p| seen.insert(p.message.clone()));

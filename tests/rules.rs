@@ -2360,3 +2360,47 @@ fn default_dirs_read_from_the_roots_loader() {
         1,
     );
 }
+
+// --- /etc/ld.so.preload ------------------------------------------------------------
+
+#[test]
+fn preload_file_loads_before_the_programs_needs() {
+    both(|a| {
+        let c = Case::new(a);
+        let d = dlib(a);
+        // rtld.c: names separated by spaces, tabs, newlines or ':', '#' comments; each is
+        // loaded for the program before its DT_NEEDED walk, so it comes first.
+        c.app(exe(a).needs("liba.so.1"))
+            .put(
+                &format!("{d}/liba.so.1"),
+                lib(a, "liba.so.1").needs("libp.so.1"),
+            )
+            .put(&format!("{d}/libp.so.1"), lib(a, "libp.so.1"))
+            .put("/opt/pre/libq.so", lib(a, "libq.so"))
+            .bytes(
+                "/etc/ld.so.preload",
+                b"# preloads\nlibp.so.1 /opt/pre/libq.so # trailing\n",
+            );
+        c.check(
+            &[
+                &format!("libp.so.1 => {d}/libp.so.1"),
+                "/opt/pre/libq.so => /opt/pre/libq.so",
+                &format!("liba.so.1 => {d}/liba.so.1"),
+            ],
+            0,
+        );
+    });
+}
+
+#[test]
+fn missing_preload_is_ignored() {
+    both(|a| {
+        let c = Case::new(a);
+        let d = dlib(a);
+        // do_preload: "cannot be preloaded (...): ignored." -- not a missing library.
+        c.app(exe(a).needs("liba.so.1"))
+            .put(&format!("{d}/liba.so.1"), lib(a, "liba.so.1"))
+            .bytes("/etc/ld.so.preload", b"libnope.so:/opt/nope/libx.so\n");
+        c.check(&[&format!("liba.so.1 => {d}/liba.so.1")], 0);
+    });
+}

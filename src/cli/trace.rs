@@ -285,6 +285,7 @@ fn tree_children(
             DepKind::Needed => "",
             DepKind::Filter => "filter ",
             DepKind::Auxiliary => "auxiliary ",
+            DepKind::Preload => "preload ",
         };
         match &e.outcome {
             Outcome::Loaded(o) => {

@@ -65,6 +65,8 @@ pub enum DepKind {
     Filter,
     /// DT_AUXILIARY: the filtee is optional.
     Auxiliary,
+    /// Named by the root's /etc/ld.so.preload (loaded before the program's needs).
+    Preload,
 }
 
 /// One DT_NEEDED/DT_FILTER/DT_AUXILIARY entry, as written in the file.

@@ -183,7 +183,8 @@ impl Synth {
         let mut dyns: Vec<(u64, u64)> = Vec::new();
         for (k, o) in &dep_offs {
             let tag = match k {
-                DepKind::Needed => 1,
+                // Preloads are not in ELF files: a synthetic one is written as DT_NEEDED.
+                DepKind::Needed | DepKind::Preload => 1,
                 DepKind::Filter => 0x7fff_ffff,
                 DepKind::Auxiliary => 0x7fff_fffd,
             };

@@ -103,6 +103,8 @@ pub struct Request<'a> {
 
 /// Loader facts for one root and architecture, shared by every traced program.
 pub struct Loader {
+    /// Names in the root's /etc/ld.so.preload, in order (comments removed).
+    pub preload: Vec<String>,
     /// Parsed files; candidates are parsed when they are checked.
     pub objects: std::sync::Arc<ObjectCache>,
     pub root: std::sync::Arc<Root>,
@@ -128,6 +130,31 @@ pub struct Loader {
     /// Indexed by DF_1_NODEFLIB (0 or 1), keyed by name.
     plain_searches: [crate::memo::Memo<String, std::sync::Arc<Search>>; 2],
     conf_dirs: std::sync::OnceLock<Vec<String>>,
+}
+
+/// The loader's preload list file.
+pub const LD_SO_PRELOAD: &str = "/etc/ld.so.preload";
+
+/// The names of the root's /etc/ld.so.preload as rtld.c reads them: `#` starts a comment
+/// to the end of the line, names are separated by spaces, tabs, newlines or ':'.
+fn read_preload(root: &Root) -> Vec<String> {
+    let Ok(text) = root.read_to_string(LD_SO_PRELOAD, 1 << 20) else {
+        return Vec::new();
+    };
+    parse_preload(&text)
+}
+
+/// See `read_preload`.
+pub fn parse_preload(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(|l| {
+            l.split([':', ' ', '\t'])
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// Directories remembered per missing name (for reports).
@@ -186,6 +213,7 @@ impl Loader {
             _ => (None, None, true),
         };
         let subdirs = cpu.subdirs();
+        let preload = read_preload(&root);
         Loader {
             root,
             arch,
@@ -202,6 +230,7 @@ impl Loader {
             cache_memo: Default::default(),
             cache_index: std::sync::OnceLock::new(),
             conf_dirs: std::sync::OnceLock::new(),
+            preload,
             objects,
         }
     }
@@ -572,5 +601,19 @@ pub fn absolute(p: &str) -> String {
         p.to_string()
     } else {
         format!("/{p}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preload_names_like_rtld() {
+        assert_eq!(
+            parse_preload("# c\nlibp.so.1 /opt/q.so\tlibr.so:libs.so # x\n\n"),
+            ["libp.so.1", "/opt/q.so", "libr.so", "libs.so"]
+        );
+        assert!(parse_preload("   \n# only\n").is_empty());
     }
 }
