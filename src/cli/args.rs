@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "minroot predicts exactly what the glibc loader loads for a program (without running it), \
 adds what the program loads at run time, and writes the minimal file set as a reproducible layer.\n\n\
 Exit status: 0 when everything was found, 1 when the closure is incomplete (a library is missing), 2 on an error.",
-    after_help = "Examples:\n  minroot trace /usr/bin/curl\n  minroot trace --root ./arm64-root --format list /usr/bin/python3\n  minroot trace --format json /usr/bin/* > deps.json"
+    after_help = "Examples:\n  minroot trace /usr/bin/curl\n  minroot trace --root ./arm64-root --format list /usr/bin/python3\n  minroot pack -o curl.tar /usr/bin/curl                 # FROM scratch + ADD curl.tar /\n  minroot pack --oci out/ --tag curl:8 --sbom curl.spdx.json /usr/bin/curl\n  minroot check image.tar.gz"
 )]
 pub struct Cli {
     #[command(subcommand)]
