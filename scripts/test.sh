@@ -14,5 +14,7 @@ cargo clippy --all-targets --release -- -D warnings
 scripts/python-tools.sh
 # Debug build too, for the regression inputs: overflow checks are on there.
 cargo test --test fuzz_regressions --test malformed
-MINROOT_REQUIRE_ALL=1 cargo test --release --all-targets -- --test-threads="${MINROOT_TEST_THREADS:-2}"
+MINROOT_REQUIRE_ALL=1 cargo test --release --lib --bins --tests -- --test-threads="${MINROOT_TEST_THREADS:-2}"
+# The benchmarks once each, as tests (divan's test mode): they must still run.
+cargo test --release --benches
 echo "test.sh: all tests passed"
