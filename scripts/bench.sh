@@ -67,7 +67,7 @@ print(sum(e["size"] for e in keep), len(keep), file=sys.stderr)
 echo "  $(cut -d' ' -f2 "$TMP/size") files and links, $(cut -d' ' -f1 "$TMP/size") bytes"
 ( cd / && xargs -a "$TMP/list" sh -c 'for f; do [ -L "$f" ] || echo "$f"; done' sh ) > "$TMP/files"
 TAR="tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C / -cf - -T $TMP/list"
-P="$M pack --no-base --no-gconv --no-package-db /usr/bin/ffmpeg"
+P="$M pack --no-base --no-gconv --no-package-db --no-copyright /usr/bin/ffmpeg"
 hyperfine -N -w 1 -r "$RUNS" --export-json "$OUT/pack-tar.json" \
     "$P -o /dev/null" \
     "sh -c '$TAR | sha256sum'" \
