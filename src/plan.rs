@@ -357,6 +357,30 @@ impl Builder<'_> {
         });
     }
 
+    /// A base file: the root's (with its symlink chain) when it has one, else `generated`
+    /// (when given); nothing when the layer already has the path.
+    fn base_from_root(&mut self, path: &str, generated: Option<&str>, what: &str) {
+        if self.plan.entries.contains_key(&key(path)) {
+            return;
+        }
+        if self
+            .root
+            .resolve(path)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.kind == Kind::File)
+        {
+            self.add_path(
+                path,
+                Reason::Base {
+                    what: format!("{what} (from the root)"),
+                },
+            );
+        } else if let Some(text) = generated {
+            self.data(path, text.as_bytes(), 0o644, what);
+        }
+    }
+
     fn base_files(&mut self) {
         self.data(
             "/etc/passwd",
@@ -365,66 +389,9 @@ impl Builder<'_> {
             "users root, nobody, nonroot",
         );
         self.data("/etc/group", GROUP.as_bytes(), 0o644, "groups");
-        if !self.plan.entries.contains_key("etc/nsswitch.conf") {
-            if self
-                .root
-                .resolve("/etc/nsswitch.conf")
-                .ok()
-                .flatten()
-                .is_some_and(|r| r.kind == Kind::File)
-            {
-                self.add_path(
-                    "/etc/nsswitch.conf",
-                    Reason::Base {
-                        what: "name service switch (from the root)".into(),
-                    },
-                );
-            } else {
-                self.data(
-                    "/etc/nsswitch.conf",
-                    NSSWITCH.as_bytes(),
-                    0o644,
-                    "name service switch",
-                );
-            }
-        }
-        if self
-            .root
-            .resolve(CA_BUNDLE)
-            .ok()
-            .flatten()
-            .is_some_and(|r| r.kind == Kind::File)
-        {
-            self.add_path(
-                CA_BUNDLE,
-                Reason::Base {
-                    what: "CA certificates (from the root)".into(),
-                },
-            );
-        }
-        if !self.plan.entries.contains_key("etc/os-release") {
-            if self
-                .root
-                .resolve("/etc/os-release")
-                .ok()
-                .flatten()
-                .is_some_and(|r| r.kind == Kind::File)
-            {
-                self.add_path(
-                    "/etc/os-release",
-                    Reason::Base {
-                        what: "os-release (from the root)".into(),
-                    },
-                );
-            } else {
-                self.data(
-                    "/etc/os-release",
-                    OS_RELEASE.as_bytes(),
-                    0o644,
-                    "os-release",
-                );
-            }
-        }
+        self.base_from_root("/etc/nsswitch.conf", Some(NSSWITCH), "name service switch");
+        self.base_from_root(CA_BUNDLE, None, "CA certificates");
+        self.base_from_root("/etc/os-release", Some(OS_RELEASE), "os-release");
         self.dir("/tmp", 0o1777, 0, 0, "temporary directory");
         self.dir("/root", 0o700, 0, 0, "root's home");
         self.dir("/home", 0o755, 0, 0, "homes");

@@ -26,21 +26,7 @@ pub struct Staging {
 impl Staging {
     /// A staging directory next to `dest`.
     pub fn new(dest: &Path) -> io::Result<Staging> {
-        let parent = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !parent.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{}: the directory does not exist", parent.display()),
-            ));
-        }
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "oci".into());
-        let dir = parent.join(format!(".{name}.minroot-{}.staging", std::process::id()));
+        let dir = crate::pack::staging_path(dest, "staging")?;
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("blobs/sha256"))?;
         Ok(Staging {

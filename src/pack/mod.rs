@@ -147,6 +147,26 @@ pub fn write_layer(
     Ok(info)
 }
 
+/// A private name next to `dest` in its directory (which must exist), for a file or
+/// directory that is renamed onto `dest` once complete: `.NAME.minroot-PID.SUFFIX`.
+pub fn staging_path(dest: &Path, suffix: &str) -> io::Result<PathBuf> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{}: the directory does not exist", dir.display()),
+        ));
+    }
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    Ok(dir.join(format!(".{name}.minroot-{}.{suffix}", std::process::id())))
+}
+
 /// A temporary file next to its destination, removed unless committed.
 pub struct AtomicFile {
     tmp: PathBuf,

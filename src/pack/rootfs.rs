@@ -19,21 +19,7 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
             format!("{} exists and is not empty", dest.display()),
         ));
     }
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !parent.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{}: the directory does not exist", parent.display()),
-        ));
-    }
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "rootfs".into());
-    let stage = Stage(parent.join(format!(".{name}.minroot-{}.staging", std::process::id())));
+    let stage = Stage(crate::pack::staging_path(dest, "staging")?);
     let _ = fs::remove_dir_all(&stage.0);
     fs::create_dir(&stage.0)?;
     let t = FileTime::from_unix_time(mtime as i64, 0);
