@@ -19,9 +19,7 @@ use crate::arch::Arch;
 use crate::elf::{self, DepKind, ElfInfo};
 use crate::ldso::Loader;
 use crate::ldso::dst::{self, SearchDir};
-use crate::resolve::{
-    Already, Applied, Edge, How, LinkMaps, Missing, Object, Outcome, Prepared, Slot,
-};
+use crate::resolve::{Applied, Edge, How, LinkMaps, Missing, Object, Outcome, Prepared, Slot};
 use crate::sysroot::{Kind, Root, SysrootError};
 
 pub use crate::objects::ObjectCache;
@@ -521,7 +519,7 @@ impl Walk<'_, '_> {
                 let Some(name) = self.expand(o, &d.name) else {
                     continue;
                 };
-                if self.maps.has_name(&name) {
+                if self.maps.names_contain(&name) {
                     continue;
                 }
                 items.push((o, k, name));
@@ -740,13 +738,6 @@ fn unloadable(info: &ElfInfo) -> Option<&'static str> {
     }
 }
 
-impl LinkMaps {
-    /// Whether some loaded object is known by `name` (path or requested name).
-    pub fn has_name(&self, name: &str) -> bool {
-        self.names_contain(name)
-    }
-}
-
 impl Prepared {
     /// The canonical path of the file this answer would load, if any.
     pub fn found_real(&self) -> Option<&str> {
@@ -761,14 +752,5 @@ impl Prepared {
             } => Some(real),
             _ => None,
         }
-    }
-}
-
-/// How a request was satisfied, for reports.
-pub fn already_label(a: Already) -> &'static str {
-    match a {
-        Already::Name => "already loaded",
-        Already::Soname => "already loaded (soname)",
-        Already::File => "already loaded (same file)",
     }
 }

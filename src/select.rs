@@ -564,7 +564,8 @@ fn collect_trace(
     }
 }
 
-fn step_label(t: &Trace, s: &Step) -> String {
+/// The short label of the search step that found a library (`rpath of /usr/bin/x`, ...).
+pub fn step_label(t: &Trace, s: &Step) -> String {
     match s {
         Step::Path => "path".into(),
         Step::Rpath { owner, .. } => format!("rpath of {}", t.maps.objects[*owner].path),

@@ -126,9 +126,9 @@ pub struct TraceArgs {
     pub bins: Vec<String>,
 }
 
-/// What goes into the layer besides the programs.
+/// What is traced besides the programs (shared by pack, files, report and bundle).
 #[derive(Args, Debug, Clone)]
-pub struct SelectArgs {
+pub struct ClosureArgs {
     #[command(flatten)]
     pub root: RootArgs,
     /// Also take this path of the root: a file, a symlink (with its target) or a directory
@@ -147,6 +147,13 @@ pub struct SelectArgs {
     /// Add opt-in data: tzdata, C.utf8. Repeatable
     #[arg(long = "data", value_name = "SET")]
     pub data: Vec<String>,
+}
+
+/// What goes into the layer besides the programs.
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
+    #[command(flatten)]
+    pub closure: ClosureArgs,
     /// Leave out the base files (passwd, group, nsswitch.conf, CA bundle, /tmp, homes,
     /// os-release), for a layer that goes on top of another base
     #[arg(long)]
@@ -336,23 +343,7 @@ pub struct CheckArgs {
 #[derive(Args, Debug)]
 pub struct BundleArgs {
     #[command(flatten)]
-    pub root: RootArgs,
-    /// Also take this path of the root (a file, or a directory recursively; every ELF
-    /// inside is traced too), e.g. /usr/lib/python3.11. Repeatable
-    #[arg(long = "include", short = 'i', value_name = "PATH")]
-    pub includes: Vec<String>,
-    /// Also load this library as the first program would dlopen it. Repeatable
-    #[arg(long = "dlopen", value_name = "SONAME")]
-    pub dlopens: Vec<String>,
-    /// Take .note.dlopen entries up to this priority: required, recommended, suggested
-    #[arg(long, value_name = "PRIORITY", default_value = "recommended")]
-    pub dlopen_priority: String,
-    /// Do not add gconv modules for programs that use iconv_open
-    #[arg(long)]
-    pub no_gconv: bool,
-    /// Add opt-in data: tzdata, C.utf8. Repeatable
-    #[arg(long = "data", value_name = "SET")]
-    pub data: Vec<String>,
+    pub closure: ClosureArgs,
     /// Output: a directory (must not exist or be empty) or a .tar.gz / .tgz
     #[arg(long, short = 'o', value_name = "OUT", required = true)]
     pub output: PathBuf,

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 
 use super::Status;
-use super::args::{BuildArgs, ImageArgs, RootArgs, SelectArgs};
+use super::args::{BuildArgs, ClosureArgs, ImageArgs, RootArgs, SelectArgs};
 use super::config::HostEnv;
 use super::image::{self, PlatformImage};
 use crate::pack::Compression;
@@ -30,16 +30,18 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
     for (i, (arch, root)) in checked.platforms.iter().enumerate() {
         let p = &spec.platform.get_ref()[i];
         let sel = SelectArgs {
-            root: RootArgs {
-                root: root.clone(),
-                library_path: p.library_path.clone(),
-                cpu_level: p.cpu_level.clone(),
+            closure: ClosureArgs {
+                root: RootArgs {
+                    root: root.clone(),
+                    library_path: p.library_path.clone(),
+                    cpu_level: p.cpu_level.clone(),
+                },
+                includes: spec.include.clone(),
+                dlopens: spec.dlopen.clone(),
+                dlopen_priority: spec.dlopen_priority.get_ref().clone(),
+                no_gconv: !spec.gconv,
+                data: spec.data.clone(),
             },
-            includes: spec.include.clone(),
-            dlopens: spec.dlopen.clone(),
-            dlopen_priority: spec.dlopen_priority.get_ref().clone(),
-            no_gconv: !spec.gconv,
-            data: spec.data.clone(),
             no_base: spec.no_base,
             strip_setuid: spec.strip_setuid,
             chown: spec.chown.clone(),

@@ -52,12 +52,7 @@ pub fn run(args: BundleArgs, env: &HostEnv) -> Result<Status> {
         );
     }
     let select = SelectArgs {
-        root: args.root.clone(),
-        includes: args.includes.clone(),
-        dlopens: args.dlopens.clone(),
-        dlopen_priority: args.dlopen_priority.clone(),
-        no_gconv: args.no_gconv,
-        data: args.data.clone(),
+        closure: args.closure.clone(),
         no_base: true,
         strip_setuid: true,
         chown: None,

@@ -38,7 +38,8 @@ pub struct Layer {
 }
 
 /// Runs selection and planning for `bins`.
-pub fn build(args: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer> {
+pub fn build(sel: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer> {
+    let args = &sel.closure;
     let mut session = Session::new(&args.root, env, true)?;
     // A layer must not depend on the CPU of the machine that builds it: without
     // --cpu-level, trace as a baseline CPU and add every glibc-hwcaps build.
@@ -58,7 +59,7 @@ pub fn build(args: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer>
             bail!("--data {d}: unknown data set; known: {}", names.join(", "));
         }
     }
-    let chown = match &args.chown {
+    let chown = match &sel.chown {
         None => None,
         Some(s) => {
             let (u, g) = s
@@ -81,7 +82,7 @@ pub fn build(args: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer>
     let included_nsswitch = includes
         .iter()
         .any(|i| i == "/etc/nsswitch.conf" || i == "/etc" || i == "/");
-    let nsswitch = plan::layer_nsswitch(&session.root, !args.no_base, included_nsswitch);
+    let nsswitch = plan::layer_nsswitch(&session.root, !sel.no_base, included_nsswitch);
     let opts = SelectOptions {
         includes,
         dlopens: args.dlopens.clone(),
@@ -95,8 +96,8 @@ pub fn build(args: &SelectArgs, bins: &[String], env: &HostEnv) -> Result<Layer>
     };
     let selection = select::select(&session, &paths, &opts)?;
     let plan_options = PlanOptions {
-        base: !args.no_base,
-        strip_setuid: args.strip_setuid,
+        base: !sel.no_base,
+        strip_setuid: sel.strip_setuid,
         chown,
     };
     let plan = plan::build(&session.root, &selection, &plan_options);

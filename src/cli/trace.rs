@@ -10,9 +10,10 @@ use serde::Serialize;
 use super::Status;
 use super::args::{TraceArgs, TraceFormat};
 use super::config::{HostEnv, Session};
-use crate::closure::{Trace, TraceError, Tracer, already_label};
+use crate::closure::{Trace, TraceError, Tracer};
 use crate::elf::DepKind;
 use crate::ldso::{Step, Tried};
+use crate::resolve::Already;
 use crate::resolve::{How, Outcome, Slot};
 
 pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
@@ -130,6 +131,15 @@ fn render_list(out: &mut impl Write, t: &Trace) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How a request was satisfied without loading anything, for the tree.
+fn already_label(a: Already) -> &'static str {
+    match a {
+        Already::Name => "already loaded",
+        Already::Soname => "already loaded (soname)",
+        Already::File => "already loaded (same file)",
+    }
+}
+
 /// The bracketed reason of the tree, libtree style.
 pub fn reason_label(t: &Trace, how: &How) -> String {
     match how {
@@ -138,14 +148,7 @@ pub fn reason_label(t: &Trace, how: &How) -> String {
         How::Vdso => "vdso".into(),
         How::Found { step, dir } => {
             let sub = hwcaps_note(dir);
-            let base = match step {
-                Step::Path => "path".to_string(),
-                Step::Rpath { owner, .. } => format!("rpath of {}", t.maps.objects[*owner].path),
-                Step::Runpath { .. } => "runpath".into(),
-                Step::LibraryPath { .. } => "LD_LIBRARY_PATH".into(),
-                Step::Cache => "ld.so.cache".into(),
-                Step::DefaultDir => "default dir".into(),
-            };
+            let base = crate::select::step_label(t, step);
             match sub {
                 Some(s) => format!("{base}, {s}"),
                 None => base,

@@ -201,21 +201,7 @@ impl AtomicFile {
         } else {
             dest
         };
-        let dir = match dest.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{}: the directory does not exist", dir.display()),
-            ));
-        }
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out".into());
-        let tmp = dir.join(format!(".{name}.minroot-{}.tmp", std::process::id()));
+        let tmp = staging_path(dest, "tmp")?;
         Ok(AtomicFile {
             tmp,
             dest: dest.to_path_buf(),
