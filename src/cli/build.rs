@@ -114,13 +114,14 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
             created_by: format!("minroot build {}", bins.join(" ")),
         })
         .collect();
-    let mut written = Vec::new();
-    if let Some(dir) = &args.oci {
-        written = image::write_oci_dir(dir, &platforms, &ispec, mtime, compression)?;
-    }
-    if let Some(file) = &args.oci_archive {
-        written = image::write_oci_archive(file, &platforms, &ispec, mtime, compression)?;
-    }
+    let written = image::write_oci(
+        args.oci.as_deref(),
+        args.oci_archive.as_deref(),
+        &platforms,
+        &ispec,
+        mtime,
+        compression,
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&written)?);
     } else {

@@ -165,7 +165,7 @@ pub struct PlatformImage<'a> {
 }
 
 /// What was written for one image.
-#[derive(Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct WrittenImage {
     pub platform: String,
     pub tag: String,
@@ -246,37 +246,32 @@ pub fn stage_images(
     Ok((index, docker, written))
 }
 
-/// Writes an OCI layout directory.
-pub fn write_oci_dir(
-    dest: &Path,
+/// Writes an OCI layout directory and/or an OCI archive (the layout in one tar, with
+/// Docker's manifest.json for one platform). The layers are compressed once for both.
+pub fn write_oci(
+    dir: Option<&Path>,
+    archive: Option<&Path>,
     platforms: &[PlatformImage],
     spec: &ImageSpec,
     mtime: u64,
     compression: Compression,
 ) -> Result<Vec<WrittenImage>> {
-    let mut st = Staging::new(dest)?;
-    let (index, _, written) = stage_images(&mut st, platforms, spec, mtime, compression)?;
-    st.finish_layout(&index)?;
-    st.commit_dir(dest)
-        .with_context(|| format!("writing {}", dest.display()))?;
-    Ok(written)
-}
-
-/// Writes an OCI archive (layout in one tar, with Docker's manifest.json for one platform).
-pub fn write_oci_archive(
-    dest: &Path,
-    platforms: &[PlatformImage],
-    spec: &ImageSpec,
-    mtime: u64,
-    compression: Compression,
-) -> Result<Vec<WrittenImage>> {
-    let mut st = Staging::new(dest)?;
+    let Some(first) = dir.or(archive) else {
+        return Ok(Vec::new());
+    };
+    let mut st = Staging::new(first)?;
     let (index, docker, written) = stage_images(&mut st, platforms, spec, mtime, compression)?;
     st.finish_layout(&index)?;
-    // Docker's manifest.json cannot tell platforms apart: only for single-platform archives.
-    let dm = (platforms.len() == 1).then(|| docker_manifest(&docker));
-    st.commit_archive(dest, dm.as_ref(), mtime)
-        .with_context(|| format!("writing {}", dest.display()))?;
+    if let Some(file) = archive {
+        // Docker's manifest.json cannot tell platforms apart: only for single-platform archives.
+        let dm = (platforms.len() == 1).then(|| docker_manifest(&docker));
+        st.write_archive(file, dm.as_ref(), mtime)
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
+    if let Some(dir) = dir {
+        st.commit_dir(dir)
+            .with_context(|| format!("writing {}", dir.display()))?;
+    }
     Ok(written)
 }
 

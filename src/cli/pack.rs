@@ -148,35 +148,31 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             dev: dev.as_ref(),
             created_by: format!("minroot pack {}", layer.bins.join(" ")),
         }];
-        if let Some(dir) = &args.oci {
-            let w = super::image::write_oci_dir(dir, &platforms, &spec, mtime, compression)?;
+        let w = super::image::write_oci(
+            args.oci.as_deref(),
+            args.oci_archive.as_deref(),
+            &platforms,
+            &spec,
+            mtime,
+            compression,
+        )?;
+        for (out, slot) in [
+            (&args.oci, &mut summary.oci),
+            (&args.oci_archive, &mut summary.oci_archive),
+        ] {
+            let Some(out) = out else { continue };
             if !args.json {
                 for i in &w {
                     println!(
                         "wrote {} ({} {}, manifest {})",
-                        dir.display(),
+                        out.display(),
                         i.tag,
                         i.platform,
                         i.manifest_digest
                     );
                 }
             }
-            summary.oci = Some(w);
-        }
-        if let Some(file) = &args.oci_archive {
-            let w = super::image::write_oci_archive(file, &platforms, &spec, mtime, compression)?;
-            if !args.json {
-                for i in &w {
-                    println!(
-                        "wrote {} ({} {}, manifest {})",
-                        file.display(),
-                        i.tag,
-                        i.platform,
-                        i.manifest_digest
-                    );
-                }
-            }
-            summary.oci_archive = Some(w);
+            *slot = Some(w.clone());
         }
     }
     if let (false, Some(packages)) = (sboms.is_empty(), &packages) {

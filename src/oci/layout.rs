@@ -109,14 +109,10 @@ impl Staging {
         Ok(())
     }
 
-    /// Writes the layout as one tar at `dest` (entries sorted, fixed metadata), with a
+    /// Writes the layout as one tar at `dest` (the staging directory stays, for
+    /// `commit_dir`, or is removed when dropped) (entries sorted, fixed metadata), with a
     /// Docker `manifest.json` when `docker` is given.
-    pub fn commit_archive(
-        mut self,
-        dest: &Path,
-        docker: Option<&Value>,
-        mtime: u64,
-    ) -> io::Result<()> {
+    pub fn write_archive(&self, dest: &Path, docker: Option<&Value>, mtime: u64) -> io::Result<()> {
         if let Some(d) = docker {
             fs::write(self.dir.join("manifest.json"), serde_json::to_vec(d)?)?;
         }
@@ -164,8 +160,6 @@ impl Staging {
         f.flush()?;
         drop(f);
         out.commit()?;
-        let _ = fs::remove_dir_all(&self.dir);
-        self.done = true;
         Ok(())
     }
 }
