@@ -160,6 +160,10 @@ impl Staging {
         f.flush()?;
         drop(f);
         out.commit()?;
+        // Docker's manifest belongs to the archive only, not to a layout directory.
+        if docker.is_some() {
+            fs::remove_file(self.dir.join("manifest.json"))?;
+        }
         Ok(())
     }
 }
