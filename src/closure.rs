@@ -17,8 +17,9 @@ use rayon::prelude::*;
 
 use crate::arch::Arch;
 use crate::elf::{self, DepKind, ElfInfo};
-use crate::ldso::Loader;
 use crate::ldso::dst::{self, SearchDir};
+use crate::ldso::{Loader, Step};
+use crate::reason::Via;
 use crate::resolve::{Applied, Edge, How, LinkMaps, Missing, Object, Outcome, Prepared, Slot};
 use crate::sysroot::{Kind, Root, SysrootError};
 
@@ -105,7 +106,8 @@ pub struct Trace {
     pub program: String,
     pub arch: Arch,
     pub info: Arc<ElfInfo>,
-    pub maps: LinkMaps,
+    /// The loader's list; read through the queries below.
+    maps: LinkMaps,
     pub interp: Option<Interp>,
     pub fatal: Option<Fatal>,
     /// No interpreter and no dependencies: nothing for a loader to do.
@@ -144,20 +146,79 @@ impl Trace {
 
     /// Loaded libraries in load order (not the program, ld.so or the vDSO).
     pub fn libraries(&self) -> impl Iterator<Item = (usize, &Object)> {
+        self.loaded().filter(|(_, o)| !o.hidden)
+    }
+
+    /// Every loaded object in load order, with its index: the program, ld.so and the vDSO
+    /// included.
+    pub fn loaded(&self) -> impl Iterator<Item = (usize, &Object)> {
         self.maps.order.iter().filter_map(|s| match s {
-            Slot::Obj(i) if !self.maps.objects[*i].hidden => Some((*i, &self.maps.objects[*i])),
-            _ => None,
+            Slot::Obj(i) => Some((*i, &self.maps.objects[*i])),
+            Slot::Missing(_) => None,
         })
+    }
+
+    /// The loader's list in load order: objects and the names it could not find (ldd
+    /// prints `name => not found` at that position).
+    pub fn order(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.maps.order.iter().copied()
+    }
+
+    /// How many objects the loader has loaded (ld.so and the vDSO included).
+    pub fn object_count(&self) -> usize {
+        self.maps.objects.len()
+    }
+
+    /// Object `i` (0 is the program).
+    pub fn object(&self, i: usize) -> &Object {
+        &self.maps.objects[i]
+    }
+
+    /// The names the loader cannot find, in the order it met them.
+    pub fn missing(&self) -> &[Missing] {
+        &self.maps.missing
+    }
+
+    /// Missing name `m` (an index of [`Slot::Missing`] or [`Outcome::Missing`]).
+    pub fn missing_at(&self, m: usize) -> &Missing {
+        &self.maps.missing[m]
+    }
+
+    /// The search step that found a library, with its owner named (what renders).
+    pub fn via(&self, step: &Step) -> Via {
+        match step {
+            Step::Path => Via::Path,
+            Step::Rpath { owner, entry } => Via::Rpath {
+                of: self.maps.objects[*owner].path.clone(),
+                entry: entry.clone(),
+            },
+            Step::Runpath { owner, entry } => Via::Runpath {
+                of: self.maps.objects[*owner].path.clone(),
+                entry: entry.clone(),
+            },
+            Step::LibraryPath { entry } => Via::LibraryPath {
+                entry: entry.clone(),
+            },
+            Step::Cache => Via::Cache,
+            Step::DefaultDir => Via::DefaultDir,
+        }
+    }
+
+    /// The object of the loaded library whose DT_SONAME is `soname`, if any.
+    pub fn find_soname(&self, soname: &str) -> Option<usize> {
+        self.loaded()
+            .find(|(_, o)| o.info.as_ref().and_then(|i| i.soname.as_deref()) == Some(soname))
+            .map(|(i, _)| i)
     }
 }
 
 /// Traces programs inside one root for one architecture.
 pub struct Tracer<'a> {
-    pub loader: &'a Loader,
-    pub cache: &'a ObjectCache,
+    loader: &'a Loader,
+    cache: &'a ObjectCache,
     /// Search and parse each wave of dependencies ahead in parallel. Worth it for one
     /// program; when many programs are traced in parallel, they keep the cores busy.
-    pub prefetch: bool,
+    prefetch: bool,
 }
 
 impl<'a> Tracer<'a> {
@@ -167,6 +228,11 @@ impl<'a> Tracer<'a> {
             cache,
             prefetch: true,
         }
+    }
+
+    /// The loader facts it traces with.
+    pub fn loader(&self) -> &'a Loader {
+        self.loader
     }
 
     /// The same tracer without the parallel look-ahead.
@@ -237,16 +303,15 @@ impl<'a> Tracer<'a> {
     /// Traces one program; `path` is inside the root.
     pub fn trace(&self, path: &str) -> Result<Trace, TraceError> {
         let loader = self.loader;
-        let root = &*loader.root;
+        let root = &**loader.root();
         let (real, info) = Self::inspect_program(root, self.cache, path)?;
-        let arch = loader.arch;
+        let arch = loader.arch();
         let mut maps = LinkMaps::with_capacity(32);
         let is_static = info.interp.is_none() && info.deps.is_empty();
         let origin = dst::origin_of(&real, "/");
         let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
         let library_path: Vec<SearchDir> = loader
-            .library_path
-            .as_deref()
+            .library_path()
             .map(|p| dst::decompose(p, &[':', ';'], &loader.dst_values(Some(&origin))))
             .unwrap_or_default();
         let main = Object {
@@ -470,7 +535,7 @@ impl Walk<'_, '_> {
     /// program (its loader), before any of its own needs; a name that cannot be loaded is
     /// ignored, as the loader says ("cannot be preloaded ... ignored").
     fn preload(&mut self) {
-        let names = self.tracer.loader.preload.clone();
+        let names = self.tracer.loader.preload().to_vec();
         let mut edges = Vec::new();
         for name in names {
             let expanded = if name.contains('/') {
@@ -536,7 +601,7 @@ impl Walk<'_, '_> {
             .map(|(o, k, name)| {
                 let p = maps.prepare(t.loader, *o, name, llp);
                 if let Some(real) = p.found_real() {
-                    let _ = t.cache.get(&t.loader.root, real);
+                    let _ = t.cache.get(t.loader.root(), real);
                 }
                 ((*o, *k), p)
             })
@@ -695,7 +760,7 @@ impl Walk<'_, '_> {
                 Outcome::Missing(self.maps.missing.len() - 1)
             }
             Applied::New(n) => {
-                let info = match self.tracer.cache.get(&loader.root, &n.real) {
+                let info = match self.tracer.cache.get(loader.root(), &n.real) {
                     Ok(i) => i,
                     Err(e) => return Outcome::Fatal(format!("{}: {e}", n.path)),
                 };

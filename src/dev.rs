@@ -3,9 +3,84 @@
 //! applet (read from busybox's own applet table, so only applets it has); without: `sh`
 //! and the usual coreutils/grep/sed/find programs that the root has, traced as usual.
 //! The production layer never gets any of this.
+//!
+//! [`plan`] makes the dev layer's plan: the tools traced as programs are, minus what the
+//! production layer already holds (the dev image is the production layer plus this one).
 
+use crate::plan::{self, Content, Entry, Plan, PlanOptions};
+use crate::problem::Problem;
 use crate::reason::Reason;
+use crate::select::{self, SelectError, SelectOptions};
+use crate::session::Session;
 use crate::sysroot::{Kind, Root};
+
+/// Why the dev layer cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error("--dev: the root has neither busybox nor a shell to put in the dev image")]
+    NoTools,
+    #[error("--dev: {0}")]
+    Incomplete(Problem),
+    #[error("--dev: {0}")]
+    Select(#[from] SelectError),
+}
+
+/// The dev layer's plan: the root's busybox (with applet links) or shell and tools, minus
+/// what the production layer `prod` already has. `opts` are the production selection's
+/// options (its hints); its includes and dlopens are not repeated.
+pub fn plan(session: &Session, prod: &Plan, opts: &SelectOptions) -> Result<Plan, DevError> {
+    let root = session.root();
+    let tools = find(root);
+    if tools.bins.is_empty() {
+        return Err(DevError::NoTools);
+    }
+    let sel = select::select(
+        session,
+        &tools.bins,
+        &SelectOptions {
+            includes: vec![],
+            dlopens: vec![],
+            ..opts.clone()
+        },
+    )?;
+    if let Some(p) = sel.problems().iter().find(|p| p.is_error()) {
+        return Err(DevError::Incomplete(p.clone()));
+    }
+    let mut plan = plan::build(
+        root,
+        &sel,
+        &PlanOptions {
+            base: false,
+            ..Default::default()
+        },
+    );
+    for (path, target, reason) in tools.links {
+        let k = path.trim_start_matches('/').to_string();
+        plan.entries.entry(k).or_insert(Entry {
+            content: Content::Symlink(target),
+            mode: 0o777,
+            uid: 0,
+            gid: 0,
+            xattrs: vec![],
+            reason,
+            source: None,
+        });
+    }
+    plan.entries
+        .retain(|k, e| matches!(e.content, Content::Dir) || !prod.entries.contains_key(k));
+    // Keep only directories that hold something of the dev layer.
+    let keep: Vec<String> = plan
+        .entries
+        .iter()
+        .filter(|(_, e)| !matches!(e.content, Content::Dir))
+        .map(|(k, _)| k.clone())
+        .collect();
+    plan.entries.retain(|k, e| {
+        !matches!(e.content, Content::Dir) || keep.iter().any(|f| f.starts_with(&format!("{k}/")))
+    });
+    plan.arch = prod.arch;
+    Ok(plan)
+}
 
 /// Where busybox may be.
 const BUSYBOX: &[&str] = &[

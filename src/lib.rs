@@ -1,25 +1,56 @@
 //! minroot: build the smallest root filesystem that runs a given program.
 //!
-//! The pipeline is `inputs -> closure -> plan -> emit`; see DESIGN.md. Each stage is a
-//! module with an owned output type. `main.rs` and `cli/` are the only places that read
-//! the environment or decide exit codes.
+//! The modules are the stages of the pipeline, in order (see DESIGN.md):
+//!
+//! ```text
+//! inputs ──> closure ──> selection ──> plan ──> outputs
+//! ```
+//!
+//! A job's path through them: the command line (`cli/`) or the build spec turns what
+//! was typed into a validated [`job::Job`]; [`job::run`] opens each root ([`session`]),
+//! traces every program with the loader's rules ([`closure`] over [`ldso`] and
+//! [`resolve`]), adds what it loads at run time and what was asked for ([`hints`],
+//! [`select`]), lays the layer out ([`plan`]), attributes it to packages ([`sbom`]) and
+//! writes it ([`pack`], [`oci`], [`bundle`]); the command line renders the returned
+//! [`job::Outcome`] and decides the exit status. `check` reads any image with the same
+//! loader rules. Only `main.rs` and `cli/` read the process environment or print.
+#![deny(unsafe_code)]
 
+// Facts shared by every stage.
 pub mod arch;
-pub mod bundle;
-pub mod check;
-pub mod cli;
-pub mod closure;
-pub mod dev;
+pub mod facts;
+pub mod problem;
+pub mod reason;
+
+// Inputs: the root, the files in it, and the job that names them.
 pub mod elf;
-pub mod hints;
-pub mod ldso;
+pub mod job;
 pub mod memo;
+pub mod session;
+pub mod sysroot;
+
+// The closure: what the loader loads, exactly as it does.
+pub mod closure;
+pub mod ldso;
 pub mod objects;
+pub mod resolve;
+
+// The selection: what the program loads by itself, and what was asked for.
+pub mod hints;
+pub mod select;
+
+// The plan: every entry of the layer.
+pub mod dev;
+pub mod plan;
+
+// Outputs.
+pub mod bundle;
 pub mod oci;
 pub mod pack;
-pub mod plan;
-pub mod reason;
-pub mod resolve;
 pub mod sbom;
-pub mod select;
-pub mod sysroot;
+
+// Reading images minroot did not make.
+pub mod check;
+
+// The command line.
+pub mod cli;

@@ -13,7 +13,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use crate::arch::Arch;
+use crate::facts::{CA_BUNDLE, NSSWITCH_CONF};
 use crate::ldso::cache::{LdCache, write_new_format};
+use crate::problem::Problem;
 use crate::reason::Reason;
 use crate::select::Selection;
 use crate::sysroot::{Kind, Root};
@@ -75,7 +77,8 @@ pub struct PlanOptions {
 pub struct Plan {
     pub entries: BTreeMap<String, Entry>,
     pub arch: Option<Arch>,
-    pub warnings: Vec<String>,
+    /// Paths left out, and why.
+    pub warnings: Vec<Problem>,
 }
 
 /// The xattr minroot keeps.
@@ -88,12 +91,11 @@ pub const GROUP: &str = "root:x:0:\ntty:x:5:\nstaff:x:50:\nnobody:x:65534:\nnonr
 /// which glibc implements without modules.
 pub const NSSWITCH: &str = "passwd:         files\ngroup:          files\nshadow:         files\ngshadow:        files\n\nhosts:          files dns\nnetworks:       files\n\nprotocols:      files\nservices:       files\nethers:         files\nrpc:            files\n";
 pub const OS_RELEASE: &str = "PRETTY_NAME=\"minroot\"\nNAME=\"minroot\"\nID=minroot\n";
-pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// The nsswitch.conf the layer will have: the root's (included or as base), else the
 /// generated one, or None when there is none (`--no-base` and not included).
 pub fn layer_nsswitch(root: &Root, base: bool, included: bool) -> Option<String> {
-    let from_root = root.read_to_string("/etc/nsswitch.conf", 1 << 20).ok();
+    let from_root = root.read_to_string(NSSWITCH_CONF, 1 << 20).ok();
     match (included, base) {
         (true, _) => from_root,
         (false, true) => Some(from_root.unwrap_or_else(|| NSSWITCH.to_string())),
@@ -115,12 +117,12 @@ pub fn build(root: &Root, sel: &Selection, opts: &PlanOptions) -> Plan {
         root,
         opts,
         plan: Plan {
-            arch: sel.arch,
+            arch: sel.arch(),
             ..Plan::default()
         },
         inodes: HashMap::new(),
     };
-    for (path, reason) in &sel.files {
+    for (path, reason) in sel.files() {
         b.add_path(path, reason.clone());
     }
     if opts.base {
@@ -189,13 +191,16 @@ impl Builder<'_> {
         let r = match self.root.resolve(path) {
             Ok(Some(r)) => r,
             Ok(None) => {
-                self.plan
-                    .warnings
-                    .push(format!("{path}: not in the root, left out"));
+                self.plan.warnings.push(Problem::NotInRoot {
+                    path: path.to_string(),
+                });
                 return;
             }
             Err(e) => {
-                self.plan.warnings.push(format!("{path}: {e}; left out"));
+                self.plan.warnings.push(Problem::Unreadable {
+                    path: path.to_string(),
+                    error: e.to_string(),
+                });
                 return;
             }
         };
@@ -237,9 +242,10 @@ impl Builder<'_> {
                 let meta = match self.root.lstat_meta(&r.path) {
                     Ok(m) => m,
                     Err(e) => {
-                        self.plan
-                            .warnings
-                            .push(format!("{}: {e}; left out", r.path));
+                        self.plan.warnings.push(Problem::Unreadable {
+                            path: r.path.clone(),
+                            error: e.to_string(),
+                        });
                         return;
                     }
                 };
@@ -273,10 +279,10 @@ impl Builder<'_> {
                     },
                 );
             }
-            Kind::Other => self.plan.warnings.push(format!(
-                "{}: a device, FIFO or socket; left out (the container runtime provides /dev)",
-                r.path
-            )),
+            Kind::Other => self
+                .plan
+                .warnings
+                .push(Problem::SpecialFile { path: r.path }),
         }
     }
 
@@ -389,7 +395,7 @@ impl Builder<'_> {
             "users root, nobody, nonroot",
         );
         self.data("/etc/group", GROUP.as_bytes(), 0o644, "groups");
-        self.base_from_root("/etc/nsswitch.conf", Some(NSSWITCH), "name service switch");
+        self.base_from_root(NSSWITCH_CONF, Some(NSSWITCH), "name service switch");
         self.base_from_root(CA_BUNDLE, None, "CA certificates");
         self.base_from_root("/etc/os-release", Some(OS_RELEASE), "os-release");
         self.dir("/tmp", 0o1777, 0, 0, "temporary directory");
@@ -402,7 +408,7 @@ impl Builder<'_> {
     /// layer, so the loader in the image does what was traced (entries in non-default
     /// directories would otherwise be lost), and nothing else.
     fn trimmed_cache(&mut self, sel: &Selection) {
-        let Some(arch) = sel.arch else { return };
+        let Some(arch) = sel.arch() else { return };
         if self.plan.entries.contains_key("etc/ld.so.cache") {
             return;
         }

@@ -1,9 +1,54 @@
 //! Why a path is in the layer: one typed reason per entry. If minroot cannot say why a file
-//! is in the layer, it is not in it. Rendering is a separate match (`Reason::label`).
+//! is in the layer, it is not in it. Rendering is one match (`impl Display`); JSON takes
+//! the typed fields, with the search step ([`Via`]) as its label.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 
 use crate::elf::Priority;
+
+/// The step of the loader's search that found a library, with the object whose DT_RPATH
+/// or DT_RUNPATH it was named. The one renderer of search steps: `{}` is the short label
+/// of `files` and the trace tree (`rpath of /usr/bin/x`), `{:#}` adds the entry as written
+/// (`rpath $ORIGIN/../lib of /usr/bin/x`), as `trace --verbose` lists searched directories.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Via {
+    /// A DT_NEEDED (or dlopen) name containing '/': opened as a path.
+    Path,
+    /// DT_RPATH of `of` (the requester or one of its loaders).
+    Rpath { of: String, entry: String },
+    /// DT_RUNPATH of the requester `of`.
+    Runpath { of: String, entry: String },
+    /// `--library-path` (LD_LIBRARY_PATH).
+    LibraryPath { entry: String },
+    /// The root's /etc/ld.so.cache.
+    Cache,
+    /// A default directory of the loader.
+    DefaultDir,
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let long = f.alternate();
+        match self {
+            Via::Path => f.write_str("path"),
+            Via::Rpath { of, entry } if long => write!(f, "rpath {entry} of {of}"),
+            Via::Rpath { of, .. } => write!(f, "rpath of {of}"),
+            Via::Runpath { entry, .. } if long => write!(f, "runpath {entry}"),
+            Via::Runpath { .. } => f.write_str("runpath"),
+            Via::LibraryPath { entry } if long => write!(f, "LD_LIBRARY_PATH {entry}"),
+            Via::LibraryPath { .. } => f.write_str("LD_LIBRARY_PATH"),
+            Via::Cache => f.write_str("ld.so.cache"),
+            Via::DefaultDir => f.write_str("default dir"),
+        }
+    }
+}
+
+/// Serialises a value as its `Display` text.
+pub fn as_text<T: fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
 
 /// The glibc behaviour that brought a file in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,7 +75,8 @@ pub enum Reason {
     /// A library the loader loads: requested by `by`, found by `how` in `dir`.
     Library {
         by: String,
-        how: String,
+        #[serde(serialize_with = "as_text")]
+        how: Via,
         dir: String,
     },
     /// Another glibc-hwcaps build of a library, so the image runs on any CPU level.
@@ -65,42 +111,77 @@ pub enum Reason {
     Copyright { package: String },
 }
 
-impl Reason {
+impl fmt::Display for Reason {
     /// A short human label, as printed by `minroot files`.
-    pub fn label(&self) -> String {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::Input => "input".into(),
-            Reason::ScriptInterpreter { script } => format!("interpreter of script {script}"),
-            Reason::Interpreter { program } => format!("interpreter of {program}"),
-            Reason::Library { by, how, .. } => format!("needed by {by} [{how}]"),
-            Reason::HwcapsVariant { of } => format!("glibc-hwcaps variant of {of}"),
+            Reason::Input => f.write_str("input"),
+            Reason::ScriptInterpreter { script } => write!(f, "interpreter of script {script}"),
+            Reason::Interpreter { program } => write!(f, "interpreter of {program}"),
+            Reason::Library { by, how, .. } => write!(f, "needed by {by} [{how}]"),
+            Reason::HwcapsVariant { of } => write!(f, "glibc-hwcaps variant of {of}"),
             Reason::DlopenNote {
                 by,
                 feature,
                 priority,
-            } => {
-                let f = feature
-                    .as_deref()
-                    .map(|f| format!(" {f}"))
-                    .unwrap_or_default();
-                format!("dlopen note{f} of {by} ({priority:?})")
-                    .replace("(Required)", "(required)")
-                    .replace("(Recommended)", "(recommended)")
-                    .replace("(Suggested)", "(suggested)")
+            } => match feature {
+                Some(feat) => write!(f, "dlopen note {feat} of {by} ({priority})"),
+                None => write!(f, "dlopen note of {by} ({priority})"),
+            },
+            Reason::DlopenOption => f.write_str("--dlopen"),
+            Reason::Glibc(GlibcRule::Nss { service }) => write!(f, "glibc NSS service {service}"),
+            Reason::Glibc(GlibcRule::Gconv) => f.write_str("glibc gconv (iconv_open)"),
+            Reason::Glibc(GlibcRule::LibgccS { symbol }) => {
+                write!(f, "glibc unwinder ({symbol})")
             }
-            Reason::DlopenOption => "--dlopen".into(),
-            Reason::Glibc(GlibcRule::Nss { service }) => format!("glibc NSS service {service}"),
-            Reason::Glibc(GlibcRule::Gconv) => "glibc gconv (iconv_open)".into(),
-            Reason::Glibc(GlibcRule::LibgccS { symbol }) => format!("glibc unwinder ({symbol})"),
-            Reason::DataFile { library, what } => format!("{what} of {library}"),
-            Reason::OptInData { what } => format!("--data {what}"),
-            Reason::Include { arg } => format!("--include {arg}"),
-            Reason::IncludedElfDependency { of } => format!("needed by included {of}"),
-            Reason::Symlink { to } => format!("symlink to {to}"),
-            Reason::Parent => "parent directory".into(),
-            Reason::Base { what } => format!("base file: {what}"),
-            Reason::PackageDb { package } => format!("package database entry of {package}"),
-            Reason::Copyright { package } => format!("copyright file of package {package}"),
+            Reason::DataFile { library, what } => write!(f, "{what} of {library}"),
+            Reason::OptInData { what } => write!(f, "--data {what}"),
+            Reason::Include { arg } => write!(f, "--include {arg}"),
+            Reason::IncludedElfDependency { of } => write!(f, "needed by included {of}"),
+            Reason::Symlink { to } => write!(f, "symlink to {to}"),
+            Reason::Parent => f.write_str("parent directory"),
+            Reason::Base { what } => write!(f, "base file: {what}"),
+            Reason::PackageDb { package } => write!(f, "package database entry of {package}"),
+            Reason::Copyright { package } => write!(f, "copyright file of package {package}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        let lib = Reason::Library {
+            by: "/usr/bin/x".into(),
+            how: Via::Rpath {
+                of: "/usr/bin/x".into(),
+                entry: "$ORIGIN/../lib".into(),
+            },
+            dir: "/usr/lib/".into(),
+        };
+        assert_eq!(
+            lib.to_string(),
+            "needed by /usr/bin/x [rpath of /usr/bin/x]"
+        );
+        assert_eq!(
+            serde_json::to_value(&lib).unwrap()["how"],
+            "rpath of /usr/bin/x"
+        );
+        let note = Reason::DlopenNote {
+            by: "/usr/lib/libx.so.1".into(),
+            feature: Some("zstd".into()),
+            priority: Priority::Suggested,
+        };
+        assert_eq!(
+            note.to_string(),
+            "dlopen note zstd of /usr/lib/libx.so.1 (suggested)"
+        );
+        let v = Via::Runpath {
+            of: "/a".into(),
+            entry: "$ORIGIN".into(),
+        };
+        assert_eq!(format!("{v} / {v:#}"), "runpath / runpath $ORIGIN");
     }
 }

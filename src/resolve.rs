@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::elf::{DepKind, ElfInfo, Verdict};
 use crate::ldso::dst::{self, SearchDir};
-use crate::ldso::{self, ChainLink, Loader, Request, Search, Skipped, Step, Tried};
+use crate::ldso::{self, ChainLink, Loader, Request, Search, SkipWhy, Skipped, Step, Tried};
 
 /// Why an object is in the loader's list.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -401,20 +401,13 @@ impl LinkMaps {
                 }
                 Some((_, Verdict::Fatal(e))) => return Applied::Fatal(format!("{path}: {e}")),
                 Some((_, v)) => {
-                    let why = if v == Verdict::OtherClass {
-                        "wrong ELF class"
-                    } else {
-                        "wrong machine"
-                    };
+                    let why = SkipWhy::of(&v).unwrap_or(SkipWhy::WrongMachine);
                     return Applied::Missing {
                         tried: vec![Tried {
                             dir: path.clone(),
                             step: Step::Path,
                         }],
-                        skipped: vec![Skipped {
-                            path,
-                            why: why.into(),
-                        }],
+                        skipped: vec![Skipped { path, why }],
                     };
                 }
             },

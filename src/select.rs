@@ -6,7 +6,8 @@
 //! Inputs: BINs (a `#!` script brings its interpreter; `#!/usr/bin/env prog` brings env
 //! and `prog` found on the default PATH), `--include` paths (files, symlinks, directories;
 //! every ELF inside is traced: a program on its own, a library as if the first program
-//! dlopened it), `--dlopen` sonames, and the hints.
+//! dlopened it), `--dlopen` sonames, and the hints. The `#!` line is read here, once:
+//! the [`Program`] records say what each input is, for the stages after (bundle).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,16 +16,16 @@ use rayon::prelude::*;
 
 use crate::arch::Arch;
 use crate::closure::{Dlopened, Trace, TraceError, Tracer};
-use crate::elf::{self, DepKind, Priority};
+use crate::elf::{self, DepKind};
+use crate::facts::DEFAULT_PATH;
 use crate::hints::{self, HintOptions};
+use crate::ldso::Step;
 use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
-use crate::ldso::{Loader, Step};
+use crate::problem::Problem;
 use crate::reason::Reason;
 use crate::resolve::{How, Slot};
+use crate::session::{Session, SessionError};
 use crate::sysroot::{Kind, Root, SysrootError};
-
-/// The PATH a `#!/usr/bin/env prog` script's `prog` is looked up in (Debian's default).
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// What to select besides the programs.
 #[derive(Clone, Debug)]
@@ -36,20 +37,101 @@ pub struct SelectOptions {
     pub hwcaps_variants: bool,
 }
 
-/// A problem found while selecting. Errors make `pack` fail unless `--allow-missing`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Problem {
-    pub error: bool,
-    pub message: String,
+/// A script's `#!` line, as the kernel splits it: the interpreter and at most one argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shebang {
+    /// The interpreter as written (`/usr/bin/env`, `/bin/sh`).
+    pub interpreter: String,
+    /// The one argument, if any (`python3` of `#!/usr/bin/env python3`, `-e` of `#!/bin/sh -e`).
+    pub arg: Option<String>,
+}
+
+impl Shebang {
+    /// Reads a `#!` line from the first bytes of a file; None when it is not a script,
+    /// Some(None) for an empty line.
+    pub fn parse(head: &[u8]) -> Option<Option<Shebang>> {
+        let rest = head.strip_prefix(b"#!")?;
+        let line = rest.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let line = String::from_utf8_lossy(line);
+        let mut words = line.split_whitespace();
+        Some(words.next().map(|interp| Shebang {
+            interpreter: interp.to_string(),
+            arg: words.next().map(str::to_string),
+        }))
+    }
+
+    /// The program `env` runs, for `#!/usr/bin/env prog` (not for options or assignments).
+    pub fn env_program(&self) -> Option<&str> {
+        if !self.interpreter.ends_with("/env") {
+            return None;
+        }
+        self.arg
+            .as_deref()
+            .filter(|a| !a.starts_with('-') && !a.contains('='))
+    }
+}
+
+/// What one input program is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgramKind {
+    /// An ELF program, traced.
+    Elf,
+    /// A script; `runs` is the program that runs it: the interpreter, or for
+    /// `#!/usr/bin/env prog`, `prog` as found on the default PATH.
+    Script { shebang: Shebang, runs: String },
+}
+
+/// One program the layer runs: an input, or the interpreter of one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    /// The path inside the root, as given.
+    pub path: String,
+    pub kind: ProgramKind,
 }
 
 /// The selection: paths inside the root (as they will be opened) with their reason.
 #[derive(Debug, Default)]
 pub struct Selection {
-    pub files: IndexMap<String, Reason>,
-    pub traces: Vec<Trace>,
-    pub problems: Vec<Problem>,
-    pub arch: Option<Arch>,
+    files: IndexMap<String, Reason>,
+    traces: Vec<Trace>,
+    programs: Vec<Program>,
+    problems: Vec<Problem>,
+    arch: Option<Arch>,
+}
+
+impl Selection {
+    /// Every selected path (inside the root, as opened) with its reason, in discovery order.
+    pub fn files(&self) -> &IndexMap<String, Reason> {
+        &self.files
+    }
+    /// The trace of every ELF program (inputs, interpreters, included programs), in order.
+    pub fn traces(&self) -> &[Trace] {
+        &self.traces
+    }
+    /// The trace of the program at `path` (as given), if it is an ELF program.
+    pub fn trace_of(&self, path: &str) -> Option<&Trace> {
+        self.traces.iter().find(|t| t.program == path)
+    }
+    /// What each input program is, and the interpreters scripts bring.
+    pub fn programs(&self) -> &[Program] {
+        &self.programs
+    }
+    /// The program record of `path`.
+    pub fn program(&self, path: &str) -> Option<&Program> {
+        self.programs.iter().find(|p| p.path == path)
+    }
+    /// What went wrong or was left out, each once.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+    /// The architecture of the programs (None when nothing was traced).
+    pub fn arch(&self) -> Option<Arch> {
+        self.arch
+    }
+    /// Whether some problem makes the closure incomplete.
+    pub fn incomplete(&self) -> bool {
+        self.problems.iter().any(Problem::is_error)
+    }
 }
 
 /// A fatal selection error (bad input): exit status 2.
@@ -59,44 +141,50 @@ pub enum SelectError {
     Trace(#[from] TraceError),
     #[error(transparent)]
     Sysroot(#[from] SysrootError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
     #[error("{0}: no such file in the root")]
     NotFound(String),
+    #[error("{0}: not a regular file")]
+    NotAFile(String),
+    #[error("{path}: {error}")]
+    Unreadable { path: String, error: String },
+    #[error("{0}: empty #! line")]
+    EmptyShebang(String),
+    #[error("{0}: neither an ELF program nor a #! script")]
+    NotAProgram(String),
     #[error("{script}: its interpreter {interp} is not in the root")]
     NoInterpreter { script: String, interp: String },
+    #[error("{0}: unsupported machine")]
+    UnsupportedMachine(String),
     #[error(
         "the programs are for different architectures ({0} and {1}); a layer is for one platform"
     )]
     MixedArch(Arch, Arch),
-    #[error("{0}")]
-    Other(String),
+    #[error("{path}: {error}")]
+    Walk { path: String, error: String },
 }
 
-/// Source of loaders and parsed files (the CLI's `Session`).
-pub trait Loaders: Sync {
-    fn root(&self) -> &Root;
-    fn loader(&self, arch: Arch) -> Result<std::sync::Arc<Loader>, String>;
-    fn cache(&self) -> &crate::closure::ObjectCache;
-}
-
-struct Program {
+/// An ELF to trace as a program, and why it is in the layer.
+struct ToTrace {
     path: String,
     reason: Reason,
 }
 
 /// Builds the selection for `bins` (paths inside the root).
 pub fn select(
-    src: &dyn Loaders,
+    src: &Session,
     bins: &[String],
     opts: &SelectOptions,
 ) -> Result<Selection, SelectError> {
-    let root = src.root();
+    let root = &**src.root();
     let mut sel = Selection::default();
-    let mut programs: Vec<Program> = Vec::new();
+    let mut to_trace: Vec<ToTrace> = Vec::new();
     let mut dlopen_paths: Vec<(String, Reason)> = Vec::new();
 
     // Programs: ELF as is, scripts bring their interpreter.
     for b in bins {
-        add_program(root, b, Reason::Input, &mut programs, &mut sel, 0)?;
+        add_program(root, b, Reason::Input, &mut to_trace, &mut sel, 0)?;
     }
     // Includes: every path under them; ELF inside traced.
     for inc in &opts.includes {
@@ -104,9 +192,8 @@ pub fn select(
         for (path, is_elf_file) in include_paths(root, inc, &mut sel.problems)? {
             sel.files.entry(path.clone()).or_insert(reason.clone());
             if is_elf_file {
-                let interp = elf_has_interp(src, &path);
-                match interp {
-                    Some(true) => programs.push(Program {
+                match elf_has_interp(src, &path) {
+                    Some(true) => to_trace.push(ToTrace {
                         path,
                         reason: reason.clone(),
                     }),
@@ -119,17 +206,17 @@ pub fn select(
     }
 
     // Trace every program (in parallel; order kept).
-    let traced: Vec<Result<Trace, SelectError>> = programs
+    let traced: Vec<Result<Trace, SelectError>> = to_trace
         .par_iter()
         .map(|p| {
             let (_, info) = Tracer::inspect_program(root, src.cache(), &p.path)?;
             let arch = Arch::from_elf_machine(info.machine)
-                .ok_or_else(|| SelectError::Other(format!("{}: unsupported machine", p.path)))?;
-            let loader = src.loader(arch).map_err(SelectError::Other)?;
+                .ok_or_else(|| SelectError::UnsupportedMachine(p.path.clone()))?;
+            let loader = src.loader(arch)?;
             Ok(Tracer::new(&loader, src.cache()).trace(&p.path)?)
         })
         .collect();
-    for (p, t) in programs.iter().zip(traced) {
+    for (p, t) in to_trace.iter().zip(traced) {
         let t = t?;
         match sel.arch {
             Some(a) if a != t.arch => return Err(SelectError::MixedArch(a, t.arch)),
@@ -147,7 +234,7 @@ pub fn select(
         if sel.traces[ti].is_static {
             continue;
         }
-        let loader = src.loader(arch).map_err(SelectError::Other)?;
+        let loader = src.loader(arch)?;
         let tracer = Tracer::new(&loader, src.cache());
         {
             // Every program dlopens the included libraries and the --dlopen names, each
@@ -159,13 +246,13 @@ pub fn select(
                         extra.insert((ti, n), reason.clone());
                     }
                     Dlopened::Already(_) => {}
-                    Dlopened::Missing(m) => sel.problems.push(Problem {
-                        error: true,
-                        message: format!("{p}: not loadable ({} not found)", m.name),
+                    Dlopened::Missing(m) => sel.problems.push(Problem::IncludedNotLoadable {
+                        path: p.clone(),
+                        missing: m.name,
                     }),
-                    Dlopened::Failed(e) => sel.problems.push(Problem {
-                        error: true,
-                        message: format!("{p}: dlopen would fail: {e}"),
+                    Dlopened::Failed(error) => sel.problems.push(Problem::IncludedDlopenFails {
+                        path: p.clone(),
+                        error,
                     }),
                 }
             }
@@ -175,20 +262,13 @@ pub fn select(
                         extra.insert((ti, n), Reason::DlopenOption);
                     }
                     Dlopened::Already(_) => {}
-                    Dlopened::Missing(m) => sel.problems.push(Problem {
-                        error: true,
-                        message: format!(
-                            "--dlopen {name}: not found (searched {})",
-                            m.tried
-                                .iter()
-                                .map(|t| t.dir.as_str())
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        ),
+                    Dlopened::Missing(m) => sel.problems.push(Problem::DlopenNotFound {
+                        name: name.clone(),
+                        searched: m.tried.into_iter().map(|t| t.dir).collect(),
                     }),
-                    Dlopened::Failed(e) => sel.problems.push(Problem {
-                        error: true,
-                        message: format!("--dlopen {name}: {e}"),
+                    Dlopened::Failed(error) => sel.problems.push(Problem::DlopenFails {
+                        name: name.clone(),
+                        error,
                     }),
                 }
             }
@@ -213,33 +293,20 @@ pub fn select(
                             extra.insert((ti, n), r.clone());
                         }
                         Dlopened::Already(_) => {}
-                        Dlopened::Missing(m) => {
-                            sel.problems.push(Problem {
-                                error: false,
-                                message: format!(
-                                    "{q} left out: it needs {}, which is not in the root",
-                                    m.name
-                                ),
-                            });
-                        }
-                        Dlopened::Failed(e) => {
-                            sel.problems.push(Problem {
-                                error: false,
-                                message: format!("{q} left out: dlopen would fail: {e}"),
-                            });
-                        }
+                        Dlopened::Missing(m) => sel.problems.push(Problem::PluginNeedsMissing {
+                            path: q,
+                            needs: m.name,
+                        }),
+                        Dlopened::Failed(error) => sel
+                            .problems
+                            .push(Problem::PluginDlopenFails { path: q, error }),
                     }
                     continue;
                 }
                 sel.files.entry(q).or_insert(r.clone());
             }
         }
-        for p in h.problems {
-            sel.problems.push(Problem {
-                error: p.required,
-                message: p.message,
-            });
-        }
+        sel.problems.extend(h.problems);
         if opts.hwcaps_variants {
             for (o, r) in hwcaps_variants(&tracer, trace) {
                 extra.entry((ti, o)).or_insert(r);
@@ -252,11 +319,7 @@ pub fn select(
     // The loader reads /etc/ld.so.preload at every start: the layer keeps it (and the
     // preloaded libraries, which the traces loaded).
     if let Some(arch) = sel.arch
-        && !src
-            .loader(arch)
-            .map_err(SelectError::Other)?
-            .preload
-            .is_empty()
+        && !src.loader(arch)?.preload().is_empty()
     {
         sel.files
             .entry(crate::ldso::LD_SO_PRELOAD.to_string())
@@ -267,7 +330,7 @@ pub fn select(
     }
     // The same problem seen from several programs is reported once.
     let mut seen = std::collections::HashSet::new();
-    sel.problems.retain(|p| seen.insert(p.message.clone()));
+    sel.problems.retain(|p| seen.insert(p.to_string()));
     Ok(sel)
 }
 
@@ -276,7 +339,7 @@ fn add_program(
     root: &Root,
     typed: &str,
     reason: Reason,
-    programs: &mut Vec<Program>,
+    to_trace: &mut Vec<ToTrace>,
     sel: &mut Selection,
     depth: usize,
 ) -> Result<(), SelectError> {
@@ -284,34 +347,36 @@ fn add_program(
         .resolve(typed)?
         .ok_or_else(|| SelectError::NotFound(typed.into()))?;
     if r.kind != Kind::File {
-        return Err(SelectError::Other(format!("{typed}: not a regular file")));
+        return Err(SelectError::NotAFile(typed.into()));
     }
     let head = root
         .head_canonical(&r.path, 256)
-        .map_err(|e| SelectError::Other(format!("{typed}: {e}")))?;
-    if head.starts_with(b"#!") && depth < 4 {
+        .map_err(|e| SelectError::Unreadable {
+            path: typed.into(),
+            error: e.to_string(),
+        })?;
+    if let (Some(line), true) = (Shebang::parse(&head), depth < 4) {
         sel.files.entry(typed.to_string()).or_insert(reason);
-        let line = head[2..].split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let line = String::from_utf8_lossy(line);
-        let mut words = line.split_whitespace();
-        let interp = words
-            .next()
-            .ok_or_else(|| SelectError::Other(format!("{typed}: empty #! line")))?
-            .to_string();
-        let arg = words.next().map(str::to_string);
+        let shebang = line.ok_or_else(|| SelectError::EmptyShebang(typed.into()))?;
         let sreason = Reason::ScriptInterpreter {
             script: typed.to_string(),
         };
-        if root.resolve(&interp)?.is_none() {
+        if root.resolve(&shebang.interpreter)?.is_none() {
             return Err(SelectError::NoInterpreter {
                 script: typed.into(),
-                interp,
+                interp: shebang.interpreter,
             });
         }
-        add_program(root, &interp, sreason.clone(), programs, sel, depth + 1)?;
-        if interp.ends_with("/env")
-            && let Some(prog) = arg.filter(|a| !a.starts_with('-') && !a.contains('='))
-        {
+        let mut runs = shebang.interpreter.clone();
+        add_program(
+            root,
+            &shebang.interpreter,
+            sreason.clone(),
+            to_trace,
+            sel,
+            depth + 1,
+        )?;
+        if let Some(prog) = shebang.env_program() {
             let found = DEFAULT_PATH
                 .split(':')
                 .map(|d| format!("{d}/{prog}"))
@@ -322,7 +387,10 @@ fn add_program(
                         .is_some_and(|r| r.kind == Kind::File)
                 });
             match found {
-                Some(p) => add_program(root, &p, sreason, programs, sel, depth + 1)?,
+                Some(p) => {
+                    add_program(root, &p, sreason, to_trace, sel, depth + 1)?;
+                    runs = p;
+                }
                 None => {
                     return Err(SelectError::NoInterpreter {
                         script: typed.into(),
@@ -331,14 +399,20 @@ fn add_program(
                 }
             }
         }
+        sel.programs.push(Program {
+            path: typed.to_string(),
+            kind: ProgramKind::Script { shebang, runs },
+        });
         return Ok(());
     }
     if !elf::is_elf(&head) {
-        return Err(SelectError::Other(format!(
-            "{typed}: neither an ELF program nor a #! script"
-        )));
+        return Err(SelectError::NotAProgram(typed.into()));
     }
-    programs.push(Program {
+    sel.programs.push(Program {
+        path: typed.to_string(),
+        kind: ProgramKind::Elf,
+    });
+    to_trace.push(ToTrace {
         path: typed.to_string(),
         reason,
     });
@@ -347,7 +421,7 @@ fn add_program(
 
 /// Whether the ELF at `path` has a PT_INTERP (a program) or not (a library); None if it
 /// is not an ELF file minroot can trace (wrong machine, corrupt, ...).
-fn elf_has_interp(src: &dyn Loaders, path: &str) -> Option<bool> {
+fn elf_has_interp(src: &Session, path: &str) -> Option<bool> {
     let root = src.root();
     let r = root.resolve(path).ok().flatten()?;
     let info = src.cache().get(root, &r.path).ok()?;
@@ -385,11 +459,17 @@ fn include_paths(
                 .follow_links(false)
                 .sort_by_file_name()
             {
-                let e = e.map_err(|e| SelectError::Other(format!("{inc}: {e}")))?;
+                let e = e.map_err(|e| SelectError::Walk {
+                    path: inc.into(),
+                    error: e.to_string(),
+                })?;
                 let rel = e
                     .path()
                     .strip_prefix(&host)
-                    .map_err(|e| SelectError::Other(e.to_string()))?;
+                    .map_err(|e| SelectError::Walk {
+                        path: inc.into(),
+                        error: e.to_string(),
+                    })?;
                 let inside = crate::sysroot::join(&r.path, &rel.to_string_lossy());
                 let ft = e.file_type();
                 if ft.is_symlink() {
@@ -400,7 +480,11 @@ fn include_paths(
                         if t.kind == Kind::File {
                             out.push((t.path.clone(), is_elf_at(root, &t.path)));
                         } else if t.kind == Kind::Dir && !is_under(&t.path, &r.path) {
-                            problems.push(Problem { error: false, message: format!("{inside} links to directory {} outside --include {inc}; only the link is included", t.path) });
+                            problems.push(Problem::LinkOutsideInclude {
+                                link: inside,
+                                target: t.path,
+                                include: inc.to_string(),
+                            });
                         }
                     }
                 } else if ft.is_file() {
@@ -431,8 +515,8 @@ fn is_elf_at(root: &Root, canonical: &str) -> bool {
 /// For every library found by a directory search or the cache, the other glibc-hwcaps
 /// (and legacy) builds of the same name, loaded as the loader of another CPU would.
 fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
-    let loader = tracer.loader;
-    let arch = loader.arch;
+    let loader = tracer.loader();
+    let arch = loader.arch();
     let mut subdirs: BTreeSet<String> = BTreeSet::new();
     let profiles: Vec<CpuProfile> = match arch {
         Arch::X86_64 => {
@@ -452,9 +536,7 @@ fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
     let mut by_len: Vec<&String> = subdirs.iter().collect();
     by_len.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut candidates: Vec<(String, String)> = Vec::new();
-    for slot in trace.maps.order.clone() {
-        let Slot::Obj(i) = slot else { continue };
-        let o = &trace.maps.objects[i];
+    for (_, o) in trace.loaded() {
         let How::Found { step, dir } = &o.how else {
             continue;
         };
@@ -511,77 +593,70 @@ fn collect_trace(
                     program: t.program.clone(),
                 });
             }
-            None => problems.push(Problem {
-                error: true,
-                message: format!(
-                    "{}: its interpreter {} is not in the root",
-                    t.program, i.path
-                ),
+            None => problems.push(Problem::MissingInterpreter {
+                program: t.program.clone(),
+                interp: i.path.clone(),
             }),
         }
     }
-    for slot in &t.maps.order {
+    for slot in t.order() {
         let Slot::Obj(i) = slot else { continue };
-        let o = &t.maps.objects[*i];
+        let o = t.object(i);
         if o.hidden {
             continue;
         }
-        let reason = extra.get(&(ti, *i)).cloned().unwrap_or_else(|| {
+        let reason = extra.get(&(ti, i)).cloned().unwrap_or_else(|| {
             let by = o
                 .loader
-                .map(|l| t.maps.objects[l].path.clone())
+                .map(|l| t.object(l).path.clone())
                 .unwrap_or_else(|| t.program.clone());
             let (how, dir) = match &o.how {
-                How::Found { step, dir } => (step_label(t, step), dir.clone()),
-                _ => (String::new(), String::new()),
+                How::Found { step, dir } => (t.via(step), dir.clone()),
+                // Only libraries (found by a search) are listed here.
+                _ => (crate::reason::Via::Path, String::new()),
             };
             Reason::Library { by, how, dir }
         });
         files.entry(o.path.clone()).or_insert(reason);
     }
-    for m in &t.maps.missing {
+    for m in t.missing() {
         if m.kind == DepKind::Auxiliary {
             continue;
         }
-        let by = &t.maps.objects[m.requested_by].path;
-        let hint = m
-            .stale_cache
-            .as_ref()
-            .map(|s| {
-                format!(" (it exists as {s}, but ld.so.cache is stale: run ldconfig in the root)")
-            })
-            .unwrap_or_default();
-        problems.push(Problem {
-            error: true,
-            message: format!("{} (needed by {by}) is not found in the root{hint}", m.name),
+        problems.push(Problem::MissingLibrary {
+            name: m.name.clone(),
+            needed_by: t.object(m.requested_by).path.clone(),
+            stale_cache: m.stale_cache.clone(),
         });
     }
     if let Some(f) = &t.fatal {
-        problems.push(Problem {
-            error: true,
-            message: format!("{}: the loader stops at {}: {}", t.program, f.name, f.error),
+        problems.push(Problem::LoaderStops {
+            program: t.program.clone(),
+            name: f.name.clone(),
+            error: f.error.clone(),
         });
     }
 }
 
-/// The short label of the search step that found a library (`rpath of /usr/bin/x`, ...).
-pub fn step_label(t: &Trace, s: &Step) -> String {
-    match s {
-        Step::Path => "path".into(),
-        Step::Rpath { owner, .. } => format!("rpath of {}", t.maps.objects[*owner].path),
-        Step::Runpath { .. } => "runpath".into(),
-        Step::LibraryPath { .. } => "LD_LIBRARY_PATH".into(),
-        Step::Cache => "ld.so.cache".into(),
-        Step::DefaultDir => "default dir".into(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `--dlopen-priority` values.
-pub fn parse_priority(s: &str) -> Option<Priority> {
-    match s {
-        "required" => Some(Priority::Required),
-        "recommended" => Some(Priority::Recommended),
-        "suggested" => Some(Priority::Suggested),
-        _ => None,
+    #[test]
+    fn shebang_lines() {
+        assert_eq!(Shebang::parse(b"\x7fELF"), None);
+        assert_eq!(Shebang::parse(b"#!\n"), Some(None));
+        let s = Shebang::parse(b"#! /usr/bin/env  python3 -u\nprint(1)\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.interpreter, "/usr/bin/env");
+        assert_eq!(s.arg.as_deref(), Some("python3"));
+        assert_eq!(s.env_program(), Some("python3"));
+        let sh = Shebang::parse(b"#!/bin/sh -e\n").unwrap().unwrap();
+        assert_eq!(sh.env_program(), None);
+        let opt = Shebang::parse(b"#!/usr/bin/env -S python3\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(opt.env_program(), None);
     }
 }

@@ -96,7 +96,8 @@ esac
     }
     if let Some(ca) = &env.ca_bundle {
         s.push_str(&format!(
-            "if [ -z \"${{SSL_CERT_FILE-}}\" ] && [ ! -e /etc/ssl/certs/ca-certificates.crt ]; then\n    SSL_CERT_FILE=$here/{}\n    export SSL_CERT_FILE\nfi\n",
+            "if [ -z \"${{SSL_CERT_FILE-}}\" ] && [ ! -e {} ]; then\n    SSL_CERT_FILE=$here/{}\n    export SSL_CERT_FILE\nfi\n",
+            crate::facts::CA_BUNDLE,
             quote(ca)
         ));
     }

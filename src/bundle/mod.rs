@@ -37,13 +37,13 @@ pub mod layout;
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::check::rules::CA_BUNDLES;
-use crate::elf;
+use crate::facts::CA_BUNDLES;
 use crate::ldso::Step;
 use crate::plan::{Content, Entry, Plan};
+use crate::problem::Problem;
 use crate::reason::{GlibcRule, Reason};
-use crate::resolve::{How, Slot};
-use crate::select::{DEFAULT_PATH, Selection};
+use crate::resolve::How;
+use crate::select::{ProgramKind, Selection};
 use crate::sysroot::{Kind, Root, SysrootError};
 use launcher::{Env, Run};
 use layout::{Layout, parent, relative, strip_subdirs};
@@ -82,7 +82,8 @@ pub struct BundleInfo {
     /// Library directories given to `--library-path`, bundle paths.
     pub library_path: Vec<String>,
     pub entries: usize,
-    pub warnings: Vec<String>,
+    #[serde(serialize_with = "crate::problem::as_messages")]
+    pub warnings: Vec<Problem>,
 }
 
 /// The bundle as a plan (written by `pack`'s tar or rootfs writer) and its summary.
@@ -106,7 +107,7 @@ pub fn build(
 
     // The loaders go next to the programs.
     let mut loaders: Vec<String> = Vec::new();
-    for t in &sel.traces {
+    for t in sel.traces() {
         if let Some(i) = &t.interp
             && !i.implied
             && let Some(real) = &i.real
@@ -146,9 +147,9 @@ pub fn build(
         let target = match root.resolve(&format!("/{k}")) {
             Ok(Some(r)) => layout.map(&r.path),
             _ => {
-                info.warnings.push(format!(
-                    "/{k}: a symlink whose target is not in the root; left out"
-                ));
+                info.warnings.push(Problem::BundleLinkDangling {
+                    link: format!("/{k}"),
+                });
                 continue;
             }
         };
@@ -156,8 +157,9 @@ pub fn build(
             continue;
         }
         if !target.is_empty() && !out.contains_key(&target) {
-            info.warnings
-                .push(format!("/{k}: its target is not in the bundle; left out"));
+            info.warnings.push(Problem::BundleLinkTargetLeftOut {
+                link: format!("/{k}"),
+            });
             continue;
         }
         let rel = relative(parent(&link), &target);
@@ -171,10 +173,8 @@ pub fn build(
 
     // Library directories, in load order, without hwcaps/legacy subdirectories.
     let mut lib_dirs: Vec<String> = Vec::new();
-    for t in &sel.traces {
-        for slot in &t.maps.order {
-            let Slot::Obj(i) = slot else { continue };
-            let o = &t.maps.objects[*i];
+    for t in sel.traces() {
+        for (_, o) in t.loaded() {
             let How::Found { step, dir } = &o.how else {
                 continue;
             };
@@ -199,10 +199,10 @@ pub fn build(
                 && let Some(rp) = info_.effective_rpath()
             {
                 for d in rp.split(':').filter(|d| d.starts_with('/')) {
-                    let w = format!(
-                        "{}: DT_RPATH {d} is absolute: on the target system the loader searches it before the bundle's libraries",
-                        o.path
-                    );
+                    let w = Problem::AbsoluteRpath {
+                        object: o.path.clone(),
+                        dir: d.to_string(),
+                    };
                     if !info.warnings.contains(&w) {
                         info.warnings.push(w);
                     }
@@ -219,7 +219,7 @@ pub fn build(
         out.contains_key(&m).then_some(m)
     };
     let gconv = sel
-        .files
+        .files()
         .iter()
         .find(|(_, r)| **r == Reason::Glibc(GlibcRule::Gconv))
         .and_then(|(p, _)| root.resolve(p).ok().flatten())
@@ -293,7 +293,7 @@ pub fn build(
     })
 }
 
-/// How the launcher of `typed` runs it. Scripts queue their interpreter.
+/// How the launcher of `typed` runs it. Scripts queue the program that runs them.
 fn launcher_run(
     root: &Root,
     sel: &Selection,
@@ -312,60 +312,22 @@ fn launcher_run(
         .filter(|r| r.kind == Kind::File)
         .ok_or_else(|| err("not a file of the root"))?;
     let program = layout.map(&r.path);
-    let head = root
-        .head_canonical(&r.path, 256)
-        .map_err(|e| err(&e.to_string()))?;
-    if head.starts_with(b"#!") {
-        let line = head[2..].split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let line = String::from_utf8_lossy(line);
-        let mut words = line.split_whitespace();
-        let interp = words
-            .next()
-            .ok_or_else(|| err("an empty #! line"))?
-            .to_string();
-        let mut arg = words.next().map(str::to_string);
-        let mut interp_path = interp.clone();
-        if interp.ends_with("/env")
-            && let Some(prog) = arg
-                .clone()
-                .filter(|a| !a.starts_with('-') && !a.contains('='))
-        {
-            interp_path = DEFAULT_PATH
-                .split(':')
-                .map(|d| format!("{d}/{prog}"))
-                .find(|p| {
-                    root.resolve(p)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|r| r.kind == Kind::File)
-                })
-                .ok_or_else(|| {
-                    err(&format!(
-                        "#!{interp} {prog}: {prog} is not on the root's PATH"
-                    ))
-                })?;
-            arg = None;
-        }
-        let name = interp_path
-            .rsplit('/')
-            .next()
-            .unwrap_or(&interp_path)
-            .to_string();
-        queue.push(interp_path);
+    let kind = &sel.program(typed).ok_or_else(|| err("not selected"))?.kind;
+    if let ProgramKind::Script { shebang, runs } = kind {
+        // `#!/usr/bin/env prog` runs `prog` directly: its launcher is on PATH anyway.
+        let arg = match shebang.env_program() {
+            Some(_) => None,
+            None => shebang.arg.clone(),
+        };
+        let name = runs.rsplit('/').next().unwrap_or(runs).to_string();
+        queue.push(runs.clone());
         return Ok(Run::Script {
             interpreter: name,
             arg,
             script: relative("bin", &program),
         });
     }
-    if !elf::is_elf(&head) {
-        return Err(err("neither an ELF program nor a #! script"));
-    }
-    let trace = sel
-        .traces
-        .iter()
-        .find(|t| t.program == typed)
-        .ok_or_else(|| err("not traced"))?;
+    let trace = sel.trace_of(typed).ok_or_else(|| err("not traced"))?;
     if trace.is_static {
         return Ok(Run::Direct {
             program: relative("bin", &program),
@@ -382,9 +344,9 @@ fn launcher_run(
         .map_err(|e| err(&e.to_string()))?;
     let argv0 = contains(&bytes, b"--argv0");
     if !argv0 {
-        let w = format!(
-            "{loader_real}: this loader has no --argv0 (glibc before 2.33): programs see their bundled path as argv[0]"
-        );
+        let w = Problem::LoaderWithoutArgv0 {
+            loader: loader_real.clone(),
+        };
         if !info.warnings.contains(&w) {
             info.warnings.push(w);
         }
@@ -392,9 +354,9 @@ fn launcher_run(
     if let Ok(p) = root.read_canonical(&r.path)
         && contains(&p, b"/proc/self/exe")
     {
-        info.warnings.push(format!(
-            "{typed} mentions /proc/self/exe: run through the bundled loader, that names the loader; re-executing it will not work (finding files next to it does)"
-        ));
+        info.warnings.push(Problem::ProcSelfExe {
+            program: typed.to_string(),
+        });
     }
     let origin = parent(&program);
     Ok(Run::Loader {
@@ -450,7 +412,7 @@ fn generated(bytes: Vec<u8>, mode: u32, program: &str) -> Entry {
 }
 
 /// Inserts an entry; two different files mapped to one path keep the first.
-fn insert(out: &mut BTreeMap<String, Entry>, key: String, e: Entry, warnings: &mut Vec<String>) {
+fn insert(out: &mut BTreeMap<String, Entry>, key: String, e: Entry, warnings: &mut Vec<Problem>) {
     match out.get(&key) {
         None => {
             out.insert(key, e);
@@ -458,10 +420,10 @@ fn insert(out: &mut BTreeMap<String, Entry>, key: String, e: Entry, warnings: &m
         Some(old)
             if old.content == e.content
                 || matches!((&old.content, &e.content), (Content::Dir, Content::Dir)) => {}
-        Some(old) => warnings.push(format!(
-            "{} and {} both go to {key}; the first is kept",
-            old.source.as_deref().unwrap_or("?"),
-            e.source.as_deref().unwrap_or("?")
-        )),
+        Some(old) => warnings.push(Problem::BundleClash {
+            first: old.source.clone().unwrap_or_else(|| "?".into()),
+            second: e.source.clone().unwrap_or_else(|| "?".into()),
+            path: key,
+        }),
     }
 }

@@ -5,26 +5,12 @@
 //! only asks whether the image has them.
 
 use crate::closure::Trace;
+use crate::facts::{CA_BUNDLES, LIBC_SONAME, NSSWITCH_CONF};
 use crate::hints::glibc;
 use crate::ldso::{ChainLink, Loader, Request, Search};
-use crate::resolve::Slot;
 use crate::sysroot::{Kind, Root};
 
 use super::findings::Finding;
-
-/// Where TLS libraries look for the CA bundle, by distribution family: Debian/Ubuntu,
-/// Fedora/RHEL, Alpine/Arch/SUSE, RHEL's extracted bundle, OpenSSL's default on Debian
-/// (a link to the first). One of them being a non-empty file is enough.
-pub const CA_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/cert.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/usr/lib/ssl/cert.pem",
-];
-
-/// Sonames (prefixes) of TLS libraries that verify certificates against the CA bundle.
-pub const TLS_SONAMES: &[&str] = &["libssl.so.", "libgnutls.so."];
 
 /// Largest nsswitch.conf read.
 const MAX_NSSWITCH: u64 = 1 << 20;
@@ -39,8 +25,8 @@ pub struct Gconv {
 impl Gconv {
     /// Looks for at least one module (`*.so`) and the configuration (`gconv-modules*`).
     pub fn of(loader: &Loader) -> Gconv {
-        let dir = glibc::gconv_dir(&loader.dirs.lib);
-        let root = &loader.root;
+        let dir = glibc::gconv_dir(loader.lib());
+        let root = loader.root();
         let present = root
             .resolve(&dir)
             .ok()
@@ -59,12 +45,11 @@ impl Gconv {
 pub fn calls_iconv_open(trace: &Trace) -> bool {
     let mut libc = false;
     let mut calls = false;
-    for slot in &trace.maps.order {
-        let Slot::Obj(i) = slot else { continue };
-        let Some(info) = &trace.maps.objects[*i].info else {
+    for (_, o) in trace.loaded() {
+        let Some(info) = &o.info else {
             continue;
         };
-        if info.soname.as_deref() == Some("libc.so.6") {
+        if info.soname.as_deref() == Some(LIBC_SONAME) {
             libc = true;
         } else if info.imports_symbol(glibc::GCONV_TRIGGER) {
             calls = true;
@@ -77,10 +62,7 @@ pub fn calls_iconv_open(trace: &Trace) -> bool {
 /// searches for `libnss_<service>.so.2` like any dlopen from itself (no RPATH, no
 /// RUNPATH): the cache, then the default directories.
 pub fn nss(loader: &Loader) -> Vec<Finding> {
-    let Ok(conf) = loader
-        .root
-        .read_to_string("/etc/nsswitch.conf", MAX_NSSWITCH)
-    else {
+    let Ok(conf) = loader.root().read_to_string(NSSWITCH_CONF, MAX_NSSWITCH) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -117,11 +99,6 @@ pub fn nss(loader: &Loader) -> Vec<Finding> {
     out
 }
 
-/// Whether `soname` is a TLS library's.
-pub fn is_tls_library(soname: &str) -> bool {
-    TLS_SONAMES.iter().any(|p| soname.starts_with(p))
-}
-
 /// The CA bundle finding for the TLS library at `library`, if no bundle is there.
 pub fn ca_bundle(root: &Root, library: &str) -> Option<Finding> {
     let found = CA_BUNDLES.iter().any(|p| {
@@ -141,14 +118,6 @@ pub fn ca_bundle(root: &Root, library: &str) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tls_sonames() {
-        assert!(is_tls_library("libssl.so.3"));
-        assert!(is_tls_library("libgnutls.so.30"));
-        assert!(!is_tls_library("libssl3.so"));
-        assert!(!is_tls_library("libcrypto.so.3"));
-    }
 
     #[test]
     fn ca_bundle_needs_a_non_empty_file() {

@@ -64,6 +64,15 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
+impl Report {
+    /// Whether the image is clean: no error, and with `strict` no note either.
+    pub fn clean(&self, strict: bool) -> bool {
+        self.findings
+            .iter()
+            .all(|f| f.severity() == super::findings::Severity::Note && !strict)
+    }
+}
+
 /// What became of one ELF file.
 enum Class {
     Program,
@@ -197,7 +206,7 @@ pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Rep
         {
             let soname = i.soname.as_deref().unwrap_or("");
             libc |= soname == "libc.so.6";
-            if tls.is_none() && rules::is_tls_library(soname) {
+            if tls.is_none() && crate::facts::is_tls_library(soname) {
                 tls = Some(path.as_str());
             }
         }
@@ -288,18 +297,17 @@ fn searched_dirs(
     parsed: &[(&String, Result<Arc<ElfInfo>, String>)],
 ) -> HashSet<String> {
     let mut dirs: HashSet<String> = loader
-        .dirs
-        .dirs
+        .default_dirs()
         .iter()
         .chain(loader.conf_dirs())
-        .filter_map(|d| loader.root.resolve(d).ok().flatten())
+        .filter_map(|d| loader.root().resolve(d).ok().flatten())
         .map(|r| r.path)
         .collect();
     for (p, i) in parsed {
         if let Ok(i) = i
             && i.class64
             && i.little_endian
-            && i.machine == loader.arch.elf_machine()
+            && i.machine == loader.arch().elf_machine()
             && i.e_type == elf::ET_DYN
         {
             dirs.insert(parent_dir(p).to_string());
@@ -409,14 +417,14 @@ fn trace_findings(elf: &str, t: &Trace) -> Vec<Finding> {
         });
     }
     let mut seen = HashSet::new();
-    for m in &t.maps.missing {
+    for m in t.missing() {
         if m.kind == DepKind::Auxiliary || !seen.insert(m.name.as_str()) {
             continue;
         }
         out.push(Finding::MissingLibrary {
             elf: elf.into(),
             name: m.name.clone(),
-            needed_by: t.maps.objects[m.requested_by].path.clone(),
+            needed_by: t.object(m.requested_by).path.clone(),
             tried: m.tried.iter().map(|t| t.dir.clone()).collect(),
             skipped: m
                 .skipped

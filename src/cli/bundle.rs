@@ -4,14 +4,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::Status;
 use super::args::{BundleArgs, SelectArgs};
-use super::config::HostEnv;
-use crate::bundle::{self, BundleInfo, BundleOptions};
-use crate::pack::{self, Compression, LayerInfo};
+use super::config::{self, HostEnv};
+use crate::bundle::BundleInfo;
+use crate::job::{self, BundleOutput, Goal};
+use crate::pack::LayerInfo;
 
 /// The folder name of a tarball output (`x.tar.gz` -> `x`), or None for a directory.
 fn tarball_stem(out: &Path) -> Option<String> {
@@ -22,8 +23,9 @@ fn tarball_stem(out: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
-pub fn run(args: BundleArgs, env: &HostEnv) -> Result<Status> {
-    let mtime = super::pack::source_date_epoch(args.source_date_epoch.as_deref(), env)?;
+/// The options as a job.
+pub fn job(args: &BundleArgs, env: &HostEnv) -> Result<job::Job> {
+    let mtime = config::source_date_epoch(args.source_date_epoch.as_deref(), env)?;
     let out = &args.output;
     let stem = tarball_stem(out);
     let prefix = match (&stem, &args.name) {
@@ -51,71 +53,61 @@ pub fn run(args: BundleArgs, env: &HostEnv) -> Result<Status> {
             out.display()
         );
     }
+    // A bundle has no base files, no setuid bits and the root's owners do not matter.
     let select = SelectArgs {
         closure: args.closure.clone(),
         no_base: true,
         strip_setuid: true,
         chown: None,
     };
-    let layer = super::layer::build(&select, &args.bins, env)?;
-    super::pack::report_problems(&layer, env);
-    if layer.selection.problems.iter().any(|p| p.error) {
-        eprintln!(
-            "minroot: nothing written: the bundle would be incomplete (see above); a bundle never leaves a library out"
-        );
-        return Ok(Status::Incomplete);
-    }
-    let b = bundle::build(
-        &layer.session.root,
-        &layer.selection,
-        &layer.plan,
-        &layer.bins,
-        &BundleOptions { prefix },
-    )?;
-    for w in &b.info.warnings {
-        eprintln!("minroot: warning: {w}");
-    }
-    let written = if stem.is_some() {
-        let info = pack::write_layer(&b.plan, mtime, Compression::Gzip, out)
-            .with_context(|| format!("writing {}", out.display()))?;
-        Some(info)
-    } else {
-        pack::rootfs::write_rootfs(&b.plan, mtime, out)
-            .with_context(|| format!("writing {}", out.display()))?;
-        None
-    };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&JsonBundle {
-                output: &out.to_string_lossy(),
-                bundle: &b.info,
-                tarball: written.as_ref(),
-            })?
-        );
-    } else {
-        println!(
-            "wrote {} ({} entries): {}",
-            out.display(),
-            b.info.entries,
-            b.info
-                .launchers
-                .iter()
-                .map(|l| match &stem {
-                    Some(_) => format!(
-                        "{}/{l}",
-                        args.name.as_deref().or(stem.as_deref()).unwrap_or("")
-                    ),
-                    None => l.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        if let Some(i) = &written {
-            println!("  sha256   {}", i.blob_digest);
+    config::job(
+        Goal::Bundle(BundleOutput {
+            path: out.clone(),
+            tarball: prefix,
+        }),
+        &select,
+        &args.bins,
+        config::packages(true, true),
+        mtime,
+        env,
+    )
+}
+
+pub fn run(args: BundleArgs, env: &HostEnv) -> Result<Status> {
+    let job = job(&args, env)?;
+    let outcome = job::run(&job)?;
+    if let Some(b) = &outcome.written.bundle {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&JsonBundle {
+                    output: &b.path.to_string_lossy(),
+                    bundle: &b.info,
+                    tarball: b.tarball.as_ref(),
+                })?
+            );
+        } else {
+            let folder = args.name.clone().or_else(|| tarball_stem(&b.path));
+            println!(
+                "wrote {} ({} entries): {}",
+                b.path.display(),
+                b.info.entries,
+                b.info
+                    .launchers
+                    .iter()
+                    .map(|l| match (&b.tarball, &folder) {
+                        (Some(_), Some(f)) => format!("{f}/{l}"),
+                        _ => l.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            if let Some(i) = &b.tarball {
+                println!("  sha256   {}", i.blob_digest);
+            }
         }
     }
-    Ok(Status::Ok)
+    Ok(super::finish(&outcome))
 }
 
 #[derive(Serialize)]

@@ -13,7 +13,6 @@ use super::config::HostEnv;
 use crate::arch::Arch;
 use crate::check::untar::Limits;
 use crate::check::{self, CheckOptions, Finding, Severity, TargetKind, TargetOptions};
-use crate::ldso::hwcaps::CpuLevel;
 
 pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
     let platform = match &args.platform {
@@ -22,12 +21,11 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
             format!("--platform {p}: unknown platform; use linux/amd64 or linux/arm64")
         })?),
     };
-    let cpu_level = match &args.cpu_level {
-        None => None,
-        Some(s) => Some(CpuLevel::parse(s).with_context(|| {
-            format!("--cpu-level {s}: unknown level; use baseline, x86-64-v2, x86-64-v3, x86-64-v4 (x86_64) or baseline, atomics (aarch64)")
-        })?),
-    };
+    let cpu_level = args
+        .cpu_level
+        .as_deref()
+        .map(super::config::cpu_level)
+        .transpose()?;
     if !args.target.exists() {
         bail!("{}: no such file or directory", args.target.display());
     }
@@ -104,11 +102,7 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
         )?;
     }
     out.flush()?;
-    Ok(if errors > 0 || (args.strict && notes > 0) {
-        Status::Incomplete
-    } else {
-        Status::Ok
-    })
+    Ok(Status::of(report.clean(args.strict)))
 }
 
 fn plural(n: u64) -> &'static str {

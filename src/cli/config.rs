@@ -1,20 +1,19 @@
-//! From what was typed to a validated configuration, in one place.
+//! From what was typed to a validated [`Job`], in one place.
 //!
 //! The process environment (cwd, /proc/cpuinfo, whether stdout is a terminal,
-//! SOURCE_DATE_EPOCH) is read once, in [`HostEnv::read`], and nowhere else. Options are
-//! checked here so the hot path never re-checks them.
+//! SOURCE_DATE_EPOCH, TMPDIR) is read once, in [`HostEnv::read`], and nowhere else. Every
+//! option is checked here, once, and each error names the flag; the values themselves are
+//! checked by `job::parse`, which the build spec (`spec.rs`) shares.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::args::RootArgs;
-use crate::arch::Arch;
-use crate::closure::ObjectCache;
-use crate::ldso::Loader;
-use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
+use super::args::{ClosureArgs, ImageArgs, RootArgs, SelectArgs};
+use crate::job::{self, ImageConfig, Job, LayerPolicy, Platform, Selecting, parse};
+use crate::ldso::hwcaps::CpuLevel;
+use crate::sbom::layer::SbomFormat;
+use crate::sbom::pkgdb::PkgDbOptions;
 use crate::sysroot::Root;
 
 /// What minroot reads from its own process environment, once.
@@ -43,110 +42,146 @@ impl HostEnv {
     }
 }
 
-/// How the CPU profile is chosen.
-#[derive(Clone, Debug)]
-pub enum CpuChoice {
-    /// The host's CPU when the program's architecture is the host's, else baseline.
-    Host {
-        cpuinfo: String,
-    },
-    Level(CpuLevel),
+/// `--cpu-level`.
+pub fn cpu_level(s: &str) -> Result<CpuLevel> {
+    CpuLevel::parse(s).with_context(|| {
+        format!("--cpu-level {s}: unknown level; use baseline, x86-64-v2, x86-64-v3, x86-64-v4 (x86_64) or baseline, atomics (aarch64)")
+    })
 }
 
-/// A validated root plus the loaders and parsed files shared by everything traced in it.
-pub struct Session {
-    pub root: Arc<Root>,
-    pub cpu: CpuChoice,
-    pub library_path: Option<String>,
-    pub cache: Arc<ObjectCache>,
-    loaders: Mutex<HashMap<Arch, Arc<Loader>>>,
+/// `--root`: an existing directory, made canonical.
+pub fn root_dir(dir: &Path) -> Result<PathBuf> {
+    let r = Root::new(dir).with_context(|| format!("--root {}", dir.display()))?;
+    Ok(r.host_dir().to_path_buf())
 }
 
-impl Session {
-    pub fn new(args: &RootArgs, env: &HostEnv, symbols: bool) -> Result<Session> {
-        let root =
-            Root::new(&args.root).with_context(|| format!("--root {}", args.root.display()))?;
-        let cpu = match &args.cpu_level {
-            None => CpuChoice::Host { cpuinfo: env.cpuinfo.clone() },
-            Some(s) => CpuChoice::Level(CpuLevel::parse(s).with_context(|| {
-                format!("--cpu-level {s}: unknown level; use baseline, x86-64-v2, x86-64-v3, x86-64-v4 (x86_64) or baseline, atomics (aarch64)")
-            })?),
-        };
-        if let Some(lp) = &args.library_path
-            && lp.contains('\0')
-        {
-            bail!("--library-path contains a NUL byte");
-        }
-        Ok(Session {
-            root: Arc::new(root),
-            cpu,
-            library_path: args.library_path.clone(),
-            cache: Arc::new(ObjectCache::new(crate::elf::Options { symbols })),
-            loaders: Mutex::default(),
+/// `--library-path`.
+pub fn library_path(lp: &Option<String>) -> Result<Option<String>> {
+    if let Some(p) = lp
+        && p.contains('\0')
+    {
+        bail!("--library-path contains a NUL byte");
+    }
+    Ok(lp.clone())
+}
+
+/// `--root`, `--library-path` and `--cpu-level` as the one platform of a command.
+pub fn platform(args: &RootArgs) -> Result<Platform> {
+    Ok(Platform {
+        name: None,
+        arch: None,
+        root: root_dir(&args.root)?,
+        library_path: library_path(&args.library_path)?,
+        cpu: args.cpu_level.as_deref().map(cpu_level).transpose()?,
+    })
+}
+
+/// The one time input: `--source-date-epoch`, else $SOURCE_DATE_EPOCH, else 0.
+pub fn source_date_epoch(arg: Option<&str>, env: &HostEnv) -> Result<u64> {
+    let (s, from) = match (arg, &env.source_date_epoch) {
+        (Some(a), _) => (a, "--source-date-epoch"),
+        (None, Some(e)) if !e.is_empty() => (e.as_str(), "$SOURCE_DATE_EPOCH"),
+        _ => return Ok(0),
+    };
+    parse::epoch(s).with_context(|| format!("{from} {s}"))
+}
+
+/// What the selection adds: `--include`, `--dlopen`, `--dlopen-priority`, `--no-gconv`,
+/// `--data`.
+pub fn selecting(args: &ClosureArgs) -> Result<Selecting> {
+    Ok(Selecting {
+        includes: args.includes.clone(),
+        dlopens: args.dlopens.clone(),
+        dlopen_priority: parse::priority(&args.dlopen_priority)
+            .with_context(|| format!("--dlopen-priority {}", args.dlopen_priority))?,
+        gconv: !args.no_gconv,
+        data: args
+            .data
+            .iter()
+            .map(|d| parse::data_set(d).with_context(|| format!("--data {d}")))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// `--no-base`, `--strip-setuid`, `--chown`, with the time input.
+pub fn layer_policy(sel: &SelectArgs, mtime: u64) -> Result<LayerPolicy> {
+    Ok(LayerPolicy {
+        base: !sel.no_base,
+        strip_setuid: sel.strip_setuid,
+        chown: sel
+            .chown
+            .as_deref()
+            .map(|s| parse::chown(s).with_context(|| format!("--chown {s}")))
+            .transpose()?,
+        mtime,
+    })
+}
+
+/// `--no-package-db`, `--no-copyright`.
+pub fn packages(no_package_db: bool, no_copyright: bool) -> PkgDbOptions {
+    PkgDbOptions {
+        package_db: !no_package_db,
+        copyright: !no_copyright,
+    }
+}
+
+/// The image options.
+pub fn image_config(a: &ImageArgs) -> Result<ImageConfig> {
+    let mut labels = std::collections::BTreeMap::new();
+    for l in &a.labels {
+        parse::label(l, &mut labels).with_context(|| format!("--label {l}"))?;
+    }
+    Ok(ImageConfig {
+        entrypoint: a.entrypoint.clone(),
+        cmd: a.cmd.clone(),
+        env: a
+            .env
+            .iter()
+            .map(|e| parse::env_entry(e).with_context(|| format!("--env {e}")))
+            .collect::<Result<_>>()?,
+        user: a.user.clone(),
+        workdir: a.workdir.clone(),
+        labels,
+        tag: a
+            .tag
+            .as_deref()
+            .map(|t| parse::tag(t).with_context(|| format!("--tag {t:?}")))
+            .transpose()?,
+        dev: a.dev,
+    })
+}
+
+/// `--sbom FILE`s, each with the format its name says.
+pub fn sboms(paths: &[PathBuf]) -> Result<Vec<(PathBuf, SbomFormat)>> {
+    paths
+        .iter()
+        .map(|p| match SbomFormat::from_path(p) {
+            Some(f) => Ok((p.clone(), f)),
+            None => bail!(
+                "--sbom {}: name the file *.spdx.json (SPDX 2.3) or *.cdx.json (CycloneDX 1.5)",
+                p.display()
+            ),
         })
-    }
+        .collect()
+}
 
-    /// The CPU profile for programs of `arch`.
-    pub fn cpu_profile(&self, arch: Arch) -> Result<CpuProfile> {
-        Ok(match &self.cpu {
-            CpuChoice::Level(l) => {
-                if !l.valid_for(arch) {
-                    bail!("--cpu-level {} does not exist for {arch}", l.name());
-                }
-                CpuProfile::for_level(arch, *l)
-            }
-            CpuChoice::Host { cpuinfo } if Arch::host() == Some(arch) => {
-                CpuProfile::from_cpuinfo(arch, cpuinfo)
-            }
-            CpuChoice::Host { .. } => CpuProfile::for_level(arch, CpuLevel::Baseline),
-        })
-    }
-
-    /// The loader facts for `arch` (made once).
-    pub fn loader(&self, arch: Arch) -> Result<Arc<Loader>> {
-        let mut m = self.loaders.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(l) = m.get(&arch) {
-            return Ok(l.clone());
-        }
-        let l = Arc::new(Loader::with_objects(
-            self.root.clone(),
-            arch,
-            self.cpu_profile(arch)?,
-            self.library_path.clone(),
-            self.cache.clone(),
-        ));
-        m.insert(arch, l.clone());
-        Ok(l)
-    }
-
-    /// Why the root's ld.so.cache is not used, for each architecture traced so far (the
-    /// loader skips such a cache and goes on with the default directories), sorted.
-    pub fn cache_warnings(&self) -> Vec<String> {
-        let m = self.loaders.lock().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<String> = m
-            .values()
-            .filter_map(|l| {
-                let issue = l.cache_issue.as_ref()?;
-                Some(format!(
-                    "{} in the root ({}): {issue}",
-                    crate::ldso::LD_SO_CACHE,
-                    l.arch
-                ))
-            })
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// A program path as typed, made absolute inside the root: relative paths are relative
-    /// to the current directory for the host root, to the root's `/` otherwise.
-    pub fn program_path(&self, typed: &str, env: &HostEnv) -> String {
-        if typed.starts_with('/') {
-            typed.to_string()
-        } else if self.root.is_host() {
-            env.cwd.join(typed).to_string_lossy().into_owned()
-        } else {
-            format!("/{typed}")
-        }
-    }
+/// A job of one platform, from the options every selecting command shares.
+pub fn job(
+    goal: job::Goal,
+    sel: &SelectArgs,
+    bins: &[String],
+    packages: PkgDbOptions,
+    mtime: u64,
+    env: &HostEnv,
+) -> Result<Job> {
+    Ok(Job {
+        goal,
+        platforms: vec![platform(&sel.closure.root)?],
+        programs: bins.to_vec(),
+        select: selecting(&sel.closure)?,
+        layer: layer_policy(sel, mtime)?,
+        packages,
+        allow_missing: false,
+        cwd: env.cwd.clone(),
+    })
 }

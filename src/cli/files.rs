@@ -7,26 +7,29 @@ use serde::Serialize;
 
 use super::Status;
 use super::args::{FilesArgs, FilesFormat};
-use super::config::HostEnv;
+use super::config::{self, HostEnv};
+use crate::job::{self, Goal};
 use crate::plan::Content;
+use crate::problem::Problem;
 use crate::reason::Reason;
 
 pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
-    let mut layer = super::layer::build(&args.select, &args.bins, env)?;
-    // What pack adds for the layer's packages is part of the layer too.
-    super::sbom::attribute_layer(
-        &mut layer,
-        crate::sbom::pkgdb::PkgDbOptions {
-            package_db: !args.no_package_db,
-            copyright: !args.no_copyright,
-        },
-        false,
+    let job = config::job(
+        Goal::Files,
+        &args.select,
+        &args.bins,
+        config::packages(args.no_package_db, args.no_copyright),
+        0,
+        env,
     )?;
+    let outcome = job::run(&job)?;
+    let made = &outcome.made[0];
+    let plan = &made.plan;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
         FilesFormat::List => {
-            for (path, e) in &layer.plan.entries {
+            for (path, e) in &plan.entries {
                 if e.reason == Reason::Parent {
                     continue;
                 }
@@ -36,12 +39,11 @@ pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
                     Content::Dir => "/".to_string(),
                     _ => String::new(),
                 };
-                writeln!(out, "/{path}{what}\t{}", e.reason.label())?;
+                writeln!(out, "/{path}{what}\t{}", e.reason)?;
             }
         }
         FilesFormat::Json => {
-            let entries: Vec<JsonEntry> = layer
-                .plan
+            let entries: Vec<JsonEntry> = plan
                 .entries
                 .iter()
                 .map(|(p, e)| JsonEntry {
@@ -64,42 +66,37 @@ pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
                     capabilities: !e.xattrs.is_empty(),
                     generated: matches!(e.content, Content::Data(_)),
                     source: e.source.clone(),
-                    reason: e.reason.clone(),
-                    why: e.reason.label(),
+                    reason: &e.reason,
+                    why: e.reason.to_string(),
                 })
                 .collect();
-            let problems = &layer.selection.problems;
             serde_json::to_writer_pretty(
                 &mut out,
                 &JsonFiles {
-                    arch: layer.plan.arch.map(|a| a.to_string()),
+                    arch: plan.arch.map(|a| a.to_string()),
                     entries,
-                    problems,
-                    warnings: &layer.plan.warnings,
+                    problems: made.selection.problems(),
+                    warnings: &plan.warnings,
                 },
             )?;
             writeln!(out)?;
         }
     }
     out.flush()?;
-    super::pack::report_problems(&layer, env);
-    Ok(if layer.selection.problems.iter().any(|p| p.error) {
-        Status::Incomplete
-    } else {
-        Status::Ok
-    })
+    Ok(super::finish(&outcome))
 }
 
 #[derive(Serialize)]
 struct JsonFiles<'a> {
     arch: Option<String>,
-    entries: Vec<JsonEntry>,
-    problems: &'a [crate::select::Problem],
-    warnings: &'a [String],
+    entries: Vec<JsonEntry<'a>>,
+    problems: &'a [Problem],
+    #[serde(serialize_with = "crate::problem::as_messages")]
+    warnings: &'a [Problem],
 }
 
 #[derive(Serialize)]
-struct JsonEntry {
+struct JsonEntry<'a> {
     path: String,
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +108,6 @@ struct JsonEntry {
     capabilities: bool,
     generated: bool,
     source: Option<String>,
-    reason: Reason,
+    reason: &'a Reason,
     why: String,
 }

@@ -1,6 +1,7 @@
 //! The command-line front end: argument definitions (`args`), the one conversion to a
-//! validated configuration (`config`), and one module per subcommand. The exit status is
-//! decided here, once.
+//! validated [`crate::job::Job`] (`config`, and `spec` for the build spec), and one module
+//! per subcommand that renders what the library returned. The exit status is decided
+//! here, once ([`Status::of`]).
 
 pub mod args;
 pub mod build;
@@ -8,26 +9,38 @@ pub mod bundle;
 pub mod check;
 pub mod config;
 pub mod files;
-pub mod image;
-pub mod layer;
 pub mod pack;
 pub mod report;
-pub mod sbom;
 pub mod spec;
 pub mod trace;
 
 use anyhow::Result;
 use clap::Parser;
 
+use crate::job::{Outcome, Refusal};
+use crate::problem::Problem;
+
 /// How a run ended, ordered by severity. The process exit code is its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     /// Everything was found.
     Ok = 0,
-    /// The closure is incomplete (a library or interpreter is missing).
+    /// The closure is incomplete (a library or interpreter is missing), or `check` found
+    /// errors.
     Incomplete = 1,
     /// An error: bad input, unreadable file, bad root.
     Error = 2,
+}
+
+impl Status {
+    /// The status of a run that ended: 0 when complete, else 1. (Errors are 2, from `main`.)
+    pub fn of(complete: bool) -> Status {
+        if complete {
+            Status::Ok
+        } else {
+            Status::Incomplete
+        }
+    }
 }
 
 /// Parses the command line and runs the command.
@@ -63,5 +76,43 @@ fn run(cli: args::Cli, env: &config::HostEnv) -> Result<Status> {
         args::Command::Report(a) => report::run(*a, env),
         args::Command::Check(a) => check::run(*a, env),
         args::Command::Bundle(a) => bundle::run(*a, env),
+    }
+}
+
+/// Prints problems to stderr, one per line: `minroot: SEVERITY: message`.
+pub fn print_problems<'a>(problems: impl IntoIterator<Item = &'a Problem>) {
+    for p in problems {
+        eprintln!("minroot: {}: {p}", p.severity().name());
+    }
+}
+
+/// Prints an outcome's problems, and why nothing was written if it was refused; returns
+/// the exit status of the run.
+pub fn finish(outcome: &Outcome) -> Status {
+    print_problems(outcome.problems());
+    match &outcome.refused {
+        None => {}
+        Some(Refusal::Incomplete { platform: None }) => eprintln!(
+            "minroot: nothing written: the closure is incomplete (see above); --allow-missing writes it anyway"
+        ),
+        Some(Refusal::Incomplete {
+            platform: Some(name),
+        }) => eprintln!(
+            "minroot: nothing written: the closure for {name} is incomplete (see above); --allow-missing writes it anyway"
+        ),
+        Some(Refusal::IncompleteBundle) => eprintln!(
+            "minroot: nothing written: the bundle would be incomplete (see above); a bundle never leaves a library out"
+        ),
+    }
+    Status::of(outcome.complete())
+}
+
+/// Bytes in B/KB/MB (decimal, one decimal place).
+pub fn human(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        _ => format!("{:.2} GB", n as f64 / 1e9),
     }
 }

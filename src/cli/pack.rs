@@ -1,50 +1,17 @@
-//! `minroot pack`: select, plan and write the layer, then print a summary.
+//! `minroot pack`: the options to a job with outputs, the run, and its summary as text or
+//! JSON.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 
-use super::Status;
 use super::args::{CompressionArg, PackArgs};
-use super::config::HostEnv;
-use super::layer::Layer;
-use crate::pack::{self, Compression, LayerInfo};
+use super::config::{self, HostEnv};
+use super::{Status, human};
+use crate::job::{self, Goal, Outputs, WrittenImage};
+use crate::pack::{Compression, LayerInfo};
 
-/// Parses the one time input: `--source-date-epoch`, else $SOURCE_DATE_EPOCH, else 0.
-pub fn source_date_epoch(arg: Option<&str>, env: &HostEnv) -> Result<u64> {
-    let (s, from) = match (arg, &env.source_date_epoch) {
-        (Some(a), _) => (a.to_string(), "--source-date-epoch"),
-        (None, Some(e)) if !e.is_empty() => (e.clone(), "$SOURCE_DATE_EPOCH"),
-        _ => return Ok(0),
-    };
-    let v: u64 = s.trim().parse().with_context(|| {
-        format!("{from} {s}: expected seconds since 1970 (a non-negative integer)")
-    })?;
-    if v > 0o77777777777 {
-        bail!("{from} {s}: too large for a tar header");
-    }
-    Ok(v)
-}
-
-/// Prints selection problems and plan warnings to stderr.
-pub fn report_problems(layer: &Layer, _env: &HostEnv) {
-    for p in &layer.selection.problems {
-        eprintln!(
-            "minroot: {}: {}",
-            if p.error { "error" } else { "warning" },
-            p.message
-        );
-    }
-    for w in layer
-        .plan
-        .warnings
-        .iter()
-        .chain(layer.session.root.warnings().iter())
-    {
-        eprintln!("minroot: warning: {w}");
-    }
-}
-
-pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
+/// The options as a job.
+pub fn job(args: &PackArgs, env: &HostEnv) -> Result<job::Job> {
     if args.output.is_none()
         && args.oci.is_none()
         && args.oci_archive.is_none()
@@ -55,37 +22,39 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
             "pack needs an output: -o layer.tar (.tar.gz, .tar.zst), --oci DIR, --oci-archive FILE, --rootfs DIR or --dockerfile DIR"
         );
     }
-    let mtime = source_date_epoch(args.source_date_epoch.as_deref(), env)?;
-    let sboms = args
-        .sboms
-        .iter()
-        .map(|p| Ok((p.clone(), super::sbom::SbomFormat::from_path(p)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let mut layer = super::layer::build(&args.select, &args.bins, env)?;
-    report_problems(&layer, env);
-    if layer.selection.problems.iter().any(|p| p.error) && !args.allow_missing {
-        eprintln!(
-            "minroot: nothing written: the closure is incomplete (see above); --allow-missing writes it anyway"
-        );
-        return Ok(Status::Incomplete);
-    }
-    // Package metadata joins the plan before anything is written: it changes the digest.
-    // Reading the root's package database is skipped when nothing needs it.
-    let wants_packages =
-        !sboms.is_empty() || args.report || !args.no_package_db || !args.no_copyright;
-    let packages = if wants_packages {
-        Some(super::sbom::attribute_layer(
-            &mut layer,
-            crate::sbom::pkgdb::PkgDbOptions {
-                package_db: !args.no_package_db,
-                copyright: !args.no_copyright,
-            },
-            !sboms.is_empty() || args.report,
-        )?)
-    } else {
-        None
+    let mtime = config::source_date_epoch(args.source_date_epoch.as_deref(), env)?;
+    let outputs = Outputs {
+        layer: args.output.clone(),
+        rootfs: args.rootfs.clone(),
+        dockerfile: args.dockerfile.clone(),
+        oci: args.oci.clone(),
+        oci_archive: args.oci_archive.clone(),
+        compression: match args.compression {
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::Zstd => Compression::Zstd,
+            CompressionArg::None => Compression::None,
+        },
+        sboms: config::sboms(&args.sboms)?,
+        report: args.report,
+        image: config::image_config(&args.image)?,
+        command: "pack",
     };
-    let spec = super::image::image_spec(&args.image, &layer.bins[0])?;
+    let mut job = config::job(
+        Goal::Pack(Box::new(outputs)),
+        &args.select,
+        &args.bins,
+        config::packages(args.no_package_db, args.no_copyright),
+        mtime,
+        env,
+    )?;
+    job.allow_missing = args.allow_missing;
+    Ok(job)
+}
+
+pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
+    let job = job(&args, env)?;
+    let outcome = job::run(&job)?;
+    let w = &outcome.written;
     let mut summary = JsonPack {
         layer: None,
         oci: None,
@@ -95,28 +64,19 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         sbom: Vec::new(),
         report: None,
     };
-    if let Some(out) = &args.output {
-        let info = pack::write_layer(&layer.plan, mtime, Compression::from_path(out), out)
-            .with_context(|| format!("writing {}", out.display()))?;
+    if let Some((out, info)) = &w.layer {
         if !args.json {
-            print_summary(&out.to_string_lossy(), &info, false)?;
+            print_summary(&out.to_string_lossy(), info);
         }
         summary.layer = Some(info);
     }
-    if let Some(dir) = &args.rootfs {
-        pack::rootfs::write_rootfs(&layer.plan, mtime, dir)
-            .with_context(|| format!("writing {}", dir.display()))?;
+    if let Some((dir, entries)) = &w.rootfs {
         if !args.json {
-            println!(
-                "wrote {} (rootfs, {} entries)",
-                dir.display(),
-                layer.plan.entries.len()
-            );
+            println!("wrote {} (rootfs, {entries} entries)", dir.display());
         }
         summary.rootfs = Some(dir.to_string_lossy().into_owned());
     }
-    if let Some(dir) = &args.dockerfile {
-        let info = super::image::write_dockerfile_dir(dir, &layer.plan, &spec, mtime, &layer.bins)?;
+    if let Some((dir, info)) = &w.dockerfile {
         if !args.json {
             println!(
                 "wrote {}/Dockerfile and {}/layer.tar (diff_id {})",
@@ -127,118 +87,67 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         }
         summary.dockerfile = Some(info);
     }
-    if args.oci.is_some() || args.oci_archive.is_some() {
-        let arch = layer
-            .plan
-            .arch
-            .context("cannot tell the image's architecture")?;
-        let dev = if spec.dev {
-            Some(super::image::dev_plan(&layer, &layer.options)?)
-        } else {
-            None
+    for (written, slot) in [
+        (&w.oci, &mut summary.oci),
+        (&w.oci_archive, &mut summary.oci_archive),
+    ] {
+        let Some((out, images)) = written else {
+            continue;
         };
-        let compression = match args.compression {
-            CompressionArg::Gzip => Compression::Gzip,
-            CompressionArg::Zstd => Compression::Zstd,
-            CompressionArg::None => Compression::None,
-        };
-        let platforms = [super::image::PlatformImage {
-            arch,
-            prod: &layer.plan,
-            dev: dev.as_ref(),
-            created_by: format!("minroot pack {}", layer.bins.join(" ")),
-        }];
-        let w = super::image::write_oci(
-            args.oci.as_deref(),
-            args.oci_archive.as_deref(),
-            &platforms,
-            &spec,
-            mtime,
-            compression,
-        )?;
-        for (out, slot) in [
-            (&args.oci, &mut summary.oci),
-            (&args.oci_archive, &mut summary.oci_archive),
-        ] {
-            let Some(out) = out else { continue };
-            if !args.json {
-                for i in &w {
-                    println!(
-                        "wrote {} ({} {}, manifest {})",
-                        out.display(),
-                        i.tag,
-                        i.platform,
-                        i.manifest_digest
-                    );
-                }
-            }
-            *slot = Some(w.clone());
-        }
-    }
-    if let (false, Some(packages)) = (sboms.is_empty(), &packages) {
-        summary.sbom = super::sbom::write_sboms(&sboms, &layer, packages, mtime)?;
         if !args.json {
-            for info in &summary.sbom {
+            for i in images {
                 println!(
-                    "wrote {} ({:?} SBOM: {} packages, {} files, {} from no package)",
-                    info.path, info.format, info.packages, info.files, info.unattributed
+                    "wrote {} ({} {}, manifest {})",
+                    out.display(),
+                    i.tag,
+                    i.platform,
+                    i.manifest_digest
                 );
             }
         }
+        *slot = Some(images);
     }
-    if let (true, Some(packages)) = (args.report, &packages) {
-        let r = super::report::make(&layer, packages)?;
+    for info in &w.sboms {
         if !args.json {
-            print!("{}", super::report::render(&r));
+            println!(
+                "wrote {} ({:?} SBOM: {} packages, {} files, {} from no package)",
+                info.path, info.format, info.packages, info.files, info.unattributed
+            );
+        }
+    }
+    summary.sbom = w.sboms.iter().collect();
+    if let Some(r) = &outcome.report {
+        if !args.json {
+            print!("{}", super::report::render(r));
         }
         summary.report = Some(r);
     }
-    if args.json {
+    if args.json && outcome.refused.is_none() {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
-    Ok(if layer.selection.problems.iter().any(|p| p.error) {
-        Status::Incomplete
-    } else {
-        Status::Ok
-    })
+    Ok(super::finish(&outcome))
 }
 
 #[derive(Serialize)]
-struct JsonPack {
+struct JsonPack<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    layer: Option<LayerInfo>,
+    layer: Option<&'a LayerInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    oci: Option<Vec<super::image::WrittenImage>>,
+    oci: Option<&'a Vec<WrittenImage>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    oci_archive: Option<Vec<super::image::WrittenImage>>,
+    oci_archive: Option<&'a Vec<WrittenImage>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rootfs: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    dockerfile: Option<LayerInfo>,
+    dockerfile: Option<&'a LayerInfo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    sbom: Vec<super::sbom::SbomInfo>,
+    sbom: Vec<&'a crate::sbom::layer::SbomInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    report: Option<crate::sbom::report::Report>,
+    report: Option<&'a crate::sbom::report::Report>,
 }
 
-#[derive(Serialize)]
-struct JsonSummary<'a> {
-    output: &'a str,
-    #[serde(flatten)]
-    layer: &'a LayerInfo,
-}
-
-pub fn print_summary(out: &str, info: &LayerInfo, json: bool) -> Result<()> {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&JsonSummary {
-                output: out,
-                layer: info
-            })?
-        );
-        return Ok(());
-    }
+/// The text summary of a written layer.
+pub fn print_summary(out: &str, info: &LayerInfo) {
     let s = &info.stats;
     println!("wrote {out} ({:?})", info.compression);
     println!(
@@ -257,16 +166,5 @@ pub fn print_summary(out: &str, info: &LayerInfo, json: bool) -> Result<()> {
             info.blob_digest,
             human(info.blob_bytes)
         );
-    }
-    Ok(())
-}
-
-/// Bytes in B/KB/MB (decimal, one decimal place).
-pub fn human(n: u64) -> String {
-    match n {
-        0..1_000 => format!("{n} B"),
-        1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
-        1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
-        _ => format!("{:.2} GB", n as f64 / 1e9),
     }
 }

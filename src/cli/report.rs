@@ -3,54 +3,38 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::Status;
 use super::args::ReportArgs;
-use super::config::HostEnv;
-use super::layer::Layer;
-use super::pack::human;
-use super::sbom::{Packages, attribute_layer};
-use crate::sbom::pkgdb::PkgDbOptions;
-use crate::sbom::report::{Report, scan_root};
+use super::config::{self, HostEnv};
+use super::{Status, human};
+use crate::job::{self, Goal};
+use crate::sbom::report::Report;
 
 pub fn run(args: ReportArgs, env: &HostEnv) -> Result<Status> {
-    let mut layer = super::layer::build(&args.select, &args.bins, env)?;
-    super::pack::report_problems(&layer, env);
-    let packages = attribute_layer(
-        &mut layer,
-        PkgDbOptions {
-            package_db: !args.no_package_db,
-            copyright: !args.no_copyright,
-        },
-        true,
+    let job = config::job(
+        Goal::Report,
+        &args.select,
+        &args.bins,
+        config::packages(args.no_package_db, args.no_copyright),
+        0,
+        env,
     )?;
-    let report = make(&layer, &packages)?;
+    let outcome = job::run(&job)?;
+    let report = outcome
+        .report
+        .as_ref()
+        .expect("a report job makes the report");
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        serde_json::to_writer_pretty(&mut out, report)?;
         writeln!(out)?;
     } else {
-        out.write_all(render(&report).as_bytes())?;
+        out.write_all(render(report).as_bytes())?;
     }
     out.flush()?;
-    Ok(if layer.selection.problems.iter().any(|p| p.error) {
-        Status::Incomplete
-    } else {
-        Status::Ok
-    })
-}
-
-/// The report of an attributed layer.
-pub fn make(layer: &Layer, packages: &Packages) -> Result<Report> {
-    let scan = scan_root(&layer.session.root).context("walking the root")?;
-    Ok(Report::new(
-        packages.db.as_ref(),
-        &layer.plan,
-        &packages.attribution,
-        &scan,
-    ))
+    Ok(super::finish(&outcome))
 }
 
 fn list(title: &str, root: u64, paths: &[String]) -> String {

@@ -7,21 +7,33 @@ use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::Status;
 use super::args::{TraceArgs, TraceFormat};
-use super::config::{HostEnv, Session};
+use super::config::{self, HostEnv};
+use super::{Status, print_problems};
 use crate::closure::{Trace, TraceError, Tracer};
 use crate::elf::DepKind;
-use crate::ldso::{Step, Tried};
+use crate::ldso::Tried;
+use crate::reason::Via;
 use crate::resolve::Already;
 use crate::resolve::{How, Outcome, Slot};
+use crate::session::{CpuChoice, Session, inside_path};
 
 pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
-    let session = Session::new(&args.root, env, false)?;
+    let root = config::root_dir(&args.root.root)?;
+    // A trace answers for this machine: its CPU, unless --cpu-level says otherwise.
+    let cpu = match &args.root.cpu_level {
+        None => CpuChoice::Host {
+            cpuinfo: env.cpuinfo.clone(),
+        },
+        Some(l) => CpuChoice::Level(config::cpu_level(l)?),
+    };
+    let library_path = config::library_path(&args.root.library_path)?;
+    let session = Session::new(&root, cpu, library_path, false)?;
+    let host = session.root().is_host();
     let paths: Vec<String> = args
         .bins
         .iter()
-        .map(|b| session.program_path(b, env))
+        .map(|b| inside_path(b, host, &env.cwd))
         .collect();
     // Trace the programs in parallel, a batch at a time, and print each batch in the order
     // of the command line before tracing the next: memory stays small (a whole /usr/bin at
@@ -46,8 +58,7 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
             let i = b * batch + k;
             let typed = &args.bins[i];
             status = status.max(match r {
-                Ok(t) if t.complete() => Status::Ok,
-                Ok(_) => Status::Incomplete,
+                Ok(t) => Status::of(t.complete()),
                 Err(_) => Status::Error,
             });
             if let Err(e) = r {
@@ -80,25 +91,20 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
         writeln!(out)?;
     }
     out.flush()?;
-    for w in session
-        .cache_warnings()
-        .iter()
-        .chain(&session.root.warnings())
-    {
-        eprintln!("minroot: warning: {w}");
-    }
+    print_problems(&session.cache_problems());
+    print_problems(&session.root_problems());
     Ok(status)
 }
 
 fn trace_one(session: &Session, path: &str, many: bool) -> Result<Trace, TraceError> {
-    let (_, info) = Tracer::inspect_program(&session.root, &session.cache, path)?;
+    let (_, info) = Tracer::inspect_program(session.root(), session.cache(), path)?;
     let arch =
         crate::arch::Arch::from_elf_machine(info.machine).expect("checked by inspect_program");
     let loader = session.loader(arch).map_err(|e| TraceError::Unsupported {
         path: path.into(),
         why: e.to_string(),
     })?;
-    let tracer = Tracer::new(&loader, &session.cache);
+    let tracer = Tracer::new(&loader, session.cache());
     if many {
         tracer.sequential().trace(path)
     } else {
@@ -109,16 +115,16 @@ fn trace_one(session: &Session, path: &str, many: bool) -> Result<Trace, TraceEr
 /// `NAME => PATH` / `NAME => not found`, load order, each object once.
 fn render_list(out: &mut impl Write, t: &Trace) -> std::io::Result<()> {
     let mut printed_missing = std::collections::HashSet::new();
-    for slot in &t.maps.order {
+    for slot in t.order() {
         match slot {
             Slot::Obj(i) => {
-                let o = &t.maps.objects[*i];
+                let o = t.object(i);
                 if !o.hidden {
                     writeln!(out, "{} => {}", o.name, o.path)?;
                 }
             }
             Slot::Missing(m) => {
-                let name = &t.maps.missing[*m].name;
+                let name = &t.missing_at(m).name;
                 if printed_missing.insert(name.clone()) {
                     writeln!(out, "{name} => not found")?;
                 }
@@ -147,11 +153,10 @@ pub fn reason_label(t: &Trace, how: &How) -> String {
         How::Interpreter => "interpreter".into(),
         How::Vdso => "vdso".into(),
         How::Found { step, dir } => {
-            let sub = hwcaps_note(dir);
-            let base = crate::select::step_label(t, step);
-            match sub {
-                Some(s) => format!("{base}, {s}"),
-                None => base,
+            let via = t.via(step);
+            match hwcaps_note(dir) {
+                Some(s) => format!("{via}, {s}"),
+                None => via.to_string(),
             }
         }
     }
@@ -196,7 +201,6 @@ fn render_tree(
     color: bool,
 ) -> std::io::Result<()> {
     let p = Paint(color);
-    let main = &t.maps.objects[0];
     if t.is_static {
         writeln!(
             out,
@@ -220,13 +224,11 @@ fn render_tree(
         p.bold(&t.program),
         p.dim(&format!("[{}{}]", t.arch, interp))
     )?;
-    let _ = main;
     let mut stack = Vec::new();
     tree_children(out, t, 0, &mut stack, all, verbose, &p)?;
     let libs = t.libraries().count();
     let mut missing: Vec<&str> = t
-        .maps
-        .missing
+        .missing()
         .iter()
         .filter(|m| m.kind != DepKind::Auxiliary)
         .map(|m| m.name.as_str())
@@ -251,7 +253,7 @@ fn render_tree(
         ));
     }
     writeln!(out, "{summary}")?;
-    for m in &t.maps.missing {
+    for m in t.missing() {
         if let Some(s) = &m.stale_cache {
             writeln!(
                 out,
@@ -272,7 +274,8 @@ fn tree_children(
     verbose: bool,
     p: &Paint,
 ) -> std::io::Result<()> {
-    let edges: Vec<_> = t.maps.objects[obj]
+    let edges: Vec<_> = t
+        .object(obj)
         .deps
         .iter()
         .filter(|e| all || !matches!(e.outcome, Outcome::Already(..) | Outcome::Ignored))
@@ -292,7 +295,7 @@ fn tree_children(
         };
         match &e.outcome {
             Outcome::Loaded(o) => {
-                let ob = &t.maps.objects[*o];
+                let ob = t.object(*o);
                 writeln!(
                     out,
                     "{prefix}{kind}{} {} {}",
@@ -305,7 +308,7 @@ fn tree_children(
                 stack.pop();
             }
             Outcome::Already(o, how) => {
-                let ob = &t.maps.objects[*o];
+                let ob = t.object(*o);
                 writeln!(
                     out,
                     "{prefix}{kind}{} {}",
@@ -314,7 +317,7 @@ fn tree_children(
                 )?;
             }
             Outcome::Missing(m) => {
-                let ms = &t.maps.missing[*m];
+                let ms = t.missing_at(*m);
                 let opt = if e.kind == DepKind::Auxiliary {
                     " (optional)"
                 } else {
@@ -339,7 +342,7 @@ fn tree_children(
                             p.dim(&format!(
                                 "searched {} ({})",
                                 if tr.dir.is_empty() { "." } else { &tr.dir },
-                                step_name(t, &tr.step)
+                                format_args!("{:#}", t.via(&tr.step))
                             ))
                         )?;
                     }
@@ -367,17 +370,6 @@ fn tree_children(
         }
     }
     Ok(())
-}
-
-fn step_name(t: &Trace, s: &Step) -> String {
-    match s {
-        Step::Path => "path".into(),
-        Step::Rpath { owner, entry } => format!("rpath {entry} of {}", t.maps.objects[*owner].path),
-        Step::Runpath { entry, .. } => format!("runpath {entry}"),
-        Step::LibraryPath { entry } => format!("LD_LIBRARY_PATH {entry}"),
-        Step::Cache => "ld.so.cache".into(),
-        Step::DefaultDir => "default dir".into(),
-    }
 }
 
 #[derive(Serialize)]
@@ -512,29 +504,29 @@ fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
         }
         Ok(t) => t,
     };
-    let name_of = |i: usize| t.maps.objects[i].path.clone();
+    let name_of = |i: usize| t.object(i).path.clone();
     let objects = t
         .libraries()
         .map(|(_, o)| {
-            let (dir, step) = match &o.how {
-                How::Found { step, dir } => (dir.clone(), step.clone()),
-                _ => (String::new(), Step::Path),
+            let (dir, via) = match &o.how {
+                How::Found { step, dir } => (dir.clone(), t.via(step)),
+                _ => (String::new(), Via::Path),
             };
-            let reason = match step {
-                Step::Path => JsonReason::Path { dir },
-                Step::Rpath { owner, entry } => JsonReason::Rpath {
-                    owner: name_of(owner),
+            let reason = match via {
+                Via::Path => JsonReason::Path { dir },
+                Via::Rpath { of, entry } => JsonReason::Rpath {
+                    owner: of,
                     entry,
                     dir,
                 },
-                Step::Runpath { owner, entry } => JsonReason::Runpath {
-                    owner: name_of(owner),
+                Via::Runpath { of, entry } => JsonReason::Runpath {
+                    owner: of,
                     entry,
                     dir,
                 },
-                Step::LibraryPath { entry } => JsonReason::LibraryPath { entry, dir },
-                Step::Cache => JsonReason::LdSoCache { dir },
-                Step::DefaultDir => JsonReason::DefaultDir { dir },
+                Via::LibraryPath { entry } => JsonReason::LibraryPath { entry, dir },
+                Via::Cache => JsonReason::LdSoCache { dir },
+                Via::DefaultDir => JsonReason::DefaultDir { dir },
             };
             JsonObject {
                 name: o.name.clone(),
@@ -548,8 +540,7 @@ fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
         })
         .collect();
     let missing = t
-        .maps
-        .missing
+        .missing()
         .iter()
         .map(|m| JsonMissing {
             name: m.name.clone(),
@@ -560,7 +551,7 @@ fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
                 .iter()
                 .map(|tr: &Tried| JsonTried {
                     dir: tr.dir.clone(),
-                    via: step_name(t, &tr.step),
+                    via: format!("{:#}", t.via(&tr.step)),
                 })
                 .collect(),
             skipped: m.skipped.clone(),
@@ -570,8 +561,8 @@ fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
     JsonProgram {
         program: typed.into(),
         error: None,
-        path: Some(t.maps.objects[0].path.clone()),
-        realpath: Some(t.maps.objects[0].real.clone()),
+        path: Some(t.object(0).path.clone()),
+        realpath: Some(t.object(0).real.clone()),
         arch: Some(t.arch.to_string()),
         class: Some(if t.info.class64 { "ELF64" } else { "ELF32" }),
         machine: Some(t.arch.name().into()),
@@ -595,8 +586,8 @@ fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
 
 fn json_edge(t: &Trace, e: &crate::resolve::Edge) -> JsonEdge {
     let (result, path) = match &e.outcome {
-        Outcome::Loaded(o) => ("loaded", Some(t.maps.objects[*o].path.clone())),
-        Outcome::Already(o, _) => ("already_loaded", Some(t.maps.objects[*o].path.clone())),
+        Outcome::Loaded(o) => ("loaded", Some(t.object(*o).path.clone())),
+        Outcome::Already(o, _) => ("already_loaded", Some(t.object(*o).path.clone())),
         Outcome::Missing(_) => ("not_found", None),
         Outcome::Fatal(_) => ("error", None),
         Outcome::Ignored => ("ignored", None),

@@ -16,6 +16,35 @@ pub enum Priority {
     Suggested,
 }
 
+impl Priority {
+    /// Every priority, from the most to the least needed.
+    pub const ALL: [Priority; 3] = [
+        Priority::Required,
+        Priority::Recommended,
+        Priority::Suggested,
+    ];
+
+    /// The spec's name (`required`, `recommended`, `suggested`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Required => "required",
+            Priority::Recommended => "recommended",
+            Priority::Suggested => "suggested",
+        }
+    }
+
+    /// The priority of a spec name.
+    pub fn from_name(s: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.name() == s)
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One element of a `.note.dlopen` array. Several sonames are alternatives: the first one
 /// found is used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

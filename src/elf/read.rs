@@ -48,6 +48,7 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
 }
 
 /// Reads (or maps) the whole file at `path`.
+#[allow(unsafe_code)]
 pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
     let mut file = open_regular(path)?;
     let meta = file.metadata()?;

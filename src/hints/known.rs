@@ -30,15 +30,8 @@ pub const KNOWN: &[Known] = &[
         what: "OpenSSL default CA file",
     },
     Known {
-        sonames: &[
-            "libssl.so.3",
-            "libssl.so.1.1",
-            "libgnutls.so.30",
-            "libnss3.so",
-            "libcurl.so.4",
-            "libcurl-gnutls.so.4",
-        ],
-        files: &["/etc/ssl/certs/ca-certificates.crt"],
+        sonames: crate::facts::CA_BUNDLE_READERS,
+        files: &[crate::facts::CA_BUNDLE],
         what: "CA certificate bundle",
     },
     Known {

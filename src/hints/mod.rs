@@ -14,8 +14,9 @@ use std::collections::HashSet;
 
 use crate::closure::{Dlopened, Trace, Tracer};
 use crate::elf::Priority;
+use crate::facts::LIBC_SONAME;
+use crate::problem::{NoteMiss, Problem};
 use crate::reason::{GlibcRule, Reason};
-use crate::resolve::Slot;
 
 /// What the hints may add.
 #[derive(Clone, Debug)]
@@ -30,14 +31,6 @@ pub struct HintOptions {
     pub data: Vec<String>,
 }
 
-/// Something a hint could not do.
-#[derive(Clone, Debug)]
-pub struct HintProblem {
-    /// True when the program cannot work without it.
-    pub required: bool,
-    pub message: String,
-}
-
 /// What the hints added to one trace.
 #[derive(Debug, Default)]
 pub struct HintResult {
@@ -46,7 +39,8 @@ pub struct HintResult {
     pub objects: Vec<(usize, Reason)>,
     /// Data files and directories (paths inside the root) with their reason.
     pub files: Vec<(String, Reason)>,
-    pub problems: Vec<HintProblem>,
+    /// What a hint could not do.
+    pub problems: Vec<Problem>,
 }
 
 /// Applies every hint to `trace` until nothing new is loaded.
@@ -55,9 +49,9 @@ pub fn apply(tracer: &Tracer, trace: &mut Trace, opts: &HintOptions) -> HintResu
     let mut noted: HashSet<usize> = HashSet::new();
     let mut glibc_done = GlibcDone::default();
     let mut known_done: HashSet<usize> = HashSet::new();
-    let lib = tracer.loader.dirs.lib.clone();
+    let lib = tracer.loader().lib().to_string();
     loop {
-        let before = trace.maps.objects.len();
+        let before = trace.object_count();
         // 1. .note.dlopen of every loaded object not looked at yet.
         let objs: Vec<usize> = loaded(trace)
             .into_iter()
@@ -65,10 +59,10 @@ pub fn apply(tracer: &Tracer, trace: &mut Trace, opts: &HintOptions) -> HintResu
             .collect();
         for o in objs {
             noted.insert(o);
-            let Some(info) = trace.maps.objects[o].info.clone() else {
+            let Some(info) = trace.object(o).info.clone() else {
                 continue;
             };
-            let by = trace.maps.objects[o].path.clone();
+            let by = trace.object(o).path.clone();
             for note in &info.dlopen {
                 if note.priority > opts.dlopen_priority {
                     continue;
@@ -78,35 +72,33 @@ pub fn apply(tracer: &Tracer, trace: &mut Trace, opts: &HintOptions) -> HintResu
                     feature: note.feature.clone(),
                     priority: note.priority,
                 };
-                let mut failures = Vec::new();
+                let mut misses = Vec::new();
                 let mut ok = false;
                 for soname in &note.soname {
-                    match tracer.dlopen(trace, o, soname) {
+                    let error = match tracer.dlopen(trace, o, soname) {
                         Dlopened::Loaded(n) => {
                             res.objects.push((n, reason.clone()));
                             ok = true;
+                            break;
                         }
-                        Dlopened::Already(_) => ok = true,
-                        Dlopened::Missing(_) => failures.push(format!("{soname}: not found")),
-                        Dlopened::Failed(e) => failures.push(format!("{soname}: {e}")),
-                    }
-                    if ok {
-                        break;
-                    }
+                        Dlopened::Already(_) => {
+                            ok = true;
+                            break;
+                        }
+                        Dlopened::Missing(_) => None,
+                        Dlopened::Failed(e) => Some(e),
+                    };
+                    misses.push(NoteMiss {
+                        soname: soname.clone(),
+                        error,
+                    });
                 }
                 if !ok {
-                    let feature = note
-                        .feature
-                        .as_deref()
-                        .map(|f| format!(" (feature {f})"))
-                        .unwrap_or_default();
-                    res.problems.push(HintProblem {
-                        required: note.priority == Priority::Required,
-                        message: format!(
-                            "{by}: .note.dlopen{feature} names {}, none loadable: {}",
-                            note.soname.join(" or "),
-                            failures.join("; ")
-                        ),
+                    res.problems.push(Problem::DlopenNoteUnmet {
+                        by: by.clone(),
+                        feature: note.feature.clone(),
+                        priority: note.priority,
+                        misses,
                     });
                 }
             }
@@ -118,7 +110,7 @@ pub fn apply(tracer: &Tracer, trace: &mut Trace, opts: &HintOptions) -> HintResu
             if !known_done.insert(o) {
                 continue;
             }
-            let ob = &trace.maps.objects[o];
+            let ob = trace.object(o);
             let names: Vec<&str> = [
                 Some(ob.name.as_str()),
                 ob.info.as_ref().and_then(|i| i.soname.as_deref()),
@@ -143,7 +135,7 @@ pub fn apply(tracer: &Tracer, trace: &mut Trace, opts: &HintOptions) -> HintResu
                 }
             }
         }
-        if trace.maps.objects.len() == before {
+        if trace.object_count() == before {
             break;
         }
     }
@@ -192,20 +184,19 @@ fn glibc_hints(
         match tracer.dlopen(trace, libc, glibc::LIBGCC_S) {
             Dlopened::Loaded(n) => res.objects.push((n, reason)),
             Dlopened::Already(n) => res.objects.push((n, reason)),
-            Dlopened::Missing(_) | Dlopened::Failed(_) => res.problems.push(HintProblem {
-                required: true,
-                message: format!(
-                    "{sym} is used, so glibc will dlopen {}, which is not in the root",
-                    glibc::LIBGCC_S
-                ),
-            }),
+            Dlopened::Missing(_) | Dlopened::Failed(_) => {
+                res.problems.push(Problem::UnwinderMissing {
+                    symbol: sym,
+                    library: glibc::LIBGCC_S.into(),
+                })
+            }
         }
     }
     // gconv configuration, cache and modules for iconv_open.
     if opts.gconv && !done.gconv && imported(trace, &[glibc::GCONV_TRIGGER]).is_some() {
         done.gconv = true;
         let dir = glibc::gconv_dir(lib);
-        let root = &tracer.loader.root;
+        let root = tracer.loader().root();
         match root.list_dir(&dir) {
             Ok(mut names) => {
                 names.sort();
@@ -213,22 +204,20 @@ fn glibc_hints(
                     let p = format!("{dir}/{n}");
                     if n.ends_with(".so") {
                         match tracer.dlopen(trace, libc, &p) {
-                            Dlopened::Loaded(i) => res.objects.push((i, Reason::Glibc(GlibcRule::Gconv))),
+                            Dlopened::Loaded(i) => {
+                                res.objects.push((i, Reason::Glibc(GlibcRule::Gconv)))
+                            }
                             Dlopened::Already(_) => {}
-                            Dlopened::Missing(_) | Dlopened::Failed(_) => res.problems.push(HintProblem {
-                                required: false,
-                                message: format!("gconv module {p} cannot be loaded"),
-                            }),
+                            Dlopened::Missing(_) | Dlopened::Failed(_) => {
+                                res.problems.push(Problem::GconvModule { path: p })
+                            }
                         }
                     } else if n.starts_with("gconv-modules") {
                         res.files.push((p, Reason::Glibc(GlibcRule::Gconv)));
                     }
                 }
             }
-            Err(_) => res.problems.push(HintProblem {
-                required: false,
-                message: format!("iconv_open is used but the root has no {dir}: iconv will only know UTF-8 and a few built-in charsets"),
-            }),
+            Err(_) => res.problems.push(Problem::GconvDirMissing { dir }),
         }
     }
     // NSS modules for the services nsswitch.conf names.
@@ -246,9 +235,10 @@ fn glibc_hints(
                     // glibc skips a service whose module it cannot load, in the root as in
                     // the image (Debian's nsswitch.conf names db and nis, rarely installed).
                     Dlopened::Missing(_) => {}
-                    Dlopened::Failed(e) => res.problems.push(HintProblem {
-                        required: false,
-                        message: format!("nsswitch.conf names service {service}, but {module} cannot be loaded: {e}"),
+                    Dlopened::Failed(error) => res.problems.push(Problem::NssModule {
+                        service,
+                        module,
+                        error,
                     }),
                 }
             }
@@ -259,17 +249,9 @@ fn glibc_hints(
 /// Loaded objects of the trace (not the vDSO or ld.so), the program included.
 fn loaded(trace: &Trace) -> Vec<usize> {
     trace
-        .maps
-        .order
-        .iter()
-        .filter_map(|s| match s {
-            Slot::Obj(i) => Some(*i),
-            Slot::Missing(_) => None,
-        })
-        .filter(|&i| {
-            trace.maps.objects[i].info.is_some()
-                && !matches!(trace.maps.objects[i].how, crate::resolve::How::Interpreter)
-        })
+        .loaded()
+        .filter(|(_, o)| o.info.is_some() && !matches!(o.how, crate::resolve::How::Interpreter))
+        .map(|(i, _)| i)
         .collect()
 }
 
@@ -278,11 +260,12 @@ fn libc_index(trace: &Trace) -> usize {
     loaded(trace)
         .into_iter()
         .find(|&i| {
-            trace.maps.objects[i]
+            trace
+                .object(i)
                 .info
                 .as_ref()
                 .and_then(|x| x.soname.as_deref())
-                == Some("libc.so.6")
+                == Some(LIBC_SONAME)
         })
         .unwrap_or(0)
 }
@@ -290,10 +273,10 @@ fn libc_index(trace: &Trace) -> usize {
 /// The first of `symbols` imported by a loaded object other than libc and ld.so.
 fn imported(trace: &Trace, symbols: &[&str]) -> Option<String> {
     for i in loaded(trace) {
-        let Some(info) = &trace.maps.objects[i].info else {
+        let Some(info) = &trace.object(i).info else {
             continue;
         };
-        if info.soname.as_deref() == Some("libc.so.6") {
+        if info.soname.as_deref() == Some(LIBC_SONAME) {
             continue;
         }
         if let Some(s) = symbols.iter().find(|s| info.imports_symbol(s)) {
@@ -304,5 +287,11 @@ fn imported(trace: &Trace, symbols: &[&str]) -> Option<String> {
 }
 
 fn exists(tracer: &Tracer, path: &str) -> bool {
-    tracer.loader.root.resolve(path).ok().flatten().is_some()
+    tracer
+        .loader()
+        .root()
+        .resolve(path)
+        .ok()
+        .flatten()
+        .is_some()
 }

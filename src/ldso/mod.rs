@@ -51,7 +51,37 @@ pub struct Tried {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
     pub path: String,
-    pub why: String,
+    #[serde(serialize_with = "crate::reason::as_text")]
+    pub why: SkipWhy,
+}
+
+/// Why the loader skips a candidate and goes on searching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipWhy {
+    /// 32-bit in a 64-bit process (or the reverse).
+    WrongClass,
+    /// Another machine (Debian's patch: skipped, not an error).
+    WrongMachine,
+}
+
+impl SkipWhy {
+    /// The reason of a verdict that skips, None for one that does not.
+    pub fn of(v: &Verdict) -> Option<SkipWhy> {
+        match v {
+            Verdict::OtherClass => Some(SkipWhy::WrongClass),
+            Verdict::OtherMachine => Some(SkipWhy::WrongMachine),
+            Verdict::Ok | Verdict::Fatal(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SkipWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SkipWhy::WrongClass => "wrong ELF class",
+            SkipWhy::WrongMachine => "wrong machine",
+        })
+    }
 }
 
 /// The answer of the search for one name.
@@ -104,21 +134,20 @@ pub struct Request<'a> {
 /// Loader facts for one root and architecture, shared by every traced program.
 pub struct Loader {
     /// Names in the root's /etc/ld.so.preload, in order (comments removed).
-    pub preload: Vec<String>,
+    preload: Vec<String>,
     /// Parsed files; candidates are parsed when they are checked.
-    pub objects: std::sync::Arc<ObjectCache>,
-    pub root: std::sync::Arc<Root>,
-    pub arch: Arch,
-    pub dirs: SystemDirs,
-    pub cpu: CpuProfile,
+    objects: std::sync::Arc<ObjectCache>,
+    root: std::sync::Arc<Root>,
+    arch: Arch,
+    dirs: SystemDirs,
+    cpu: CpuProfile,
     /// Subdirectories tried in every search directory, "" last.
-    pub subdirs: Vec<String>,
-    pub cache: Option<LdCache>,
-    /// Why the cache is not used (missing cache: None here, see `cache_missing`).
-    pub cache_issue: Option<CacheIssue>,
-    pub cache_missing: bool,
+    subdirs: Vec<String>,
+    cache: Option<LdCache>,
+    /// Why the cache is not used (missing cache: None here).
+    cache_issue: Option<CacheIssue>,
     /// The `--library-path` string (LD_LIBRARY_PATH), if given.
-    pub library_path: Option<String>,
+    library_path: Option<String>,
     verdicts: crate::memo::Memo<String, Verdict>,
     /// ld.so.cache entries of this architecture by name (see `cache_paths`).
     cache_index: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
@@ -196,21 +225,20 @@ impl Loader {
             .and_then(|r| root.read_canonical(&r.path).ok())
             .and_then(|bytes| SystemDirs::from_loader_bytes(arch, &bytes))
             .unwrap_or_else(|| SystemDirs::debian(arch));
-        let (cache, cache_issue, cache_missing) = match root.resolve(LD_SO_CACHE) {
+        let (cache, cache_issue) = match root.resolve(LD_SO_CACHE) {
             Ok(Some(r)) if r.kind == Kind::File => match root.read_canonical(&r.path) {
                 Ok(bytes) if (bytes.len() as u64) <= MAX_CACHE => {
                     let (c, issue) = LdCache::parse(bytes.to_vec());
                     let issue = issue.or_else(|| c.issue_for(arch));
-                    (Some(c), issue, false)
+                    (Some(c), issue)
                 }
                 Ok(_) => (
                     None,
                     Some(CacheIssue::Corrupt("larger than 256 MiB".into())),
-                    false,
                 ),
-                Err(e) => (None, Some(CacheIssue::Corrupt(e.to_string())), false),
+                Err(e) => (None, Some(CacheIssue::Corrupt(e.to_string()))),
             },
-            _ => (None, None, true),
+            _ => (None, None),
         };
         let subdirs = cpu.subdirs();
         let preload = read_preload(&root);
@@ -222,7 +250,6 @@ impl Loader {
             subdirs,
             cache,
             cache_issue,
-            cache_missing,
             library_path,
             verdicts: Default::default(),
             plain_searches: Default::default(),
@@ -233,6 +260,52 @@ impl Loader {
             preload,
             objects,
         }
+    }
+
+    /// The root it searches.
+    pub fn root(&self) -> &std::sync::Arc<Root> {
+        &self.root
+    }
+
+    /// The architecture it loads for.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The default directories, in search order.
+    pub fn default_dirs(&self) -> &[String] {
+        &self.dirs.dirs
+    }
+
+    /// `$LIB` of the root (`lib/x86_64-linux-gnu` on Debian).
+    pub fn lib(&self) -> &str {
+        &self.dirs.lib
+    }
+
+    /// The names of the root's /etc/ld.so.preload, in order.
+    pub fn preload(&self) -> &[String] {
+        &self.preload
+    }
+
+    /// The `--library-path` (LD_LIBRARY_PATH) string, if given.
+    pub fn library_path(&self) -> Option<&str> {
+        self.library_path.as_deref()
+    }
+
+    /// The CPU profile (hwcaps subdirectories, `$PLATFORM`).
+    pub fn cpu(&self) -> &CpuProfile {
+        &self.cpu
+    }
+
+    /// The parsed-file cache candidates go into.
+    pub fn objects(&self) -> &ObjectCache {
+        &self.objects
+    }
+
+    /// Why the root's ld.so.cache is not used, if it is there and unusable (the loader
+    /// then goes on with the default directories).
+    pub fn cache_issue(&self) -> Option<&CacheIssue> {
+        self.cache_issue.as_ref()
     }
 
     /// `$PLATFORM`, `$LIB` and an origin, for DST expansion.
@@ -384,11 +457,11 @@ impl Loader {
                     }
                     Ok(Some((_, Verdict::OtherClass))) => acc.skipped.push(Skipped {
                         path: opened,
-                        why: "wrong ELF class".into(),
+                        why: SkipWhy::WrongClass,
                     }),
                     Ok(Some((_, Verdict::OtherMachine))) => acc.skipped.push(Skipped {
                         path: opened,
-                        why: "wrong machine".into(),
+                        why: SkipWhy::WrongMachine,
                     }),
                     Ok(Some((_, Verdict::Fatal(error)))) => {
                         return Some(Search::Fatal {
@@ -540,10 +613,11 @@ impl Loader {
                                 error,
                             };
                         }
-                        Ok(Some((_, v))) => acc.skipped.push(Skipped {
-                            path: cached,
-                            why: format!("{v:?}"),
-                        }),
+                        Ok(Some((_, v))) => {
+                            if let Some(why) = SkipWhy::of(&v) {
+                                acc.skipped.push(Skipped { path: cached, why });
+                            }
+                        }
                         Ok(None) | Err(_) => {}
                     }
                 }

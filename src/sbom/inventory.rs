@@ -175,7 +175,7 @@ impl Inventory {
                 path: format!("/{key}"),
                 digest: d.clone(),
                 owner,
-                why: e.reason.label(),
+                why: e.reason.to_string(),
                 source: e.source.clone(),
             });
         }

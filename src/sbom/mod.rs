@@ -10,6 +10,7 @@
 //!   layer's files; `inventory.rs`: the packages and files an SBOM lists.
 //! - `spdx.rs`, `cyclonedx.rs`: the two SBOM formats; `pkgdb.rs`: the status.d / apk
 //!   entries and copyright files added to the layer; `report.rs`: root versus layer.
+//! - `layer.rs`: the package step of a job (attribute, add the metadata, write SBOMs).
 //!
 //! Paths that packages list are matched on their canonical path in the root: in a
 //! usrmerged root libc6 lists `/lib/x86_64-linux-gnu/libc.so.6`, the layer holds
@@ -24,6 +25,7 @@ pub mod cyclonedx;
 pub mod digests;
 pub mod dpkg;
 pub mod inventory;
+pub mod layer;
 pub mod license;
 pub mod pkgdb;
 pub mod purl;

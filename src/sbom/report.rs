@@ -254,7 +254,7 @@ impl Report {
             unowned.push(UnownedFile {
                 path: format!("/{k}"),
                 why: Unowned::label(*u).to_string(),
-                reason: e.reason.label(),
+                reason: e.reason.to_string(),
             });
         }
         Report {

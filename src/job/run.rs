@@ -1,0 +1,277 @@
+//! The pipeline, in one place: for each platform, open the root, select, plan and run the
+//! package step; then, unless the closure is incomplete and the job does not allow it,
+//! write the outputs. Every stage's problems are collected, none printed.
+
+use crate::bundle::{self, BundleOptions};
+use crate::dev;
+use crate::facts::NSSWITCH_CONF;
+use crate::hints::HintOptions;
+use crate::ldso::hwcaps::CpuLevel;
+use crate::pack::{self, Compression};
+use crate::plan::{self, PlanOptions};
+use crate::sbom::layer;
+use crate::sbom::report::{Report, scan_root};
+use crate::select::{self, SelectOptions};
+use crate::session::{CpuChoice, Session};
+
+use super::error::JobError;
+use super::image::{ImageSpec, PlatformImage, write_dockerfile_dir, write_oci};
+use super::outcome::WrittenBundle;
+use super::{BundleOutput, Goal, Job, Made, Outcome, Outputs, Platform, Refusal, Written};
+
+/// Runs `job`: every platform, then the outputs.
+pub fn run(job: &Job) -> Result<Outcome, JobError> {
+    let mut outcome = Outcome {
+        made: Vec::new(),
+        refused: None,
+        written: Written::default(),
+        report: None,
+    };
+    for p in &job.platforms {
+        let in_platform = |e: JobError| match &p.name {
+            Some(name) => JobError::Platform {
+                name: name.clone(),
+                source: Box::new(e),
+            },
+            None => e,
+        };
+        let (mut made, session, opts) = select_and_plan(job, p).map_err(in_platform)?;
+        if !made.complete() {
+            let refusal = match &job.goal {
+                Goal::Pack(_) if !job.allow_missing => Some(Refusal::Incomplete {
+                    platform: p.name.clone(),
+                }),
+                Goal::Bundle(_) => Some(Refusal::IncompleteBundle),
+                _ => None,
+            };
+            if refusal.is_some() {
+                made.notes.extend(session.root_problems());
+                outcome.made.push(made);
+                outcome.refused = refusal;
+                return Ok(outcome);
+            }
+        }
+        if p.arch.is_some() && made.plan.arch != p.arch {
+            return Err(JobError::WrongArch {
+                name: p.name.clone().unwrap_or_default(),
+                root: p.root.display().to_string(),
+                found: made
+                    .plan
+                    .arch
+                    .map(|a| a.oci_arch())
+                    .unwrap_or("an unknown architecture"),
+            });
+        }
+        let report = finish(job, &session, &opts, &mut made).map_err(in_platform)?;
+        outcome.report = outcome.report.or(report);
+        outcome.made.push(made);
+    }
+    match &job.goal {
+        Goal::Pack(outputs) => outcome.written = write(job, outputs, &outcome.made)?,
+        Goal::Bundle(out) => {
+            let made = outcome.made.last_mut().expect("a bundle has one platform");
+            let b = write_bundle(job, out, made)?;
+            made.notes.extend(b.info.warnings.iter().cloned());
+            outcome.written.bundle = Some(b);
+        }
+        Goal::Files | Goal::Report => {}
+    }
+    Ok(outcome)
+}
+
+/// Opens the root of `p`, selects and plans.
+fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOptions), JobError> {
+    // A layer must not depend on the CPU of the machine that builds it: without a CPU
+    // level, trace as a baseline CPU and add every glibc-hwcaps build.
+    let level = p.cpu.unwrap_or(CpuLevel::Baseline);
+    let session = Session::new(
+        &p.root,
+        CpuChoice::Level(level),
+        p.library_path.clone(),
+        true,
+    )
+    .map_err(|source| JobError::Root {
+        path: p.root.display().to_string(),
+        source,
+    })?;
+    let root = session.root().clone();
+    let programs: Vec<String> = job.programs.iter().map(|b| p.inside(b, &job.cwd)).collect();
+    let includes: Vec<String> = job
+        .select
+        .includes
+        .iter()
+        .map(|i| p.inside(i, &job.cwd))
+        .collect();
+    let base = job.layer.base;
+    let included_nsswitch = includes
+        .iter()
+        .any(|i| i == NSSWITCH_CONF || i == "/etc" || i == "/");
+    let opts = SelectOptions {
+        includes,
+        dlopens: job.select.dlopens.clone(),
+        hints: HintOptions {
+            dlopen_priority: job.select.dlopen_priority,
+            gconv: job.select.gconv,
+            nsswitch: plan::layer_nsswitch(&root, base, included_nsswitch),
+            data: job.select.data.iter().map(|d| d.name.to_string()).collect(),
+        },
+        hwcaps_variants: p.cpu.is_none(),
+    };
+    let selection = select::select(&session, &programs, &opts)?;
+    let plan_options = PlanOptions {
+        base,
+        strip_setuid: job.layer.strip_setuid,
+        chown: job.layer.chown,
+    };
+    let plan = plan::build(&root, &selection, &plan_options);
+    let made = Made {
+        platform: p.clone(),
+        root,
+        programs,
+        selection,
+        plan,
+        plan_options,
+        packages: None,
+        dev: None,
+        notes: Vec::new(),
+    };
+    Ok((made, session, opts))
+}
+
+/// The package step, the dev layer and the report, as the goal wants them.
+fn finish(
+    job: &Job,
+    session: &Session,
+    opts: &SelectOptions,
+    made: &mut Made,
+) -> Result<Option<Report>, JobError> {
+    // Whether the package step runs, and whether the database must then be readable.
+    let step = match &job.goal {
+        Goal::Files => Some(false),
+        Goal::Report => Some(true),
+        Goal::Pack(o) if o.wants_packages(job.packages) => Some(o.needs_database()),
+        Goal::Pack(_) | Goal::Bundle(_) => None,
+    };
+    if let Some(required) = step {
+        made.packages = Some(layer::attribute_layer(
+            &made.root,
+            &mut made.plan,
+            &made.plan_options,
+            job.packages,
+            required,
+            &mut made.notes,
+        )?);
+    }
+    if let Goal::Pack(o) = &job.goal
+        && o.image.dev
+        && (o.oci.is_some() || o.oci_archive.is_some())
+    {
+        made.dev = Some(dev::plan(session, &made.plan, opts)?);
+    }
+    let wants_report = match &job.goal {
+        Goal::Report => true,
+        Goal::Pack(o) => o.report,
+        _ => false,
+    };
+    let report = match (&made.packages, wants_report) {
+        (Some(pk), true) => {
+            let scan = scan_root(&made.root).map_err(JobError::Scan)?;
+            Some(Report::new(
+                pk.db.as_ref(),
+                &made.plan,
+                &pk.attribution,
+                &scan,
+            ))
+        }
+        _ => None,
+    };
+    made.notes.splice(0..0, session.root_problems());
+    Ok(report)
+}
+
+fn write_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> JobError {
+    let path = path.display().to_string();
+    move |source| JobError::Write {
+        what: "writing".into(),
+        path,
+        source,
+    }
+}
+
+/// Writes the outputs of `pack` and `build` from the made platforms.
+fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
+    let mut w = Written::default();
+    let mtime = job.layer.mtime;
+    let first = &made[0];
+    let spec = ImageSpec::new(&o.image, &first.programs[0]);
+    if let Some(out) = &o.layer {
+        let info = pack::write_layer(&first.plan, mtime, Compression::from_path(out), out)
+            .map_err(write_err(out))?;
+        w.layer = Some((out.clone(), info));
+    }
+    if let Some(dir) = &o.rootfs {
+        pack::rootfs::write_rootfs(&first.plan, mtime, dir).map_err(write_err(dir))?;
+        w.rootfs = Some((dir.clone(), first.plan.entries.len()));
+    }
+    if let Some(dir) = &o.dockerfile {
+        let info = write_dockerfile_dir(dir, &first.plan, &spec, mtime, &first.programs)?;
+        w.dockerfile = Some((dir.clone(), info));
+    }
+    if o.oci.is_some() || o.oci_archive.is_some() {
+        let platforms = made
+            .iter()
+            .map(|m| {
+                Ok(PlatformImage {
+                    arch: m.plan.arch.ok_or(JobError::NoArch)?,
+                    prod: &m.plan,
+                    dev: m.dev.as_ref(),
+                    created_by: format!("minroot {} {}", o.command, m.programs.join(" ")),
+                })
+            })
+            .collect::<Result<Vec<_>, JobError>>()?;
+        let images = write_oci(
+            o.oci.as_deref(),
+            o.oci_archive.as_deref(),
+            &platforms,
+            &spec,
+            mtime,
+            o.compression,
+        )?;
+        w.oci = o.oci.clone().map(|d| (d, images.clone()));
+        w.oci_archive = o.oci_archive.clone().map(|f| (f, images));
+    }
+    if let (false, Some(packages)) = (o.sboms.is_empty(), &first.packages) {
+        let name = format!("minroot layer of {}", first.programs.join(" "));
+        w.sboms = layer::write_sboms(&o.sboms, &name, &first.plan, packages, mtime)?;
+    }
+    Ok(w)
+}
+
+/// Lays out and writes the bundle.
+fn write_bundle(job: &Job, out: &BundleOutput, made: &Made) -> Result<WrittenBundle, JobError> {
+    let b = bundle::build(
+        &made.root,
+        &made.selection,
+        &made.plan,
+        &made.programs,
+        &BundleOptions {
+            prefix: out.tarball.clone(),
+        },
+    )?;
+    let tarball = match &out.tarball {
+        Some(_) => Some(
+            pack::write_layer(&b.plan, job.layer.mtime, Compression::Gzip, &out.path)
+                .map_err(write_err(&out.path))?,
+        ),
+        None => {
+            pack::rootfs::write_rootfs(&b.plan, job.layer.mtime, &out.path)
+                .map_err(write_err(&out.path))?;
+            None
+        }
+    };
+    Ok(WrittenBundle {
+        path: out.path.clone(),
+        info: b.info,
+        tarball,
+    })
+}
