@@ -11,6 +11,7 @@ scripts/make-sysroot.sh
 scripts/make-fixtures.sh
 cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
+scripts/module-cycles.py
 scripts/python-tools.sh
 # Debug build too, for the regression inputs: overflow checks are on there.
 cargo test --test fuzz_regressions --test malformed
