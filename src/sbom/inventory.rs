@@ -226,21 +226,20 @@ impl Inventory {
     }
 }
 
-/// A UUID (RFC 9562 layout, version 5: name-based) from the first 16 bytes of a digest.
+/// A UUID from the first 16 bytes of a digest, with the version and variant bits of a
+/// name-based UUID (RFC 9562 version 5, variant 10x): what makes it a UUID validators
+/// accept; the content hash gives the rest. The hash is SHA-256, not the SHA-1 of a true
+/// version 5, but version 5 is what minroot has always written, so the same layer keeps
+/// its UUID.
 pub fn uuid_from(digest: &[u8]) -> String {
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::pack::digest::hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid::Builder::from_bytes(b)
+        .with_variant(uuid::Variant::RFC4122)
+        .with_version(uuid::Version::Sha1)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -260,5 +259,16 @@ mod tests {
         assert!("89ab".contains(&parts[3][..1]));
         assert_eq!(u, uuid_from(&Sha256::digest(b"x")), "deterministic");
         assert_ne!(u, uuid_from(&Sha256::digest(b"y")));
+    }
+
+    /// The bits the hand-written version set (byte 6 high nibble 5, byte 8 top bits 10),
+    /// worked out by hand for sha256("x") = 2d711642b726b044 0162...: `b044` -> `5044`,
+    /// `0162` -> `8162`. SBOMs of the same layer keep their UUID.
+    #[test]
+    fn uuid_same_as_before() {
+        assert_eq!(
+            uuid_from(&Sha256::digest(b"x")),
+            "2d711642-b726-5044-8162-7ca9fbac32f5"
+        );
     }
 }
