@@ -9,9 +9,9 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Blob, LayerRef};
+use super::{Blob, LayerRef, spec};
 use crate::pack::{self, AtomicFile, Compression};
 use crate::plan::Plan;
 
@@ -75,7 +75,7 @@ impl Staging {
     pub fn finish_layout(&self, index: &Value) -> io::Result<()> {
         fs::write(
             self.dir.join("oci-layout"),
-            serde_json::to_vec(&json!({"imageLayoutVersion": "1.0.0"}))?,
+            spec::canonical_json(&spec::OciLayout::default()),
         )?;
         fs::write(self.dir.join("index.json"), serde_json::to_vec(index)?)
     }
@@ -177,12 +177,21 @@ impl Drop for Staging {
 }
 
 /// Docker's `manifest.json` for images given as (config digest, repo tag, layer digests).
-pub fn docker_manifest(images: &[(String, String, Vec<String>)]) -> Value {
+pub fn docker_manifest_entries(
+    images: &[(String, String, Vec<String>)],
+) -> Vec<spec::DockerManifestEntry> {
     let path = |d: &str| format!("blobs/sha256/{}", d.trim_start_matches("sha256:"));
-    Value::Array(
-        images
-            .iter()
-            .map(|(c, tag, layers)| json!({"Config": path(c), "RepoTags": [tag], "Layers": layers.iter().map(|l| path(l)).collect::<Vec<_>>()}))
-            .collect(),
-    )
+    images
+        .iter()
+        .map(|(c, tag, layers)| spec::DockerManifestEntry {
+            config: path(c),
+            repo_tags: vec![tag.clone()],
+            layers: layers.iter().map(|l| path(l)).collect(),
+        })
+        .collect()
+}
+
+/// [`docker_manifest_entries`] as JSON (keys sorted), for [`Staging::write_archive`].
+pub fn docker_manifest(images: &[(String, String, Vec<String>)]) -> Value {
+    serde_json::to_value(docker_manifest_entries(images)).expect("manifests serialise")
 }
