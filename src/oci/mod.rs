@@ -103,27 +103,15 @@ impl Blob {
     }
 }
 
-/// RFC 3339 UTC time of a Unix timestamp (proleptic Gregorian; Howard Hinnant's
-/// days-to-civil algorithm).
+/// RFC 3339 UTC time of a Unix timestamp, to the second: `2023-11-14T22:13:20Z`. A time
+/// after the last second jiff represents (9999-12-30T22:00:00Z; RFC 3339 has four-digit
+/// years) is written as that second.
 pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let t = i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .unwrap_or(jiff::Timestamp::MAX);
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 impl RunConfig {
@@ -294,6 +282,45 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+        // The largest --source-date-epoch (a tar header's 11 octal digits).
+        assert_eq!(rfc3339(0o77777777777), "2242-03-16T12:56:31Z");
+        assert_eq!(rfc3339(253_402_207_200), "9999-12-30T22:00:00Z");
+        assert_eq!(rfc3339(253_402_207_201), "9999-12-30T22:00:00Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-30T22:00:00Z");
+    }
+
+    /// The days-to-civil algorithm (Howard Hinnant's) minroot used before jiff: the naive
+    /// twin of [`rfc3339`], compared over 400 years at odd steps.
+    #[test]
+    fn rfc3339_is_the_civil_calendar() {
+        fn naive(secs: u64) -> String {
+            let days = (secs / 86400) as i64;
+            let rem = secs % 86400;
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z - era * 146_097;
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+            let y = yoe + era * 400;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let d = doy - (153 * mp + 2) / 5 + 1;
+            let m = if mp < 10 { mp + 3 } else { mp - 9 };
+            let y = if m <= 2 { y + 1 } else { y };
+            format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+                rem / 3600,
+                rem / 60 % 60,
+                rem % 60
+            )
+        }
+        let mut s = 0u64;
+        while s < 12_700_000_000 {
+            assert_eq!(rfc3339(s), naive(s), "{s}");
+            s += 86_399 * 3 + 7;
+        }
+        for s in [59, 60, 3599, 3600, 86_399, 86_400, 951_868_799, 951_868_800] {
+            assert_eq!(rfc3339(s), naive(s), "{s}");
+        }
     }
 
     #[test]
