@@ -1,6 +1,9 @@
 //! From an OCI image layout (or a `docker save` archive's `manifest.json`) to the layer
-//! blobs of one platform, bottom first. Reads JSON and picks; extracting the layers is
-//! `untar.rs`'s job, deciding what the target is `target.rs`'s.
+//! blobs of one platform, bottom first. Reads the JSON documents into `oci::spec`'s types
+//! (the ones minroot writes images with) and picks; extracting the layers is `untar.rs`'s
+//! job, deciding what the target is `target.rs`'s. The types ignore unknown fields and
+//! take missing ones as absent; what is needed and missing is an error here, naming the
+//! file.
 //!
 //! `index.json` may list one manifest, several (one per platform, or several tags), or
 //! nested indexes (a multi-platform image under one tag, as `minroot build` writes). Every
@@ -14,11 +17,12 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 use sha2::Digest;
 
 use super::CheckError;
 use crate::arch::Arch;
+use crate::oci::spec::{self, Descriptor, DockerManifestEntry, ImageConfig, Index, Manifest};
 
 /// Largest JSON document read (index, manifest, config).
 const MAX_JSON: u64 = 16 << 20;
@@ -51,11 +55,9 @@ pub fn is_layout(dir: &Path) -> bool {
 
 /// Whether `dir` holds a `docker save` archive (a `manifest.json` array with `Layers`).
 pub fn is_docker_archive(dir: &Path) -> bool {
-    is_file(&dir.join("manifest.json"))
-        && read_json(&dir.join("manifest.json"), "manifest.json")
-            .ok()
-            .and_then(|v| v.as_array().cloned())
-            .is_some_and(|a| !a.is_empty() && a.iter().all(|m| m.get("Layers").is_some()))
+    let p = dir.join("manifest.json");
+    is_file(&p)
+        && read_bytes(&p, "manifest.json").is_ok_and(|b| spec::looks_like_docker_manifest(&b))
 }
 
 fn is_file(p: &Path) -> bool {
@@ -69,8 +71,19 @@ fn oci_err(path: &Path, why: impl Into<String>) -> CheckError {
     }
 }
 
-/// Reads a JSON file (a regular file, not a symlink, at most [`MAX_JSON`] bytes).
-fn read_json(path: &Path, what: &str) -> Result<Value, CheckError> {
+/// Reads a JSON document (a regular file, not a symlink, at most [`MAX_JSON`] bytes) into
+/// its typed form (`oci::spec`: unknown fields ignored, missing ones left to the caller).
+fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, CheckError> {
+    let bytes = read_bytes(path, what)?;
+    parse(path, what, &bytes)
+}
+
+fn parse<T: DeserializeOwned>(path: &Path, what: &str, bytes: &[u8]) -> Result<T, CheckError> {
+    spec::from_slice(bytes).map_err(|why| oci_err(path, format!("{what}: {why}")))
+}
+
+/// The bytes of a regular file of at most [`MAX_JSON`] bytes (not a symlink).
+fn read_bytes(path: &Path, what: &str) -> Result<Vec<u8>, CheckError> {
     let meta = fs::symlink_metadata(path).map_err(|e| oci_err(path, format!("{what}: {e}")))?;
     if !meta.is_file() {
         return Err(oci_err(path, format!("{what}: not a regular file")));
@@ -81,8 +94,7 @@ fn read_json(path: &Path, what: &str) -> Result<Value, CheckError> {
             format!("{what}: larger than {MAX_JSON} bytes"),
         ));
     }
-    let bytes = fs::read(path).map_err(|e| oci_err(path, format!("{what}: {e}")))?;
-    serde_json::from_slice(&bytes).map_err(|e| oci_err(path, format!("{what}: invalid JSON: {e}")))
+    fs::read(path).map_err(|e| oci_err(path, format!("{what}: {e}")))
 }
 
 /// The file of a blob digest inside a layout: `blobs/<alg>/<encoded>`, with both parts
@@ -105,8 +117,12 @@ pub fn blob_path(layout: &Path, digest: &str) -> Result<PathBuf, CheckError> {
     Ok(layout.join("blobs").join(alg).join(enc))
 }
 
-/// Reads a JSON blob and checks its digest.
-fn read_blob_json(layout: &Path, digest: &str, what: &str) -> Result<Value, CheckError> {
+/// Reads a JSON blob, checks its digest and parses it.
+fn read_blob_json<T: DeserializeOwned>(
+    layout: &Path,
+    digest: &str,
+    what: &str,
+) -> Result<T, CheckError> {
     let p = blob_path(layout, digest)?;
     let meta = fs::symlink_metadata(&p).map_err(|e| oci_err(&p, format!("{what}: {e}")))?;
     if !meta.is_file() || meta.len() > MAX_JSON {
@@ -120,7 +136,7 @@ fn read_blob_json(layout: &Path, digest: &str, what: &str) -> Result<Value, Chec
     v.update(&bytes);
     v.check()
         .map_err(|why| oci_err(&p, format!("{what}: {why}")))?;
-    serde_json::from_slice(&bytes).map_err(|e| oci_err(&p, format!("{what}: invalid JSON: {e}")))
+    parse(&p, what, &bytes)
 }
 
 /// A digest being computed, for the algorithms minroot knows.
@@ -199,13 +215,21 @@ struct Candidate {
     platform: Option<(String, String, Option<String>)>,
 }
 
-fn platform_of(d: &Value) -> Option<(String, String, Option<String>)> {
-    let p = d.get("platform")?;
-    Some((
-        p.get("os")?.as_str()?.to_string(),
-        p.get("architecture")?.as_str()?.to_string(),
-        p.get("variant").and_then(Value::as_str).map(str::to_string),
-    ))
+/// The platform a descriptor says, when it says both os and architecture.
+fn platform_of(d: &Descriptor) -> Option<(String, String, Option<String>)> {
+    let p = d.platform.as_ref()?;
+    if p.os.is_empty() || p.architecture.is_empty() {
+        return None;
+    }
+    Some((p.os.clone(), p.architecture.clone(), p.variant.clone()))
+}
+
+/// The digest of a descriptor, which must have one.
+fn digest_of<'a>(layout: &Path, d: &'a Descriptor, what: &str) -> Result<&'a str, CheckError> {
+    if d.digest.is_empty() {
+        return Err(oci_err(layout, format!("{what} without a digest")));
+    }
+    Ok(&d.digest)
 }
 
 fn show_platform(p: &(String, String, Option<String>)) -> String {
@@ -217,25 +241,22 @@ fn show_platform(p: &(String, String, Option<String>)) -> String {
 
 fn collect(
     layout: &Path,
-    index: &Value,
+    index: &Index,
     depth: usize,
     out: &mut Vec<Candidate>,
 ) -> Result<(), CheckError> {
-    let Some(manifests) = index.get("manifests").and_then(Value::as_array) else {
+    let Some(manifests) = &index.manifests else {
         return Err(oci_err(layout, "an index without a manifests list"));
     };
     for d in manifests {
-        let digest = d
-            .get("digest")
-            .and_then(Value::as_str)
-            .ok_or_else(|| oci_err(layout, "a descriptor without a digest"))?;
-        let mt = d.get("mediaType").and_then(Value::as_str).unwrap_or("");
+        let digest = digest_of(layout, d, "a descriptor")?;
+        let mt = d.media_type.as_str();
         let nested = mt.ends_with("image.index.v1+json") || mt.ends_with("manifest.list.v2+json");
         if nested {
             if depth >= MAX_DEPTH {
                 return Err(oci_err(layout, "indexes nested too deeply"));
             }
-            let v = read_blob_json(layout, digest, "nested index")?;
+            let v: Index = read_blob_json(layout, digest, "nested index")?;
             collect(layout, &v, depth + 1, out)?;
             continue;
         }
@@ -264,25 +285,21 @@ pub fn read_layout(
     want: Option<Arch>,
     host: Option<Arch>,
 ) -> Result<Image, CheckError> {
-    let index = read_json(&layout.join("index.json"), "index.json")?;
+    let index: Index = read_json(&layout.join("index.json"), "index.json")?;
     let mut cands = Vec::new();
     collect(layout, &index, 0, &mut cands)?;
     if cands.is_empty() {
         return Err(oci_err(layout, "index.json lists no image manifest"));
     }
     // Read each candidate's config only when its descriptor does not say the platform.
-    let mut known: Vec<(Candidate, Value, String, Option<Arch>)> = Vec::new();
+    let mut known: Vec<(Candidate, Manifest, String, Option<Arch>)> = Vec::new();
     for c in cands {
-        let m = read_blob_json(layout, &c.digest, "manifest")?;
+        let m: Manifest = read_blob_json(layout, &c.digest, "manifest")?;
         let (platform, arch) = match &c.platform {
             Some(p) => (show_platform(p), Arch::parse(&p.1)),
             None => {
                 let cfg = config_of(layout, &m)?;
-                let os = cfg.get("os").and_then(Value::as_str).unwrap_or("linux");
-                let a = cfg
-                    .get("architecture")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown");
+                let (os, a) = os_arch(&cfg);
                 (format!("{os}/{a}"), Arch::parse(a))
             }
         };
@@ -299,21 +316,14 @@ pub fn read_layout(
     .map_err(|why| oci_err(layout, why))?;
     let (_, manifest, platform, arch) = &known[pick];
     let cfg = config_of(layout, manifest)?;
-    let arch = cfg
-        .get("architecture")
-        .and_then(Value::as_str)
-        .and_then(Arch::parse)
-        .or(*arch);
+    let arch = Arch::parse(&cfg.architecture).or(*arch);
     let layers = manifest
-        .get("layers")
-        .and_then(Value::as_array)
+        .layers
+        .as_ref()
         .ok_or_else(|| oci_err(layout, "a manifest without layers"))?
         .iter()
         .map(|l| {
-            let digest = l
-                .get("digest")
-                .and_then(Value::as_str)
-                .ok_or_else(|| oci_err(layout, "a layer without a digest"))?;
+            let digest = digest_of(layout, l, "a layer")?;
             Ok(Blob {
                 path: blob_path(layout, digest)?,
                 digest: Some(digest.to_string()),
@@ -327,13 +337,21 @@ pub fn read_layout(
     })
 }
 
-fn config_of(layout: &Path, manifest: &Value) -> Result<Value, CheckError> {
+fn config_of(layout: &Path, manifest: &Manifest) -> Result<ImageConfig, CheckError> {
     let d = manifest
-        .get("config")
-        .and_then(|c| c.get("digest"))
-        .and_then(Value::as_str)
+        .config
+        .as_ref()
+        .filter(|c| !c.digest.is_empty())
         .ok_or_else(|| oci_err(layout, "a manifest without a config"))?;
-    read_blob_json(layout, d, "image config")
+    read_blob_json(layout, &d.digest, "image config")
+}
+
+/// The os and architecture an image config says (`linux` and `unknown` when it does not).
+fn os_arch(cfg: &ImageConfig) -> (&str, &str) {
+    fn or<'a>(default: &'a str, v: &'a str) -> &'a str {
+        if v.is_empty() { default } else { v }
+    }
+    (or("linux", &cfg.os), or("unknown", &cfg.architecture))
 }
 
 /// Index of the image to take among `(platform, arch)` candidates.
@@ -368,20 +386,14 @@ pub fn read_docker_archive(
     want: Option<Arch>,
     host: Option<Arch>,
 ) -> Result<Image, CheckError> {
-    let m = read_json(&dir.join("manifest.json"), "manifest.json")?;
-    let entries = m.as_array().cloned().unwrap_or_default();
+    let entries: Vec<DockerManifestEntry> = read_json(&dir.join("manifest.json"), "manifest.json")?;
     let mut known = Vec::new();
     for e in &entries {
-        let cfg_path = e
-            .get("Config")
-            .and_then(Value::as_str)
-            .ok_or_else(|| oci_err(dir, "manifest.json: an entry without Config"))?;
-        let cfg = read_json(&relative(dir, cfg_path)?, "image config")?;
-        let a = cfg
-            .get("architecture")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown");
-        let os = cfg.get("os").and_then(Value::as_str).unwrap_or("linux");
+        if e.config.is_empty() {
+            return Err(oci_err(dir, "manifest.json: an entry without Config"));
+        }
+        let cfg: ImageConfig = read_json(&relative(dir, &e.config)?, "image config")?;
+        let (os, a) = os_arch(&cfg);
         known.push((format!("{os}/{a}"), Arch::parse(a)));
     }
     let pick = choose(
@@ -394,14 +406,9 @@ pub fn read_docker_archive(
     )
     .map_err(|why| oci_err(dir, why))?;
     let layers = entries[pick]
-        .get("Layers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| oci_err(dir, "manifest.json: an entry without Layers"))?
+        .layers
         .iter()
-        .map(|l| {
-            let p = l
-                .as_str()
-                .ok_or_else(|| oci_err(dir, "manifest.json: a layer that is not a path"))?;
+        .map(|p| {
             Ok(Blob {
                 path: relative(dir, p)?,
                 digest: None,
@@ -468,6 +475,125 @@ mod tests {
         );
         let e = choose(&c[..1], Some(Arch::Aarch64), None).unwrap_err();
         assert!(e.contains("linux/amd64"), "{e}");
+    }
+
+    fn sha(b: &[u8]) -> String {
+        format!("sha256:{}", hex(&sha2::Sha256::digest(b)))
+    }
+
+    /// A layout of one image whose config and manifest are given as JSON text (`{C}` in the
+    /// manifest is the config's digest, `{L}` the layer's), with one empty layer.
+    fn layout(config: &str, manifest: &str) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let blobs = d.path().join("blobs/sha256");
+        fs::create_dir_all(&blobs).unwrap();
+        let put = |b: &[u8]| {
+            let dg = sha(b);
+            fs::write(blobs.join(&dg[7..]), b).unwrap();
+            dg
+        };
+        let l = put(&[0; 1024]);
+        let c = put(config.as_bytes());
+        let m = manifest.replace("{C}", &c).replace("{L}", &l);
+        let md = put(m.as_bytes());
+        fs::write(
+            d.path().join("oci-layout"),
+            r#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("index.json"),
+            format!(
+                r#"{{"schemaVersion":2,"manifests":[{{"digest":"{md}","size":{}}}]}}"#,
+                m.len()
+            ),
+        )
+        .unwrap();
+        d
+    }
+
+    const MANIFEST: &str = r#"{"config":{"digest":"{C}"},"layers":[{"digest":"{L}"}]}"#;
+
+    #[test]
+    fn a_config_with_unknown_fields_and_nulls_is_read() {
+        let d = layout(
+            r#"{"architecture":"arm64","variant":"v8","os":"linux","docker_version":"x",
+                "config":{"Cmd":null,"Labels":null,"Healthcheck":{"Test":["NONE"]}},
+                "rootfs":null,"history":null,"future":{"a":[1,2]}}"#,
+            r#"{"schemaVersion":2,"annotations":null,"whatever":1,
+                "config":{"digest":"{C}","mediaType":"x"},"layers":[{"digest":"{L}","size":1024}]}"#,
+        );
+        let img = read_layout(d.path(), None, None).unwrap();
+        assert_eq!(img.arch, Some(Arch::Aarch64));
+        assert_eq!(img.platform, "linux/arm64");
+        assert_eq!(img.layers.len(), 1);
+        // Without architecture and os: `linux/unknown`, taken as the only image.
+        let d = layout("{}", MANIFEST);
+        let img = read_layout(d.path(), None, None).unwrap();
+        assert_eq!((img.arch, img.platform.as_str()), (None, "linux/unknown"));
+    }
+
+    #[test]
+    fn a_manifest_with_a_bad_digest_is_refused_naming_the_layout() {
+        for bad in [
+            "sha256:../../etc/passwd",
+            "nocolon",
+            "../x:abc",
+            "sha256:a/b",
+        ] {
+            let d = layout(
+                r#"{"architecture":"amd64","os":"linux"}"#,
+                &MANIFEST.replace("{L}", bad),
+            );
+            let e = read_layout(d.path(), None, None).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!("{}: bad digest {bad:?}", d.path().display()),
+                "{bad}"
+            );
+        }
+        // A config digest of another algorithm than sha256 is checked with it.
+        let d = layout(
+            r#"{"architecture":"amd64"}"#,
+            &MANIFEST.replace("{C}", &format!("sha512:{}", "0".repeat(128))),
+        );
+        let e = read_layout(d.path(), None, None).unwrap_err().to_string();
+        assert!(e.contains("blobs/sha512/000"), "{e}");
+    }
+
+    #[test]
+    fn what_a_manifest_needs_is_named_when_missing() {
+        let cfg = r#"{"architecture":"amd64"}"#;
+        for (manifest, want) in [
+            (r#"{"layers":[]}"#, "a manifest without a config"),
+            (
+                r#"{"config":{"digest":"{C}"}}"#,
+                "a manifest without layers",
+            ),
+            (
+                r#"{"config":{"digest":"{C}"},"layers":[{"size":1}]}"#,
+                "a layer without a digest",
+            ),
+            (
+                r#"{"config":{"digest":"{C}"},"layers":[{"digest":5}]}"#,
+                "manifest: invalid type: integer `5`, expected a string",
+            ),
+        ] {
+            let d = layout(cfg, manifest);
+            let e = read_layout(d.path(), None, None).unwrap_err().to_string();
+            assert!(e.contains(want), "{manifest}: {e}");
+            assert!(e.starts_with(&d.path().display().to_string()), "{e}");
+        }
+        let d = layout(cfg, MANIFEST);
+        fs::write(d.path().join("index.json"), r#"{"manifests":[{"size":1}]}"#).unwrap();
+        let e = read_layout(d.path(), None, None).unwrap_err().to_string();
+        assert!(e.ends_with("a descriptor without a digest"), "{e}");
+        fs::write(d.path().join("index.json"), r#"{"schemaVersion":2}"#).unwrap();
+        let e = read_layout(d.path(), None, None).unwrap_err().to_string();
+        assert!(e.ends_with("an index without a manifests list"), "{e}");
+        fs::write(d.path().join("index.json"), r#"{"manifests":["#).unwrap();
+        let e = read_layout(d.path(), None, None).unwrap_err().to_string();
+        assert!(e.contains("index.json: invalid JSON"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! Emitting a plan: the layer tar (plain, gzip or zstd), streamed once, hashed while
 //! written (the uncompressed sha256 is the diff_id, the compressed one the blob digest),
 //! into a temporary file renamed into place only when everything succeeded.
+//!
+//! Temporary files and directories for every output (layers, images, rootfs trees,
+//! Dockerfiles, SBOMs) come from here, made by `tempfile` next to the destination (a
+//! rename does not cross file systems): unpredictable names, created exclusively, removed
+//! on error or drop. Only a crash (SIGKILL, SIGINT, power loss) leaves one behind, as a
+//! dot-file `.NAME.minroot-XXXXXX.{tmp,staging,old}` that nothing will open again by name.
 
 pub mod digest;
 pub mod gz;
@@ -9,7 +15,10 @@ pub mod tar;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+use tempfile::{NamedTempFile, TempDir};
 
 use crate::plan::Plan;
 use digest::DigestWriter;
@@ -147,12 +156,11 @@ pub fn write_layer(
     Ok(info)
 }
 
-/// A private name next to `dest` in its directory (which must exist), for a file or
-/// directory that is renamed onto `dest` once complete: `.NAME.minroot-PID.SUFFIX`.
-pub fn staging_path(dest: &Path, suffix: &str) -> io::Result<PathBuf> {
+/// The directory `dest` is written in, which must exist.
+fn dest_dir(dest: &Path) -> io::Result<&Path> {
     let dir = match dest.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     };
     if !dir.is_dir() {
         return Err(io::Error::new(
@@ -160,18 +168,56 @@ pub fn staging_path(dest: &Path, suffix: &str) -> io::Result<PathBuf> {
             format!("{}: the directory does not exist", dir.display()),
         ));
     }
+    Ok(dir)
+}
+
+/// The file name of `dest` as the start of a temporary name next to it: `.NAME.minroot-`.
+fn temp_prefix(dest: &Path) -> String {
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    Ok(dir.join(format!(".{name}.minroot-{}.{suffix}", std::process::id())))
+    format!(".{name}.minroot-")
 }
 
-/// A temporary file next to its destination, removed unless committed.
+/// A new temporary file next to `dest` in its directory, for a file that is renamed onto
+/// `dest` once complete: `.NAME.minroot-XXXXXX.tmp`, with six random characters. It is
+/// created exclusively (`O_CREAT|O_EXCL`: a file or symlink already at that name, say
+/// one planted by another user in a shared directory, is never opened; another name is
+/// tried), with the mode a plain create gives (0666 less the umask), and removed when
+/// dropped unless persisted.
+pub fn temp_file_next_to(dest: &Path) -> io::Result<NamedTempFile> {
+    let dir = dest_dir(dest)?;
+    temp_file_in(dir, &temp_prefix(dest))
+}
+
+/// A new temporary file in `dir` named `PREFIXXXXXXX.tmp`, as [`temp_file_next_to`].
+pub fn temp_file_in(dir: &Path, prefix: &str) -> io::Result<NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+}
+
+/// A new empty directory next to `dest` in its directory, for a tree that is renamed onto
+/// `dest` once complete: `.NAME.minroot-XXXXXX.SUFFIX`, created exclusively with the mode
+/// a plain mkdir gives (0777 less the umask), removed with everything in it when dropped
+/// unless kept ([`TempDir::keep`]).
+pub fn temp_dir_next_to(dest: &Path, suffix: &str) -> io::Result<TempDir> {
+    let dir = dest_dir(dest)?;
+    tempfile::Builder::new()
+        .prefix(&temp_prefix(dest))
+        .suffix(&format!(".{suffix}"))
+        .permissions(std::fs::Permissions::from_mode(0o777))
+        .tempdir_in(dir)
+}
+
+/// A file written under a temporary name next to its destination ([`temp_file_next_to`])
+/// and renamed onto it by [`AtomicFile::commit`]; removed if dropped before.
 pub struct AtomicFile {
-    tmp: PathBuf,
+    tmp: NamedTempFile,
     dest: PathBuf,
-    done: bool,
 }
 
 /// Whether `p` exists and is a device, FIFO or socket (symlinks followed).
@@ -180,6 +226,9 @@ fn is_special(p: &Path) -> bool {
 }
 
 impl AtomicFile {
+    /// A temporary file for `dest`, which must not be a device, FIFO or socket (those are
+    /// written in place, see [`write_layer`]). A symlink to a file is followed: the file it
+    /// names is replaced, not the link (`-o /dev/stdout` when stdout is a file).
     pub fn create(dest: &Path) -> io::Result<AtomicFile> {
         if is_special(dest) {
             return Err(io::Error::new(
@@ -190,8 +239,6 @@ impl AtomicFile {
                 ),
             ));
         }
-        // A symlink to a file (`/dev/stdout` redirected to a file): replace the file it
-        // names, not the link.
         let resolved;
         let dest = if std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink())
             && std::fs::metadata(dest).is_ok_and(|m| m.is_file())
@@ -201,31 +248,215 @@ impl AtomicFile {
         } else {
             dest
         };
-        let tmp = staging_path(dest, "tmp")?;
         Ok(AtomicFile {
-            tmp,
+            tmp: temp_file_next_to(dest)?,
             dest: dest.to_path_buf(),
-            done: false,
         })
     }
+    /// The temporary file's path (for messages; write through [`AtomicFile::file`], which
+    /// is the file created, where a path could be swapped by whoever can write the
+    /// directory).
     pub fn path(&self) -> &Path {
-        &self.tmp
+        self.tmp.path()
     }
+    /// A handle on the temporary file (the one created, empty; every handle shares one
+    /// file offset).
     pub fn file(&self) -> io::Result<File> {
-        File::create(&self.tmp)
+        self.tmp.as_file().try_clone()
     }
-    pub fn commit(mut self) -> io::Result<()> {
-        std::fs::rename(&self.tmp, &self.dest)?;
-        self.done = true;
-        Ok(())
+    /// Renames the temporary file onto the destination.
+    pub fn commit(self) -> io::Result<()> {
+        self.tmp.persist(&self.dest).map(drop).map_err(|e| e.error)
     }
 }
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-            let _ = std::fs::remove_dir_all(&self.tmp);
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::plan::{Content, Entry};
+    use crate::reason::Reason;
+    use std::collections::BTreeSet;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    /// The names in `d`.
+    pub fn names(d: &Path) -> BTreeSet<String> {
+        fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// A plan of one directory and one file with `content`.
+    pub fn plan(content: Content) -> Plan {
+        let entry = |content, mode| Entry {
+            content,
+            mode,
+            uid: 0,
+            gid: 0,
+            xattrs: vec![],
+            reason: Reason::Input,
+            source: None,
+        };
+        let mut p = Plan::default();
+        p.entries.insert("etc".into(), entry(Content::Dir, 0o755));
+        p.entries.insert("etc/motd".into(), entry(content, 0o644));
+        p
+    }
+
+    /// A plan whose file cannot be read: writing it fails half way.
+    pub fn failing_plan() -> Plan {
+        plan(Content::File {
+            host: "/nonexistent/minroot-test".into(),
+            size: 5,
+        })
+    }
+
+    #[test]
+    fn a_symlink_planted_at_the_old_predictable_name_cannot_redirect_an_output() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let out = d.path().join("out");
+        fs::create_dir(&out).unwrap();
+        let dest = out.join("layer.tar");
+        // `.NAME.minroot-PID.tmp` was the name before: anyone could plant it.
+        let planted = out.join(format!(".layer.tar.minroot-{}.tmp", std::process::id()));
+        symlink(&victim, &planted).unwrap();
+
+        let f = AtomicFile::create(&dest).unwrap();
+        let tmp = f.path().to_path_buf();
+        assert_eq!(tmp.parent(), Some(out.as_path()), "next to the destination");
+        let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".layer.tar.minroot-") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert_ne!(tmp, planted);
+        assert!(fs::symlink_metadata(&tmp).unwrap().is_file());
+        f.file().unwrap().write_all(b"layer").unwrap();
+        f.commit().unwrap();
+
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(fs::read_to_string(&dest).unwrap(), "layer");
+        assert_eq!(fs::read_link(&planted).unwrap(), victim);
+        assert_eq!(
+            names(&out),
+            BTreeSet::from(["layer.tar".into(), planted_name(&planted)])
+        );
+
+        // The same through write_layer.
+        let info = write_layer(
+            &plan(Content::Data(b"hi\n".to_vec())),
+            0,
+            Compression::None,
+            &dest,
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(
+            info.blob_digest,
+            digest::sha256_digest(&fs::read(&dest).unwrap())
+        );
+    }
+
+    fn planted_name(p: &Path) -> String {
+        p.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn temporary_names_are_not_reused() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("x");
+        let a = temp_file_next_to(&dest).unwrap();
+        let b = temp_file_next_to(&dest).unwrap();
+        let c = temp_dir_next_to(&dest, "staging").unwrap();
+        assert_ne!(a.path(), b.path());
+        assert!(c.path().to_string_lossy().ends_with(".staging"));
+        assert_eq!(names(d.path()).len(), 3);
+        drop((a, b, c));
+        assert!(names(d.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_in_the_destination_directory() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("keep"), "k").unwrap();
+        let dest = d.path().join("layer.tar.gz");
+        for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            assert!(write_layer(&failing_plan(), 0, c, &dest).is_err());
+            assert_eq!(names(d.path()), BTreeSet::from(["keep".into()]), "{c:?}");
         }
+        // Written but not committed: removed when dropped.
+        let f = AtomicFile::create(&dest).unwrap();
+        f.file().unwrap().write_all(b"half").unwrap();
+        drop(f);
+        assert_eq!(names(d.path()), BTreeSet::from(["keep".into()]));
+        // The rename fails at the end (a directory is in the way): nothing left either.
+        fs::create_dir(&dest).unwrap();
+        let e = write_layer(&plan(Content::Data(vec![])), 0, Compression::None, &dest);
+        assert!(e.is_err());
+        assert_eq!(
+            names(d.path()),
+            BTreeSet::from(["keep".into(), "layer.tar.gz".into()])
+        );
+        // A missing directory is named.
+        let e = AtomicFile::create(&d.path().join("no/such/x"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.ends_with("no/such: the directory does not exist"), "{e}");
+    }
+
+    #[test]
+    fn a_symlink_to_a_file_replaces_the_file_it_names() {
+        let d = tempfile::tempdir().unwrap();
+        let real_dir = d.path().join("real");
+        let link_dir = d.path().join("links");
+        fs::create_dir(&real_dir).unwrap();
+        fs::create_dir(&link_dir).unwrap();
+        let real = real_dir.join("out.tar");
+        fs::write(&real, "old").unwrap();
+        let link = link_dir.join("stdout");
+        symlink(&real, &link).unwrap();
+        let f = AtomicFile::create(&link).unwrap();
+        assert_eq!(f.path().parent(), Some(real_dir.as_path()));
+        f.file().unwrap().write_all(b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), real);
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(names(&real_dir), BTreeSet::from(["out.tar".into()]));
+        assert_eq!(names(&link_dir), BTreeSet::from(["stdout".into()]));
+    }
+
+    #[test]
+    fn devices_are_written_in_place() {
+        let null = Path::new("/dev/null");
+        write_layer(
+            &plan(Content::Data(b"x".to_vec())),
+            0,
+            Compression::Gzip,
+            null,
+        )
+        .unwrap();
+        assert!(!fs::metadata(null).unwrap().is_file());
+        assert!(
+            AtomicFile::create(null).is_err(),
+            "not replaced by a rename"
+        );
+    }
+
+    #[test]
+    fn modes_are_those_of_a_plain_create() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("f");
+        let f = AtomicFile::create(&dest).unwrap();
+        f.commit().unwrap();
+        File::create(d.path().join("plain")).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&dest), mode(&d.path().join("plain")));
+        let t = temp_dir_next_to(&dest, "staging").unwrap();
+        fs::create_dir(d.path().join("plain-dir")).unwrap();
+        assert_eq!(mode(t.path()), mode(&d.path().join("plain-dir")));
     }
 }

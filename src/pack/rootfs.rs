@@ -1,11 +1,12 @@
 //! Writing a plan as an unpacked tree (for `COPY --from=build /rootfs/ /`): modes, numeric
-//! owners, symlinks, hard links, capabilities and mtimes as in the layer. Staged next to
-//! the destination and renamed into place.
+//! owners, symlinks, hard links, capabilities and mtimes as in the layer. Staged in a
+//! temporary directory next to the destination (`pack::temp_dir_next_to`) and renamed
+//! into place; on any error the staging tree is removed.
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::{PermissionsExt, lchown, symlink};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use filetime::FileTime;
 
@@ -19,12 +20,12 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
             format!("{} exists and is not empty", dest.display()),
         ));
     }
-    let stage = Stage(crate::pack::staging_path(dest, "staging")?);
-    let _ = fs::remove_dir_all(&stage.0);
-    fs::create_dir(&stage.0)?;
+    // Removed with everything in it on any error below.
+    let stage = crate::pack::temp_dir_next_to(dest, "staging")?;
+    let root = stage.path();
     let t = FileTime::from_unix_time(mtime as i64, 0);
     for (path, e) in &plan.entries {
-        let p = stage.0.join(path);
+        let p = root.join(path);
         let ctx = |err: io::Error| io::Error::new(err.kind(), format!("{path}: {err}"));
         match &e.content {
             Content::Dir => fs::create_dir_all(&p).map_err(ctx)?,
@@ -33,7 +34,7 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
             }
             Content::Data(d) => fs::write(&p, d).map_err(ctx)?,
             Content::Symlink(target) => symlink(target, &p).map_err(ctx)?,
-            Content::Hardlink(to) => fs::hard_link(stage.0.join(to), &p).map_err(ctx)?,
+            Content::Hardlink(to) => fs::hard_link(root.join(to), &p).map_err(ctx)?,
         }
         if !matches!(e.content, Content::Symlink(_) | Content::Hardlink(_)) {
             for (k, v) in &e.xattrs {
@@ -52,7 +53,7 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
     }
     // Directory modes and every mtime last, deepest first, so nothing changes them again.
     for (path, e) in plan.entries.iter().rev() {
-        let p = stage.0.join(path);
+        let p = root.join(path);
         if matches!(e.content, Content::Dir) {
             fs::set_permissions(&p, fs::Permissions::from_mode(e.mode))?;
         }
@@ -60,19 +61,33 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
             filetime::set_symlink_file_times(&p, t, t)?;
         }
     }
-    filetime::set_file_times(&stage.0, t, t)?;
+    filetime::set_file_times(root, t, t)?;
     if dest.exists() {
         fs::remove_dir(dest)?;
     }
-    fs::rename(&stage.0, dest)?;
-    std::mem::forget(stage);
+    fs::rename(root, dest)?;
+    let _ = stage.keep();
     Ok(())
 }
 
-struct Stage(PathBuf);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::tests::{failing_plan, names, plan};
+    use std::collections::BTreeSet;
 
-impl Drop for Stage {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+    #[test]
+    fn a_failed_rootfs_leaves_nothing_and_a_good_one_no_staging() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("fs");
+        assert!(write_rootfs(&failing_plan(), 0, &dest).is_err());
+        assert!(names(d.path()).is_empty());
+        // An empty destination directory is taken.
+        fs::create_dir(&dest).unwrap();
+        assert!(write_rootfs(&failing_plan(), 0, &dest).is_err());
+        assert_eq!(names(d.path()), BTreeSet::from(["fs".into()]));
+        write_rootfs(&plan(Content::Data(b"hi\n".to_vec())), 0, &dest).unwrap();
+        assert_eq!(names(d.path()), BTreeSet::from(["fs".into()]));
+        assert_eq!(fs::read_to_string(dest.join("etc/motd")).unwrap(), "hi\n");
     }
 }
