@@ -7,7 +7,7 @@
 //! [`plan`] makes the dev layer's plan: the tools traced as programs are, minus what the
 //! production layer already holds (the dev image is the production layer plus this one).
 
-use crate::plan::{self, Content, Entry, Plan, PlanOptions};
+use crate::plan::{self, Plan, PlanOptions};
 use crate::problem::Problem;
 use crate::reason::Reason;
 use crate::select::{self, SelectError, SelectOptions};
@@ -54,32 +54,8 @@ pub fn plan(session: &Session, prod: &Plan, opts: &SelectOptions) -> Result<Plan
             ..Default::default()
         },
     );
-    for (path, target, reason) in tools.links {
-        let k = path.trim_start_matches('/').to_string();
-        plan.entries.entry(k).or_insert(Entry {
-            content: Content::Symlink(target),
-            mode: 0o777,
-            uid: 0,
-            gid: 0,
-            xattrs: vec![],
-            reason,
-            source: None,
-        });
-    }
-    plan.entries
-        .retain(|k, e| matches!(e.content, Content::Dir) || !prod.entries.contains_key(k));
-    // Keep only directories that hold something of the dev layer.
-    let keep: Vec<String> = plan
-        .entries
-        .iter()
-        .filter(|(_, e)| !matches!(e.content, Content::Dir))
-        .map(|(k, _)| k.clone())
-        .collect();
-    plan.entries.retain(|k, e| {
-        !matches!(e.content, Content::Dir) || keep.iter().any(|f| f.starts_with(&format!("{k}/")))
-    });
-    plan.arch = prod.arch;
-    Ok(plan)
+    plan.add_symlinks(tools.links);
+    Ok(plan.on_top_of(prod))
 }
 
 /// Where busybox may be.

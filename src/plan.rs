@@ -75,10 +75,10 @@ pub struct PlanOptions {
 /// The layer's entries, sorted by path.
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub entries: BTreeMap<String, Entry>,
-    pub arch: Option<Arch>,
+    entries: BTreeMap<String, Entry>,
+    arch: Option<Arch>,
     /// Paths left out, and why.
-    pub warnings: Vec<Problem>,
+    warnings: Vec<Problem>,
 }
 
 /// The xattr minroot keeps.
@@ -473,6 +473,73 @@ impl Builder<'_> {
 }
 
 impl Plan {
+    /// A plan of given entries (a bundle's layout, tests).
+    pub fn from_entries(entries: BTreeMap<String, Entry>, arch: Option<Arch>) -> Plan {
+        Plan {
+            entries,
+            arch,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Every entry by layer path (no leading '/'), sorted bytewise.
+    pub fn entries(&self) -> &BTreeMap<String, Entry> {
+        &self.entries
+    }
+
+    /// The architecture of the programs in it.
+    pub fn arch(&self) -> Option<Arch> {
+        self.arch
+    }
+
+    /// Paths left out, and why.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+
+    /// Adds an entry (generated plans and tests); an existing entry stays.
+    pub fn insert(&mut self, key: String, e: Entry) {
+        self.entries.entry(key).or_insert(e);
+    }
+
+    /// Adds symlinks (path inside the root, target as stored, reason) owned by root,
+    /// where the plan has nothing yet.
+    pub fn add_symlinks(&mut self, links: impl IntoIterator<Item = (String, String, Reason)>) {
+        for (path, target, reason) in links {
+            self.insert(
+                key(&path),
+                Entry {
+                    content: Content::Symlink(target),
+                    mode: 0o777,
+                    uid: 0,
+                    gid: 0,
+                    xattrs: vec![],
+                    reason,
+                    source: None,
+                },
+            );
+        }
+    }
+
+    /// What goes on top of `lower`: this plan without the entries `lower` has, keeping
+    /// only the directories that still hold something, for `lower`'s architecture.
+    pub fn on_top_of(mut self, lower: &Plan) -> Plan {
+        self.entries
+            .retain(|k, e| matches!(e.content, Content::Dir) || !lower.entries.contains_key(k));
+        let keep: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| !matches!(e.content, Content::Dir))
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.entries.retain(|k, e| {
+            !matches!(e.content, Content::Dir)
+                || keep.iter().any(|f| f.starts_with(&format!("{k}/")))
+        });
+        self.arch = lower.arch;
+        self
+    }
+
     /// Number of regular files (with content) in the layer.
     pub fn file_count(&self) -> usize {
         self.entries

@@ -122,12 +122,12 @@ pub fn build(
 
     // Files and directories, then symlinks re-pointed to where their targets went.
     let mut out: BTreeMap<String, Entry> = BTreeMap::new();
-    for (k, e) in &plan.entries {
+    for (k, e) in plan.entries() {
         let content = match &e.content {
             Content::Symlink(_) => continue,
             // Hard links become copies: after the move, the link could sort before the
             // file it names, which a tar cannot express.
-            Content::Hardlink(t) => match plan.entries.get(t).map(|x| &x.content) {
+            Content::Hardlink(t) => match plan.entries().get(t).map(|x| &x.content) {
                 Some(c @ Content::File { .. }) => c.clone(),
                 _ => continue,
             },
@@ -139,7 +139,7 @@ pub fn build(
         }
         insert(&mut out, m, plain(e, content), &mut info.warnings);
     }
-    for (k, e) in &plan.entries {
+    for (k, e) in plan.entries() {
         if !matches!(e.content, Content::Symlink(_)) {
             continue;
         }
@@ -284,11 +284,7 @@ pub fn build(
     };
     info.entries = entries.len();
     Ok(Bundle {
-        plan: Plan {
-            entries,
-            arch: plan.arch,
-            warnings: Vec::new(),
-        },
+        plan: Plan::from_entries(entries, plan.arch()),
         info,
     })
 }

@@ -29,7 +29,7 @@ pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
         FilesFormat::List => {
-            for (path, e) in &plan.entries {
+            for (path, e) in plan.entries() {
                 if e.reason == Reason::Parent {
                     continue;
                 }
@@ -44,7 +44,7 @@ pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
         }
         FilesFormat::Json => {
             let entries: Vec<JsonEntry> = plan
-                .entries
+                .entries()
                 .iter()
                 .map(|(p, e)| JsonEntry {
                     path: format!("/{p}"),
@@ -73,10 +73,10 @@ pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
             serde_json::to_writer_pretty(
                 &mut out,
                 &JsonFiles {
-                    arch: plan.arch.map(|a| a.to_string()),
+                    arch: plan.arch().map(|a| a.to_string()),
                     entries,
                     problems: made.selection.problems(),
-                    warnings: &plan.warnings,
+                    warnings: plan.warnings(),
                 },
             )?;
             writeln!(out)?;

@@ -200,7 +200,10 @@ pub fn write_dockerfile_dir(
         .map_err(io("writing", &layer))?;
     let path = dest.join("Dockerfile");
     let tmp = crate::pack::AtomicFile::create(&path).map_err(io("writing", &path))?;
-    std::fs::write(tmp.path(), dockerfile(spec, programs)).map_err(io("writing", &path))?;
+    let mut f = tmp.file().map_err(io("writing", &path))?;
+    std::io::Write::write_all(&mut f, dockerfile(spec, programs).as_bytes())
+        .map_err(io("writing", &path))?;
+    drop(f);
     tmp.commit().map_err(io("writing", &path))?;
     Ok(info)
 }

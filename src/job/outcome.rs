@@ -45,7 +45,7 @@ impl Made {
         self.selection
             .problems()
             .iter()
-            .chain(&self.plan.warnings)
+            .chain(self.plan.warnings())
             .chain(&self.notes)
     }
 

@@ -51,13 +51,13 @@ pub fn run(job: &Job) -> Result<Outcome, JobError> {
                 return Ok(outcome);
             }
         }
-        if p.arch.is_some() && made.plan.arch != p.arch {
+        if p.arch.is_some() && made.plan.arch() != p.arch {
             return Err(JobError::WrongArch {
                 name: p.name.clone().unwrap_or_default(),
                 root: p.root.display().to_string(),
                 found: made
                     .plan
-                    .arch
+                    .arch()
                     .map(|a| a.oci_arch())
                     .unwrap_or("an unknown architecture"),
             });
@@ -211,7 +211,7 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
     }
     if let Some(dir) = &o.rootfs {
         pack::rootfs::write_rootfs(&first.plan, mtime, dir).map_err(write_err(dir))?;
-        w.rootfs = Some((dir.clone(), first.plan.entries.len()));
+        w.rootfs = Some((dir.clone(), first.plan.entries().len()));
     }
     if let Some(dir) = &o.dockerfile {
         let info = write_dockerfile_dir(dir, &first.plan, &spec, mtime, &first.programs)?;
@@ -222,7 +222,7 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
             .iter()
             .map(|m| {
                 Ok(PlatformImage {
-                    arch: m.plan.arch.ok_or(JobError::NoArch)?,
+                    arch: m.plan.arch().ok_or(JobError::NoArch)?,
                     prod: &m.plan,
                     dev: m.dev.as_ref(),
                     created_by: format!("minroot {} {}", o.command, m.programs.join(" ")),

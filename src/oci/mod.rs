@@ -24,11 +24,15 @@ pub const MT_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const ANN_REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const ANN_CREATED: &str = "org.opencontainers.image.created";
 
-/// The default PATH of the image.
-pub const DEFAULT_PATH_ENV: &str =
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/// The default SSL_CERT_FILE (the base files' CA bundle).
-pub const DEFAULT_SSL_ENV: &str = "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt";
+/// The environment every image starts with: the default PATH, and SSL_CERT_FILE naming
+/// the base files' CA bundle.
+pub fn default_env() -> Vec<String> {
+    vec![
+        format!("PATH={}", crate::facts::DEFAULT_PATH),
+        format!("SSL_CERT_FILE={}", crate::facts::CA_BUNDLE),
+    ]
+}
+
 /// distroless's nonroot user.
 pub const DEFAULT_USER: &str = "65532";
 
@@ -47,7 +51,7 @@ pub struct RunConfig {
 impl RunConfig {
     /// Adds `KEY=VALUE` entries to the defaults (PATH, SSL_CERT_FILE), replacing keys.
     pub fn with_env(extra: &[String]) -> Vec<String> {
-        let mut env: Vec<String> = vec![DEFAULT_PATH_ENV.into(), DEFAULT_SSL_ENV.into()];
+        let mut env = default_env();
         for e in extra {
             let k = e.split('=').next().unwrap_or(e);
             env.retain(|x| x.split('=').next() != Some(k));
@@ -328,7 +332,15 @@ mod tests {
         let e = RunConfig::with_env(&["PATH=/x".into(), "A=1".into()]);
         assert_eq!(
             e,
-            [DEFAULT_SSL_ENV.to_string(), "PATH=/x".into(), "A=1".into()]
+            [
+                "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt".to_string(),
+                "PATH=/x".into(),
+                "A=1".into()
+            ]
+        );
+        assert_eq!(
+            default_env()[0],
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         );
     }
 

@@ -299,8 +299,8 @@ pub(crate) mod tests {
             source: None,
         };
         let mut p = Plan::default();
-        p.entries.insert("etc".into(), entry(Content::Dir, 0o755));
-        p.entries.insert("etc/motd".into(), entry(content, 0o644));
+        p.insert("etc".into(), entry(Content::Dir, 0o755));
+        p.insert("etc/motd".into(), entry(content, 0o644));
         p
     }
 

@@ -24,7 +24,7 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
     let stage = crate::pack::temp_dir_next_to(dest, "staging")?;
     let root = stage.path();
     let t = FileTime::from_unix_time(mtime as i64, 0);
-    for (path, e) in &plan.entries {
+    for (path, e) in plan.entries() {
         let p = root.join(path);
         let ctx = |err: io::Error| io::Error::new(err.kind(), format!("{path}: {err}"));
         match &e.content {
@@ -52,7 +52,7 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
         }
     }
     // Directory modes and every mtime last, deepest first, so nothing changes them again.
-    for (path, e) in plan.entries.iter().rev() {
+    for (path, e) in plan.entries().iter().rev() {
         let p = root.join(path);
         if matches!(e.content, Content::Dir) {
             fs::set_permissions(&p, fs::Permissions::from_mode(e.mode))?;

@@ -32,7 +32,7 @@ pub struct TarStats {
 pub fn write_plan<W: Write>(plan: &Plan, mtime: u64, out: &mut W) -> io::Result<TarStats> {
     let mut stats = TarStats::default();
     let mut buf = vec![0u8; 1 << 20];
-    for (path, e) in &plan.entries {
+    for (path, e) in plan.entries() {
         write_entry(path, e, mtime, out, &mut buf)
             .map_err(|err| io::Error::new(err.kind(), format!("{path}: {err}")))?;
         stats.entries += 1;
@@ -257,18 +257,14 @@ mod tests {
         let mut plan = Plan::default();
         let deep = format!("{}/{}", "d".repeat(150), "f".repeat(90));
         let huge = format!("{}/{}", "e".repeat(200), "g".repeat(120));
-        plan.entries
-            .insert("a".into(), entry(Content::Data(b"hello".to_vec())));
-        plan.entries
-            .insert(deep.clone(), entry(Content::Data(vec![1; 700])));
-        plan.entries
-            .insert(huge.clone(), entry(Content::Data(vec![])));
-        plan.entries
-            .insert("l".into(), entry(Content::Symlink("t".repeat(150))));
+        plan.insert("a".into(), entry(Content::Data(b"hello".to_vec())));
+        plan.insert(deep.clone(), entry(Content::Data(vec![1; 700])));
+        plan.insert(huge.clone(), entry(Content::Data(vec![])));
+        plan.insert("l".into(), entry(Content::Symlink("t".repeat(150))));
         let mut e = entry(Content::Data(vec![]));
         e.xattrs
             .push(("security.capability".into(), vec![1, 0, 0, 2]));
-        plan.entries.insert("cap".into(), e);
+        plan.insert("cap".into(), e);
         let mut out = Vec::new();
         write_plan(&plan, 0, &mut out).unwrap();
         assert_eq!(out.len() % 512, 0);

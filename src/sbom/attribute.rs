@@ -97,7 +97,7 @@ pub fn find_key(db: &Database, key: &str) -> Option<usize> {
 /// Attributes every entry of `plan`.
 pub fn attribute(root: &Root, db: Option<&Database>, plan: &Plan) -> Attribution {
     let mut a = Attribution::default();
-    for (key, e) in &plan.entries {
+    for (key, e) in plan.entries() {
         let regular = match &e.content {
             Content::Dir => continue,
             Content::Symlink(_) => {
@@ -277,7 +277,7 @@ mod tests {
                 ),
             ),
         ] {
-            plan.entries.insert(k.to_string(), e);
+            plan.insert(k.to_string(), e);
         }
         let a = attribute(&root, Some(&db), &plan);
         assert!(

@@ -56,7 +56,7 @@ fn of_file(path: &std::path::Path) -> std::io::Result<FileDigest> {
 /// The digests of every regular file and hard link of the plan, by layer path.
 pub fn digest_plan(plan: &Plan) -> Result<BTreeMap<String, FileDigest>, SbomError> {
     let work: Vec<(&String, &Content)> = plan
-        .entries
+        .entries()
         .iter()
         .filter(|(_, e)| matches!(e.content, Content::File { .. } | Content::Data(_)))
         .map(|(k, e)| (k, &e.content))
@@ -80,7 +80,7 @@ pub fn digest_plan(plan: &Plan) -> Result<BTreeMap<String, FileDigest>, SbomErro
         let (k, d) = r?;
         out.insert(k, d);
     }
-    for (k, e) in &plan.entries {
+    for (k, e) in plan.entries() {
         if let Content::Hardlink(to) = &e.content
             && let Some(d) = out.get(to).cloned()
         {
@@ -120,13 +120,10 @@ mod tests {
             reason: crate::reason::Reason::Parent,
             source: None,
         };
-        plan.entries
-            .insert("a".into(), e(Content::File { host: p, size: 3 }));
-        plan.entries
-            .insert("b".into(), e(Content::Hardlink("a".into())));
-        plan.entries
-            .insert("c".into(), e(Content::Data(b"abc".to_vec())));
-        plan.entries.insert("d".into(), e(Content::Dir));
+        plan.insert("a".into(), e(Content::File { host: p, size: 3 }));
+        plan.insert("b".into(), e(Content::Hardlink("a".into())));
+        plan.insert("c".into(), e(Content::Data(b"abc".to_vec())));
+        plan.insert("d".into(), e(Content::Dir));
         let d = digest_plan(&plan).unwrap();
         assert_eq!(d.len(), 3);
         assert_eq!(d["a"], of_bytes(b"abc"));

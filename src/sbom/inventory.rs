@@ -145,7 +145,7 @@ impl Inventory {
         }
         let mut files = Vec::new();
         for (key, d) in digests {
-            let Some(e) = plan.entries.get(key) else {
+            let Some(e) = plan.entries().get(key) else {
                 continue;
             };
             let owner = match attribution.owners.get(key) {

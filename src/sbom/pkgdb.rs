@@ -46,7 +46,7 @@ pub fn in_layer(root: &Root, plan: &Plan, listed: &str) -> bool {
     let Ok(Some((canonical, _))) = root.resolve_nofollow(listed) else {
         return false;
     };
-    plan.entries
+    plan.entries()
         .get(canonical.trim_start_matches('/'))
         .is_some_and(|e| !matches!(e.content, Content::Dir))
 }

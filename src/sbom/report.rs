@@ -178,7 +178,7 @@ pub fn scan_root(root: &Root) -> Result<RootScan, SbomError> {
 /// The attack surface of the layer, as paths (absolute, sorted).
 pub fn layer_surface(plan: &Plan) -> Surface<Vec<String>> {
     let mut s: Surface<Vec<String>> = Surface::default();
-    for (k, e) in &plan.entries {
+    for (k, e) in plan.entries() {
         let path = format!("/{k}");
         let file = matches!(
             e.content,
@@ -223,7 +223,7 @@ impl Report {
                 let (mut files, mut bytes) = (0, 0);
                 for (k, o) in &attribution.owners {
                     if matches!(o, Owner::Packages(v) if v.contains(&i))
-                        && let Some(e) = plan.entries.get(k)
+                        && let Some(e) = plan.entries().get(k)
                         && matches!(e.content, Content::File { .. } | Content::Data(_))
                     {
                         files += 1;
@@ -242,7 +242,7 @@ impl Report {
         let mut unowned = Vec::new();
         for (k, o) in &attribution.owners {
             let Owner::Unowned(u) = o else { continue };
-            let Some(e) = plan.entries.get(k) else {
+            let Some(e) = plan.entries().get(k) else {
                 continue;
             };
             if !matches!(
