@@ -9,13 +9,16 @@
 //! Input is untrusted: every offset is bounds-checked, every count is limited, and a
 //! malformed file is an [`ElfError`], never a panic. The loader's own acceptance test for a
 //! candidate library (glibc's `open_verify`) is [`verify_candidate`].
+//!
+//! This module does no file I/O: it parses bytes in memory ([`inspect`]) or any [`Source`]
+//! of random access ([`inspect_source`]). Opening and reading files of the root is
+//! `sysroot::read`'s job (its `FileSource` is a [`Source`]); `objects::inspect_path`
+//! puts the two together.
 
 mod dlopen_note;
-mod read;
 pub mod synth;
 
 pub use dlopen_note::{DlopenNote, Priority, parse_dlopen_json};
-pub use read::{FileBytes, FileSource, read_file, read_head};
 
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{self, Dyn};
@@ -235,22 +238,6 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 /// Parses the parts of an ELF file minroot needs, from bytes in memory.
 pub fn inspect(bytes: &[u8], opts: Options) -> Result<ElfInfo, ElfError> {
     inspect_source(&bytes, Some(bytes), opts)
-}
-
-/// Parses the ELF file at `path`. Without symbols only the few regions the loader needs
-/// are read (header and program headers, dynamic section, its string table, notes), with
-/// plain reads: no mapping to set up and tear down for every library. With symbols the
-/// whole file is mapped.
-pub fn inspect_path(
-    path: &std::path::Path,
-    opts: Options,
-) -> std::io::Result<Result<ElfInfo, ElfError>> {
-    if opts.symbols {
-        let bytes = read_file(path)?;
-        return Ok(inspect(&bytes, opts));
-    }
-    let src = read::FileSource::open(path)?;
-    Ok(inspect_source(&src, None, opts))
 }
 
 /// Random access to the bytes of an ELF file.

@@ -1,5 +1,11 @@
-//! Reading a whole file for inspection: mmap when possible, a plain read otherwise.
-//! The one `unsafe` block of minroot lives here.
+//! Reading files of the root: a whole file (mmap when possible, a plain read otherwise),
+//! the first bytes of a file, and [`FileSource`], positioned reads with the first block
+//! kept, which is how the ELF parser reads a library without mapping it.
+//!
+//! Callers pass host paths of canonical paths (see [`super::Root::host_path`]): nothing
+//! here resolves a symlink or knows what the bytes mean. Parsing is `elf/`'s job; this
+//! file only implements its [`crate::elf::Source`] trait. The one `unsafe` block of
+//! minroot (the mmap) lives here.
 
 use std::fs::File;
 use std::io::Read;
@@ -130,7 +136,7 @@ impl FileSource {
     }
 }
 
-impl super::Source for FileSource {
+impl crate::elf::Source for FileSource {
     fn size(&self) -> u64 {
         self.size
     }

@@ -11,6 +11,9 @@
 //!
 //! Results are memoised (every lstat and readlink happens once per run), so tracing many
 //! programs in one process stays cheap. This module does not know about ELF or the loader.
+//! Reading the bytes of a file once its canonical path is known is [`read`]'s job.
+
+pub mod read;
 
 use std::collections::BTreeSet;
 
@@ -383,13 +386,13 @@ impl Root {
     }
 
     /// Reads a whole file by canonical path (mmap or read).
-    pub fn read_canonical(&self, canonical: &str) -> io::Result<crate::elf::FileBytes> {
-        crate::elf::read_file(&self.host_path(canonical))
+    pub fn read_canonical(&self, canonical: &str) -> io::Result<read::FileBytes> {
+        read::read_file(&self.host_path(canonical))
     }
 
     /// The first `n` bytes of a file by canonical path.
     pub fn head_canonical(&self, canonical: &str, n: usize) -> io::Result<Vec<u8>> {
-        crate::elf::read_head(&self.host_path(canonical), n)
+        read::read_head(&self.host_path(canonical), n)
     }
 
     /// The metadata of a canonical path (not following a final symlink).
