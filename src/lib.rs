@@ -4,6 +4,8 @@
 //! module with an owned output type. `main.rs` and `cli/` are the only places that read
 //! the environment or decide exit codes.
 
+#![deny(unsafe_code)] // allowed in one function only: the mmap of `sysroot::read::map`
+
 pub mod arch;
 pub mod bundle;
 pub mod check;

@@ -53,6 +53,17 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Maps `file` read-only: the one `unsafe` block of minroot, and the only function the
+/// crate's `#![deny(unsafe_code)]` lets through.
+#[allow(unsafe_code)]
+fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is read-only and private. If another process truncates the
+    // file while it is mapped, reads past the new end fault (SIGBUS); minroot accepts
+    // that risk for files in a sysroot it was pointed at, as ripgrep does for searched
+    // files. `read_file`, the only caller, falls back to a plain read on any error.
+    unsafe { memmap2::Mmap::map(file) }
+}
+
 /// Reads (or maps) the whole file at `path`.
 pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
     let mut file = open_regular(path)?;
@@ -61,11 +72,8 @@ pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
         return Err(std::io::Error::other("not a regular file"));
     }
     if meta.len() >= READ_BELOW {
-        // SAFETY: the mapping is read-only and private. If another process truncates the
-        // file while it is mapped, reads past the new end fault (SIGBUS); minroot accepts
-        // that risk for files in a sysroot it was pointed at, as ripgrep does for searched
-        // files. Any mapping error falls back to a plain read.
-        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+        // Any mapping error falls back to a plain read.
+        if let Ok(map) = map(&file) {
             return Ok(FileBytes::Mapped(map));
         }
     }
