@@ -81,3 +81,50 @@ impl ObjectCache {
         Ok(verdict)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ElfInfo::is_static` on what gcc really writes (skipped without gcc and libc.a).
+    #[test]
+    fn static_definition_on_real_gcc_output() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(d.join("m.c"), "int main(void) { return 0; }\n").unwrap();
+        std::fs::write(d.join("f.c"), "int f(void) { return 1; }\n").unwrap();
+        let builds: [(&str, &[&str]); 4] = [
+            ("static-pie", &["-static-pie", "m.c"]),
+            ("static", &["-static", "m.c"]),
+            ("dynamic", &["m.c"]),
+            ("libfree.so", &["-shared", "-nostdlib", "f.c"]),
+        ];
+        for (out, args) in builds {
+            let ok = std::process::Command::new("gcc")
+                .current_dir(d)
+                .args(args)
+                .arg("-o")
+                .arg(out)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !ok {
+                eprintln!("skipped: gcc {args:?} failed or gcc is missing");
+                return;
+            }
+        }
+        let info = |name: &str| {
+            inspect_path(&d.join(name), elf::Options::default())
+                .unwrap()
+                .unwrap()
+        };
+        let sp = info("static-pie");
+        assert!(sp.dynamic && sp.is_pie(), "{sp:?}");
+        assert!(sp.is_static() && sp.is_executable());
+        let st = info("static");
+        assert!(st.is_static() && st.is_executable());
+        let dy = info("dynamic");
+        assert!(!dy.is_static() && dy.is_executable());
+        let lib = info("libfree.so");
+        assert!(lib.is_static() && !lib.is_executable(), "{lib:?}");
+    }
+}

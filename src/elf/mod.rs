@@ -112,9 +112,20 @@ pub const DF_1_NODEFLIB: u64 = 0x800;
 pub const DF_1_PIE: u64 = 0x0800_0000;
 
 impl ElfInfo {
-    /// A static executable: no PT_DYNAMIC and no interpreter.
+    /// Statically linked as the loader means it: no PT_INTERP and nothing to load (no
+    /// DT_NEEDED, DT_FILTER or DT_AUXILIARY), so no loader ever runs for it and `ldd` (glibc's
+    /// `ld.so --list`) says "statically linked". PT_DYNAMIC does not decide it: a static-pie
+    /// (`gcc -static-pie`: ET_DYN with PT_DYNAMIC and DF_1_PIE, no PT_INTERP, no DT_NEEDED)
+    /// relocates itself and is static, like a classic ET_EXEC without PT_DYNAMIC. A shared
+    /// library that needs nothing is static in this sense too; [`ElfInfo::is_executable`]
+    /// tells a program from it. The one definition: the closure and `check` both use it.
     pub fn is_static(&self) -> bool {
-        !self.dynamic && self.interp.is_none()
+        self.interp.is_none() && self.deps.is_empty()
+    }
+    /// A program rather than a library: ET_EXEC, or a PIE (DF_1_PIE, which the linker sets
+    /// on `-pie` and `-static-pie` output; a shared library never has it).
+    pub fn is_executable(&self) -> bool {
+        self.e_type == ET_EXEC || self.is_pie()
     }
     pub fn nodeflib(&self) -> bool {
         self.flags_1 & DF_1_NODEFLIB != 0
