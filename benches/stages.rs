@@ -53,7 +53,7 @@ fn inspect_libc_from_file(b: divan::Bencher) {
         return;
     }
     b.bench(|| {
-        elf::inspect_path(divan::black_box(p), Options::default())
+        minroot::objects::inspect_path(divan::black_box(p), Options::default())
             .unwrap()
             .unwrap()
     });

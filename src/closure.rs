@@ -307,7 +307,7 @@ impl<'a> Tracer<'a> {
         let (real, info) = Self::inspect_program(root, self.cache, path)?;
         let arch = loader.arch();
         let mut maps = LinkMaps::with_capacity(32);
-        let is_static = info.interp.is_none() && info.deps.is_empty();
+        let is_static = info.is_static();
         let origin = dst::origin_of(&real, "/");
         let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
         let library_path: Vec<SearchDir> = loader

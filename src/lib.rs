@@ -14,7 +14,7 @@
 //! writes it ([`pack`], [`oci`], [`bundle`]); the command line renders the returned
 //! [`job::Outcome`] and decides the exit status. `check` reads any image with the same
 //! loader rules. Only `main.rs` and `cli/` read the process environment or print.
-#![deny(unsafe_code)]
+#![deny(unsafe_code)] // allowed in one function only: the mmap of `sysroot::read::map`
 
 // Facts shared by every stage.
 pub mod arch;

@@ -364,7 +364,7 @@ fn inspect_one(
             }],
         );
     };
-    if info.is_static() {
+    if info.is_static() && info.is_executable() {
         return (Class::Static, vec![]);
     }
     let class = if info.interp.is_some() {

@@ -6,7 +6,8 @@
 //! - entry paths are relative: an absolute path or a `..` component rejects the layer;
 //!   `./` and empty components are dropped (`./usr//lib/` is `usr/lib`);
 //! - parent directories are resolved inside the destination as the kernel does under
-//!   chroot, which is what a container runtime does when it applies a layer: the entry
+//!   chroot (`sysroot::walk`, the walk `Root` uses too, over the live tree), which is what
+//!   a container runtime does when it applies a layer: the entry
 //!   `lib/x86_64-linux-gnu/libz.so.1` over a lower `lib -> usr/lib` lands in
 //!   `usr/lib/x86_64-linux-gnu/`, and `a -> /etc` followed by `a/passwd` writes the
 //!   destination's `etc/passwd`, never the host's. Nothing is ever opened through a
@@ -37,7 +38,8 @@ use std::path::{Path, PathBuf};
 use tar::EntryType;
 
 use super::CheckError;
-use crate::sysroot::MAX_SYMLINKS;
+use crate::sysroot::Kind;
+use crate::sysroot::walk::{self, Entry, Lookup, WalkError};
 
 /// The whiteout prefix of the OCI image spec.
 pub const WHITEOUT_PREFIX: &str = ".wh.";
@@ -533,68 +535,70 @@ fn remove_any(p: &Path) -> io::Result<()> {
 }
 
 /// Resolves directory components inside `dest` as the kernel does under chroot; see
-/// [`Layer::resolve_dir`]. Returned paths contain no symlink.
+/// [`Layer::resolve_dir`]. Returned paths contain no symlink. Every component must be a
+/// directory (or a symlink to one): anything else is an error (ENOTDIR), a missing one is
+/// made (mode 0755) when `create`, and more than `MAX_SYMLINKS` links is an error.
 pub fn resolve_dir(dest: &Path, comps: &[Vec<u8>], create: bool) -> io::Result<Option<PathBuf>> {
-    let mut todo: Vec<Vec<u8>> = comps.iter().rev().cloned().collect();
-    let mut cur: Vec<Vec<u8>> = Vec::new();
-    let mut links = 0;
-    while let Some(c) = todo.pop() {
-        match c.as_slice() {
-            b"" | b"." => continue,
-            b".." => {
-                cur.pop();
-                continue;
-            }
-            _ => {}
+    let mut live = Live { dest, create };
+    match walk::walk(&comps.join(&b'/'), &mut live) {
+        // Always a directory: `Live` refuses anything else.
+        Ok(Some(w)) => Ok(Some(live.host(&w.path))),
+        Ok(None) => Ok(None),
+        Err(WalkError::Loop) => Err(io::Error::other("too many levels of symbolic links")),
+        Err(WalkError::Lookup(e)) => Err(e),
+    }
+}
+
+/// The walk's lookup during extraction: the tree as it is on disk now, directories made
+/// as needed.
+struct Live<'a> {
+    dest: &'a Path,
+    create: bool,
+}
+
+impl Live<'_> {
+    /// The host path of a path under `dest` ("" or "/a/b").
+    fn host(&self, inside: &[u8]) -> PathBuf {
+        match inside.strip_prefix(b"/") {
+            Some(rel) if !rel.is_empty() => self.dest.join(std::ffi::OsStr::from_bytes(rel)),
+            _ => self.dest.to_path_buf(),
         }
-        let mut host = dest.to_path_buf();
-        for x in &cur {
-            host.push(std::ffi::OsStr::from_bytes(x));
-        }
-        host.push(std::ffi::OsStr::from_bytes(&c));
+    }
+}
+
+impl Lookup for Live<'_> {
+    type Target = Vec<u8>;
+    type Error = io::Error;
+
+    fn entry(&mut self, inside: &[u8]) -> io::Result<Entry<Vec<u8>>> {
+        use std::os::unix::ffi::OsStringExt;
+        let host = self.host(inside);
         match fs::symlink_metadata(&host) {
-            Ok(m) if m.is_dir() => cur.push(c),
-            Ok(m) if m.file_type().is_symlink() => {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err(io::Error::other("too many levels of symbolic links"));
-                }
-                let t = fs::read_link(&host)?;
-                let t = t.as_os_str().as_bytes();
-                if t.starts_with(b"/") {
-                    cur.clear();
-                }
-                for part in t.split(|&b| b == b'/').rev() {
-                    todo.push(part.to_vec());
-                }
-            }
-            Ok(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotADirectory,
-                    format!("{} is not a directory", host.display()),
-                ));
-            }
+            Ok(m) if m.is_dir() => Ok(Entry::Is(Kind::Dir)),
+            Ok(m) if m.file_type().is_symlink() => Ok(Entry::Symlink(
+                fs::read_link(&host)?.into_os_string().into_vec(),
+            )),
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a directory", host.display()),
+            )),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if !create {
-                    return Ok(None);
+                if !self.create {
+                    return Ok(Entry::Missing);
                 }
                 fs::create_dir(&host)?;
                 fs::set_permissions(&host, fs::Permissions::from_mode(0o755))?;
-                cur.push(c);
+                Ok(Entry::Is(Kind::Dir))
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
         }
     }
-    let mut host = dest.to_path_buf();
-    for x in &cur {
-        host.push(std::ffi::OsStr::from_bytes(x));
-    }
-    Ok(Some(host))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sysroot::MAX_SYMLINKS;
 
     /// A tar entry for [`tar_of`].
     enum E<'a> {
@@ -882,6 +886,100 @@ mod tests {
                 .unwrap()
                 .is_symlink()
         );
+    }
+
+    /// A chain `/l0 -> l1 -> ... -> usr` of `n` links in a fresh tree with `/usr`.
+    fn link_chain(n: usize) -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir(t.path().join("usr")).unwrap();
+        for i in 0..n {
+            let target = if i + 1 == n {
+                "usr".to_string()
+            } else {
+                format!("l{}", i + 1)
+            };
+            symlink(target, t.path().join(format!("l{i}"))).unwrap();
+        }
+        t
+    }
+
+    fn comps(p: &str) -> Vec<Vec<u8>> {
+        p.split('/').map(|c| c.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn resolve_dir_creates_through_links_inside_the_destination() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        fs::create_dir_all(d.join("usr/lib")).unwrap();
+        symlink("usr/lib", d.join("lib")).unwrap();
+        symlink("/usr", d.join("abs")).unwrap();
+        symlink("../../../..", d.join("usr/up")).unwrap();
+        assert_eq!(
+            resolve_dir(d, &comps("lib/x/y"), true).unwrap(),
+            Some(d.join("usr/lib/x/y"))
+        );
+        assert!(d.join("usr/lib/x/y").is_dir());
+        assert_eq!(
+            fs::metadata(d.join("usr/lib/x"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o755
+        );
+        assert_eq!(
+            resolve_dir(d, &comps("abs/lib"), false).unwrap(),
+            Some(d.join("usr/lib")),
+            "an absolute target restarts at the destination"
+        );
+        assert_eq!(
+            resolve_dir(d, &comps("usr/up/abs/../usr"), false).unwrap(),
+            Some(d.join("usr")),
+            "`..` stops at the destination and applies to where links led"
+        );
+        assert_eq!(resolve_dir(d, &[], false).unwrap(), Some(d.to_path_buf()));
+    }
+
+    #[test]
+    fn resolve_dir_without_create_finds_nothing_and_makes_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        assert_eq!(resolve_dir(t.path(), &comps("a/b"), false).unwrap(), None);
+        assert!(!t.path().join("a").exists());
+    }
+
+    #[test]
+    fn resolve_dir_refuses_a_file_as_a_directory() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("f"), b"").unwrap();
+        symlink("f", t.path().join("l")).unwrap();
+        for p in ["f/x", "f", "l/x"] {
+            let err = resolve_dir(t.path(), &comps(p), true).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::NotADirectory, "{p}: {err}");
+        }
+        assert!(!t.path().join("f").is_dir());
+    }
+
+    #[test]
+    fn resolve_dir_allows_max_symlinks_and_not_one_more() {
+        let t = link_chain(MAX_SYMLINKS);
+        assert_eq!(
+            resolve_dir(t.path(), &comps("l0"), false).unwrap(),
+            Some(t.path().join("usr"))
+        );
+        let t = link_chain(MAX_SYMLINKS + 1);
+        let err = resolve_dir(t.path(), &comps("l0/x"), true).unwrap_err();
+        assert!(err.to_string().contains("too many levels"), "{err}");
+        assert!(!t.path().join("usr/x").exists());
+    }
+
+    #[test]
+    fn resolve_dir_keeps_non_utf8_names() {
+        let t = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9");
+        let got = resolve_dir(t.path(), &[b"caf\xe9".to_vec(), b"x".to_vec()], true).unwrap();
+        assert_eq!(got, Some(t.path().join(name).join("x")));
+        assert!(t.path().join(name).join("x").is_dir());
     }
 
     #[test]

@@ -9,13 +9,16 @@
 //! Input is untrusted: every offset is bounds-checked, every count is limited, and a
 //! malformed file is an [`ElfError`], never a panic. The loader's own acceptance test for a
 //! candidate library (glibc's `open_verify`) is [`verify_candidate`].
+//!
+//! This module does no file I/O: it parses bytes in memory ([`inspect`]) or any [`Source`]
+//! of random access ([`inspect_source`]). Opening and reading files of the root is
+//! `sysroot::read`'s job (its `FileSource` is a [`Source`]); `objects::inspect_path`
+//! puts the two together.
 
 mod dlopen_note;
-mod read;
 pub mod synth;
 
 pub use dlopen_note::{DlopenNote, Priority, parse_dlopen_json};
-pub use read::{FileBytes, FileSource, read_file, read_head};
 
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{self, Dyn};
@@ -109,9 +112,20 @@ pub const DF_1_NODEFLIB: u64 = 0x800;
 pub const DF_1_PIE: u64 = 0x0800_0000;
 
 impl ElfInfo {
-    /// A static executable: no PT_DYNAMIC and no interpreter.
+    /// Statically linked as the loader means it: no PT_INTERP and nothing to load (no
+    /// DT_NEEDED, DT_FILTER or DT_AUXILIARY), so no loader ever runs for it and `ldd` (glibc's
+    /// `ld.so --list`) says "statically linked". PT_DYNAMIC does not decide it: a static-pie
+    /// (`gcc -static-pie`: ET_DYN with PT_DYNAMIC and DF_1_PIE, no PT_INTERP, no DT_NEEDED)
+    /// relocates itself and is static, like a classic ET_EXEC without PT_DYNAMIC. A shared
+    /// library that needs nothing is static in this sense too; [`ElfInfo::is_executable`]
+    /// tells a program from it. The one definition: the closure and `check` both use it.
     pub fn is_static(&self) -> bool {
-        !self.dynamic && self.interp.is_none()
+        self.interp.is_none() && self.deps.is_empty()
+    }
+    /// A program rather than a library: ET_EXEC, or a PIE (DF_1_PIE, which the linker sets
+    /// on `-pie` and `-static-pie` output; a shared library never has it).
+    pub fn is_executable(&self) -> bool {
+        self.e_type == ET_EXEC || self.is_pie()
     }
     pub fn nodeflib(&self) -> bool {
         self.flags_1 & DF_1_NODEFLIB != 0
@@ -235,22 +249,6 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 /// Parses the parts of an ELF file minroot needs, from bytes in memory.
 pub fn inspect(bytes: &[u8], opts: Options) -> Result<ElfInfo, ElfError> {
     inspect_source(&bytes, Some(bytes), opts)
-}
-
-/// Parses the ELF file at `path`. Without symbols only the few regions the loader needs
-/// are read (header and program headers, dynamic section, its string table, notes), with
-/// plain reads: no mapping to set up and tear down for every library. With symbols the
-/// whole file is mapped.
-pub fn inspect_path(
-    path: &std::path::Path,
-    opts: Options,
-) -> std::io::Result<Result<ElfInfo, ElfError>> {
-    if opts.symbols {
-        let bytes = read_file(path)?;
-        return Ok(inspect(&bytes, opts));
-    }
-    let src = read::FileSource::open(path)?;
-    Ok(inspect_source(&src, None, opts))
 }
 
 /// Random access to the bytes of an ELF file.

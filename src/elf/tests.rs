@@ -100,6 +100,43 @@ fn static_file_has_no_dynamic() {
 }
 
 #[test]
+fn static_pie_is_static_and_a_dependency_free_library_is_not_a_program() {
+    // What `gcc -static-pie` writes: ET_DYN, PT_DYNAMIC, DF_1_PIE, no PT_INTERP, no
+    // DT_NEEDED. PT_DYNAMIC is there for its self-relocation, not for a loader.
+    let static_pie = Synth {
+        interp: None,
+        soname: None,
+        flags_1: DF_1_PIE,
+        ..Synth::lib(EM_X86_64, "")
+    }
+    .build();
+    let info = inspect(&static_pie, Options::default()).unwrap();
+    assert!(info.dynamic && info.interp.is_none() && info.deps.is_empty());
+    assert!(info.is_static(), "ldd: statically linked");
+    assert!(info.is_executable(), "the kernel runs it without a loader");
+
+    // A library that needs nothing (ld.so itself): nothing to load, but no program.
+    let lib = inspect(
+        &Synth::lib(EM_X86_64, "libfree.so").build(),
+        Options::default(),
+    )
+    .unwrap();
+    assert!(lib.is_static() && !lib.is_executable());
+
+    // A dynamic PIE, and a "static" file that still names a library: not static.
+    let pie = Synth::exe(EM_X86_64, "/lib64/ld-linux-x86-64.so.2").build();
+    let pie = inspect(&pie, Options::default()).unwrap();
+    assert!(!pie.is_static() && pie.is_executable());
+    let needs = Synth {
+        interp: None,
+        flags_1: DF_1_PIE,
+        ..Synth::lib(EM_X86_64, "").needs("libc.so.6")
+    }
+    .build();
+    assert!(!inspect(&needs, Options::default()).unwrap().is_static());
+}
+
+#[test]
 fn rejects_non_elf_and_truncated() {
     assert_eq!(
         inspect(b"#!/bin/sh\necho hi\n", Options::default()),

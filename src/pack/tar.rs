@@ -137,7 +137,7 @@ fn write_entry<W: Write>(
             // Large files are mapped (no copy into a buffer); the header already promised
             // `size` bytes, so a file that changed size meanwhile is an error, not a
             // corrupt archive.
-            let bytes = crate::elf::read_file(host)?;
+            let bytes = crate::sysroot::read::read_file(host)?;
             if bytes.len() as u64 != *size {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,

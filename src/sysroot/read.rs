@@ -1,5 +1,11 @@
-//! Reading a whole file for inspection: mmap when possible, a plain read otherwise.
-//! The one `unsafe` block of minroot lives here.
+//! Reading files of the root: a whole file (mmap when possible, a plain read otherwise),
+//! the first bytes of a file, and [`FileSource`], positioned reads with the first block
+//! kept, which is how the ELF parser reads a library without mapping it.
+//!
+//! Callers pass host paths of canonical paths (see [`super::Root::host_path`]): nothing
+//! here resolves a symlink or knows what the bytes mean. Parsing is `elf/`'s job; this
+//! file only implements its [`crate::elf::Source`] trait. The one `unsafe` block of
+//! minroot (the mmap) lives here.
 
 use std::fs::File;
 use std::io::Read;
@@ -47,8 +53,18 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Reads (or maps) the whole file at `path`.
+/// Maps `file` read-only: the one `unsafe` block of minroot, and the only function the
+/// crate's `#![deny(unsafe_code)]` lets through.
 #[allow(unsafe_code)]
+fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is read-only and private. If another process truncates the
+    // file while it is mapped, reads past the new end fault (SIGBUS); minroot accepts
+    // that risk for files in a sysroot it was pointed at, as ripgrep does for searched
+    // files. `read_file`, the only caller, falls back to a plain read on any error.
+    unsafe { memmap2::Mmap::map(file) }
+}
+
+/// Reads (or maps) the whole file at `path`.
 pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
     let mut file = open_regular(path)?;
     let meta = file.metadata()?;
@@ -56,11 +72,8 @@ pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
         return Err(std::io::Error::other("not a regular file"));
     }
     if meta.len() >= READ_BELOW {
-        // SAFETY: the mapping is read-only and private. If another process truncates the
-        // file while it is mapped, reads past the new end fault (SIGBUS); minroot accepts
-        // that risk for files in a sysroot it was pointed at, as ripgrep does for searched
-        // files. Any mapping error falls back to a plain read.
-        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+        // Any mapping error falls back to a plain read.
+        if let Ok(map) = map(&file) {
             return Ok(FileBytes::Mapped(map));
         }
     }
@@ -131,7 +144,7 @@ impl FileSource {
     }
 }
 
-impl super::Source for FileSource {
+impl crate::elf::Source for FileSource {
     fn size(&self) -> u64 {
         self.size
     }

@@ -1,8 +1,9 @@
 //! Paths confined to a root directory, resolved as the kernel resolves them under chroot.
 //!
 //! A [`Root`] maps absolute paths inside the root ("/usr/lib/libz.so.1") to files of the
-//! host and resolves symlinks itself, one component at a time: an absolute target restarts
-//! at the root, `..` at the root stays at the root, more than 40 links is a loop (ELOOP).
+//! host and resolves symlinks itself, one component at a time ([`walk`], the one walk,
+//! shared with `check`'s layer extraction): an absolute target restarts at the root, `..`
+//! at the root stays at the root, more than 40 links is a loop (ELOOP).
 //! So `/lib/x86_64-linux-gnu/libz.so.1` in a usrmerged root whose `/lib` is a link to
 //! `usr/lib` resolves to `/usr/lib/x86_64-linux-gnu/libz.so.1.2.13` with the chain
 //! `[/lib -> usr/lib, /usr/lib/x86_64-linux-gnu/libz.so.1 -> libz.so.1.2.13]`, and the
@@ -11,13 +12,20 @@
 //!
 //! Results are memoised (every lstat and readlink happens once per run), so tracing many
 //! programs in one process stays cheap. This module does not know about ELF or the loader.
+//! Reading the bytes of a file once its canonical path is known is [`read`]'s job.
+
+pub mod read;
+pub mod walk;
 
 use std::collections::BTreeSet;
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+use walk::{Entry, Lookup, WalkError};
 
 /// Linux's MAXSYMLINKS.
 pub const MAX_SYMLINKS: usize = 40;
@@ -73,7 +81,8 @@ enum Node {
 /// A root directory and the memo of everything looked up in it.
 pub struct Root {
     host: PathBuf,
-    lstat_memo: crate::memo::Memo<String, Node>,
+    /// By canonical path, as bytes (the key [`walk::walk`] hands out).
+    lstat_memo: crate::memo::Memo<Vec<u8>, Node>,
     resolve_memo: crate::memo::Memo<String, Result<Option<Resolved>, String>>,
     warnings: Mutex<BTreeSet<String>>,
 }
@@ -108,7 +117,7 @@ impl Root {
     /// The size of the regular file at canonical `path`, from the lstat already done while
     /// resolving it (no new system call when it was resolved before).
     pub fn file_size(&self, canonical: &str) -> Option<u64> {
-        match self.lstat(canonical) {
+        match self.lstat(canonical.as_bytes()) {
             Node::File(n) => Some(n),
             _ => None,
         }
@@ -126,11 +135,19 @@ impl Root {
 
     /// The host path of a path inside the root (no resolution: callers pass canonical paths).
     pub fn host_path(&self, inside: &str) -> PathBuf {
-        let rel = inside.trim_start_matches('/');
+        self.host_path_bytes(inside.as_bytes())
+    }
+
+    fn host_path_bytes(&self, inside: &[u8]) -> PathBuf {
+        let start = inside
+            .iter()
+            .position(|&b| b != b'/')
+            .unwrap_or(inside.len());
+        let rel = &inside[start..];
         if rel.is_empty() {
             self.host.clone()
         } else {
-            self.host.join(rel)
+            self.host.join(std::ffi::OsStr::from_bytes(rel))
         }
     }
 
@@ -142,11 +159,11 @@ impl Root {
             .unwrap_or_default()
     }
 
-    fn lstat(&self, canonical: &str) -> Node {
+    fn lstat(&self, canonical: &[u8]) -> Node {
         if let Some(n) = self.lstat_memo.get(canonical) {
             return n;
         }
-        let hp = self.host_path(canonical);
+        let hp = self.host_path_bytes(canonical);
         let node = match std::fs::symlink_metadata(&hp) {
             Ok(m) => {
                 let ft = m.file_type();
@@ -168,7 +185,7 @@ impl Root {
             Err(e) if e.raw_os_error() == Some(20) => Node::NotDir, // ENOTDIR
             Err(_) => Node::Denied,
         };
-        self.lstat_memo.insert(canonical.to_string(), node)
+        self.lstat_memo.insert(canonical.to_vec(), node)
     }
 
     /// Resolves `path` (absolute inside the root, or relative to the root's `/`) following
@@ -177,7 +194,7 @@ impl Root {
         if let Some(r) = self.resolve_memo.get(path) {
             return r.map_err(|why| self.memo_error(path, why));
         }
-        let r = self.walk(path, true);
+        let r = self.walk(path);
         let memo = match &r {
             Ok(v) => Ok(v.clone()),
             Err(SysrootError::Loop { .. }) => Err("loop".to_string()),
@@ -235,7 +252,7 @@ impl Root {
             return Ok(None);
         }
         let full = join(&parent.path, name);
-        match self.lstat(&full) {
+        match self.lstat(full.as_bytes()) {
             Node::Missing | Node::NotDir => Ok(None),
             Node::Denied => Err(SysrootError::Io {
                 path: full,
@@ -247,108 +264,36 @@ impl Root {
 
     /// The target of the symlink at canonical `path`, if it is one.
     pub fn link_target(&self, canonical: &str) -> Option<String> {
-        match self.lstat(canonical) {
+        match self.lstat(canonical.as_bytes()) {
             Node::Symlink(t) => Some(t),
             _ => None,
         }
     }
 
-    fn walk(&self, path: &str, follow_last: bool) -> Result<Option<Resolved>, SysrootError> {
-        // Components still to process, in reverse order (a stack of borrowed pieces of
-        // `path` and of link targets).
-        let mut todo: Vec<std::borrow::Cow<str>> = path
-            .split('/')
-            .rev()
-            .filter(|c| !c.is_empty() && *c != ".")
-            .map(std::borrow::Cow::Borrowed)
-            .collect();
-        // The canonical path so far ("" is the root) and where each component starts.
-        let mut cur = String::with_capacity(path.len() + 16);
-        let mut starts: Vec<usize> = Vec::new();
-        let mut links: Vec<Link> = Vec::new();
-        let mut kind = Kind::Dir;
-        while let Some(comp) = todo.pop() {
-            if kind != Kind::Dir {
-                // A file used as a directory: ENOTDIR.
-                return Ok(None);
-            }
-            if comp == ".." {
-                match starts.pop() {
-                    Some(at) => cur.truncate(at),
-                    None if !links.is_empty() => {
-                        let l = links
-                            .last()
-                            .map(|l| format!("{} -> {}", l.path, l.target))
-                            .unwrap_or_default();
-                        if let Ok(mut w) = self.warnings.lock() {
-                            w.insert(format!("symlink {l} points above the root; resolved inside the root, as under chroot"));
-                        }
-                    }
-                    None => {}
-                }
-                kind = Kind::Dir;
-                continue;
-            }
-            let at = cur.len();
-            cur.push('/');
-            cur.push_str(&comp);
-            match self.lstat(&cur) {
-                Node::Missing | Node::NotDir => return Ok(None),
-                Node::Denied => {
-                    return Err(SysrootError::Io {
-                        path: cur,
-                        source: io::Error::from(io::ErrorKind::PermissionDenied),
-                    });
-                }
-                Node::Symlink(target) => {
-                    if todo.is_empty() && !follow_last {
-                        starts.push(at);
-                        kind = Kind::File;
-                        continue;
-                    }
-                    links.push(Link {
-                        path: cur.clone(),
-                        target: target.clone(),
-                    });
-                    if links.len() > MAX_SYMLINKS {
-                        return Err(SysrootError::Loop {
-                            path: path.to_string(),
-                        });
-                    }
-                    cur.truncate(at);
-                    if target.starts_with('/') {
-                        cur.clear();
-                        starts.clear();
-                    }
-                    for c in target
-                        .split('/')
-                        .rev()
-                        .filter(|c| !c.is_empty() && *c != ".")
-                    {
-                        todo.push(std::borrow::Cow::Owned(c.to_string()));
-                    }
-                    kind = Kind::Dir;
-                }
-                Node::Dir => {
-                    starts.push(at);
-                    kind = Kind::Dir;
-                }
-                Node::File(_) => {
-                    starts.push(at);
-                    kind = Kind::File;
-                }
-                Node::Other => {
-                    starts.push(at);
-                    kind = Kind::Other;
-                }
-            }
+    /// [`walk::walk`] over the memoised lstat results, keeping the chain of links.
+    fn walk(&self, path: &str) -> Result<Option<Resolved>, SysrootError> {
+        let mut lookup = Memoised {
+            root: self,
+            links: Vec::new(),
+        };
+        match walk::walk(path.as_bytes(), &mut lookup) {
+            Ok(Some(w)) => Ok(Some(Resolved {
+                path: if w.path.is_empty() {
+                    "/".to_string()
+                } else {
+                    // Always UTF-8: the path and every target (read lossily) are.
+                    String::from_utf8(w.path)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                },
+                links: lookup.links,
+                kind: w.kind,
+            })),
+            Ok(None) => Ok(None),
+            Err(WalkError::Loop) => Err(SysrootError::Loop {
+                path: path.to_string(),
+            }),
+            Err(WalkError::Lookup(e)) => Err(e),
         }
-        let canonical = if cur.is_empty() { "/".to_string() } else { cur };
-        Ok(Some(Resolved {
-            path: canonical,
-            links,
-            kind,
-        }))
     }
 
     /// Reads the file at `path` (resolved inside the root), at most `limit` bytes.
@@ -383,13 +328,13 @@ impl Root {
     }
 
     /// Reads a whole file by canonical path (mmap or read).
-    pub fn read_canonical(&self, canonical: &str) -> io::Result<crate::elf::FileBytes> {
-        crate::elf::read_file(&self.host_path(canonical))
+    pub fn read_canonical(&self, canonical: &str) -> io::Result<read::FileBytes> {
+        read::read_file(&self.host_path(canonical))
     }
 
     /// The first `n` bytes of a file by canonical path.
     pub fn head_canonical(&self, canonical: &str, n: usize) -> io::Result<Vec<u8>> {
-        crate::elf::read_head(&self.host_path(canonical), n)
+        read::read_head(&self.host_path(canonical), n)
     }
 
     /// The metadata of a canonical path (not following a final symlink).
@@ -416,6 +361,54 @@ impl Root {
     /// Uid and gid of a canonical path.
     pub fn owner(&self, canonical: &str) -> Option<(u32, u32)> {
         self.lstat_meta(canonical).ok().map(|m| (m.uid(), m.gid()))
+    }
+}
+
+/// One [`Root::walk`]: components looked up in the root's memo, links recorded.
+struct Memoised<'r> {
+    root: &'r Root,
+    links: Vec<Link>,
+}
+
+impl Lookup for Memoised<'_> {
+    type Target = String;
+    type Error = SysrootError;
+
+    fn entry(&mut self, path: &[u8]) -> Result<Entry<String>, SysrootError> {
+        Ok(match self.root.lstat(path) {
+            Node::Missing | Node::NotDir => Entry::Missing,
+            Node::Denied => {
+                return Err(SysrootError::Io {
+                    path: String::from_utf8_lossy(path).into_owned(),
+                    source: io::Error::from(io::ErrorKind::PermissionDenied),
+                });
+            }
+            Node::Symlink(target) => Entry::Symlink(target),
+            Node::Dir => Entry::Is(Kind::Dir),
+            Node::File(_) => Entry::Is(Kind::File),
+            Node::Other => Entry::Is(Kind::Other),
+        })
+    }
+
+    fn followed(&mut self, path: &[u8], target: &String) {
+        self.links.push(Link {
+            path: String::from_utf8_lossy(path).into_owned(),
+            target: target.clone(),
+        });
+    }
+
+    /// `..` above the root once a link was followed: most likely a relative target with
+    /// too many `..` (written for the host's `/`), which chroot keeps inside; the warning
+    /// names the last link followed, once per run.
+    fn above_root(&mut self) {
+        if let Some(l) = self.links.last()
+            && let Ok(mut w) = self.root.warnings.lock()
+        {
+            w.insert(format!(
+                "symlink {} -> {} points above the root; resolved inside the root, as under chroot",
+                l.path, l.target
+            ));
+        }
     }
 }
 
@@ -541,6 +534,85 @@ mod tests {
         assert_eq!(p, "/usr/lib/x86_64-linux-gnu/libz.so.1");
         assert_eq!(links.len(), 1);
         assert_eq!(r.link_target(&p).as_deref(), Some("libz.so.1.2.13"));
+    }
+
+    #[test]
+    fn root_allows_max_symlinks_and_not_one_more() {
+        for (n, ok) in [(MAX_SYMLINKS, true), (MAX_SYMLINKS + 1, false)] {
+            let t = tempfile::tempdir().unwrap();
+            std::fs::create_dir(t.path().join("usr")).unwrap();
+            for i in 0..n {
+                let target = if i + 1 == n {
+                    "/usr".to_string()
+                } else {
+                    format!("l{}", i + 1)
+                };
+                symlink(target, t.path().join(format!("l{i}"))).unwrap();
+            }
+            let r = Root::new(t.path()).unwrap();
+            match r.resolve("/l0") {
+                Ok(Some(x)) if ok => {
+                    assert_eq!(x.path, "/usr");
+                    assert_eq!(x.links.len(), MAX_SYMLINKS);
+                    assert_eq!(x.links[0].target, "l1");
+                }
+                Err(SysrootError::Loop { path }) if !ok => assert_eq!(path, "/l0"),
+                other => panic!("{n} links: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn root_warns_only_for_a_link_that_climbs_above_the_root() {
+        let (_t, r) = root();
+        assert_eq!(r.resolve("/../../usr").unwrap().unwrap().path, "/usr");
+        assert!(
+            r.warnings().is_empty(),
+            "a typed `..` is not a link's doing"
+        );
+        assert_eq!(r.resolve("/lib/../..").unwrap().unwrap().path, "/");
+        assert!(
+            r.warnings().is_empty(),
+            "/usr/lib, /usr, /: never above the root"
+        );
+        assert_eq!(r.resolve("/lib/../../..").unwrap().unwrap().path, "/");
+        assert_eq!(
+            r.warnings(),
+            [
+                "symlink /lib -> usr/lib points above the root; resolved inside the root, as under chroot"
+            ]
+        );
+    }
+
+    #[test]
+    fn root_unreadable_component_is_an_error_naming_it() {
+        // Any lstat error but ENOENT/ENOTDIR (here ENAMETOOLONG, which root gets too).
+        let (_t, r) = root();
+        let long = format!("/bin/{}", "n".repeat(300));
+        let got = r.resolve(&format!("{long}/x"));
+        let want = format!("/usr/bin/{}", "n".repeat(300));
+        assert!(
+            matches!(&got, Err(SysrootError::Io { path, .. }) if *path == want),
+            "{got:?}"
+        );
+    }
+
+    /// The naive twin of the walk: the kernel itself, on links that never leave the root
+    /// (where chroot and the host agree).
+    #[test]
+    fn resolve_matches_the_kernel_inside_the_root() {
+        let (t, r) = root();
+        let host = std::fs::canonicalize(t.path()).unwrap();
+        for p in [
+            "/lib/x86_64-linux-gnu/libz.so.1",
+            "/bin/../lib/./x86_64-linux-gnu",
+            "/usr/bin/../../lib",
+            "/lib/x86_64-linux-gnu/../../bin",
+        ] {
+            let kernel = std::fs::canonicalize(host.join(&p[1..])).unwrap();
+            let ours = r.resolve(p).unwrap().unwrap().path;
+            assert_eq!(host.join(&ours[1..]), kernel, "{p}");
+        }
     }
 
     #[test]
