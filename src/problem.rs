@@ -113,8 +113,8 @@ pub enum Problem {
     Unreadable { path: String, error: String },
     /// A selected path is a device, FIFO or socket.
     SpecialFile { path: String },
-    /// The root's resolver met a symlink that climbs above the root.
-    Root { warning: String },
+    /// A symlink whose target climbs above the root: resolved inside it, as under chroot.
+    SymlinkAboveRoot { link: String, target: String },
     /// The root's ld.so.cache is not used by the loader (it goes on without it).
     CacheUnused { arch: Arch, issue: CacheIssue },
 
@@ -265,7 +265,10 @@ impl fmt::Display for Problem {
                 f,
                 "{path}: a device, FIFO or socket; left out (the container runtime provides /dev)"
             ),
-            Root { warning } => f.write_str(warning),
+            SymlinkAboveRoot { link, target } => write!(
+                f,
+                "symlink {link} -> {target} points above the root; resolved inside the root, as under chroot"
+            ),
             CacheUnused { arch, issue } => write!(
                 f,
                 "{} in the root ({arch}): {issue}",

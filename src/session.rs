@@ -128,9 +128,12 @@ impl Session {
     /// What the root's resolver warned about (symlinks that climb above the root), sorted.
     pub fn root_problems(&self) -> Vec<Problem> {
         self.root
-            .warnings()
+            .links_above_root()
             .into_iter()
-            .map(|warning| Problem::Root { warning })
+            .map(|l| Problem::SymlinkAboveRoot {
+                link: l.path,
+                target: l.target,
+            })
             .collect()
     }
 }

@@ -84,7 +84,8 @@ pub struct Root {
     /// By canonical path, as bytes (the key [`walk::walk`] hands out).
     lstat_memo: crate::memo::Memo<Vec<u8>, Node>,
     resolve_memo: crate::memo::Memo<String, Result<Option<Resolved>, String>>,
-    warnings: Mutex<BTreeSet<String>>,
+    /// Symlinks whose target climbed above the root (see `links_above_root`).
+    above_root: Mutex<BTreeSet<Link>>,
 }
 
 impl std::fmt::Debug for Root {
@@ -110,7 +111,7 @@ impl Root {
             host,
             lstat_memo: Default::default(),
             resolve_memo: Default::default(),
-            warnings: Mutex::default(),
+            above_root: Mutex::default(),
         })
     }
 
@@ -151,9 +152,10 @@ impl Root {
         }
     }
 
-    /// Warnings collected while resolving (symlinks that tried to leave the root), sorted.
-    pub fn warnings(&self) -> Vec<String> {
-        self.warnings
+    /// The symlinks met while resolving whose targets climbed above the root (resolved
+    /// inside it, as under chroot; most likely written for the host's `/`), sorted.
+    pub fn links_above_root(&self) -> Vec<Link> {
+        self.above_root
             .lock()
             .map(|w| w.iter().cloned().collect())
             .unwrap_or_default()
@@ -402,12 +404,9 @@ impl Lookup for Memoised<'_> {
     /// names the last link followed, once per run.
     fn above_root(&mut self) {
         if let Some(l) = self.links.last()
-            && let Ok(mut w) = self.root.warnings.lock()
+            && let Ok(mut w) = self.root.above_root.lock()
         {
-            w.insert(format!(
-                "symlink {} -> {} points above the root; resolved inside the root, as under chroot",
-                l.path, l.target
-            ));
+            w.insert(l.clone());
         }
     }
 }
@@ -499,7 +498,11 @@ mod tests {
             "/etc/passwd of the root, not of the host"
         );
         assert_eq!(r.resolve("/usr/lib/escape").unwrap(), None);
-        assert!(r.warnings().iter().any(|w| w.contains("escape")));
+        assert!(
+            r.links_above_root()
+                .iter()
+                .any(|l| l.path.contains("escape"))
+        );
     }
 
     #[test]
@@ -567,20 +570,21 @@ mod tests {
         let (_t, r) = root();
         assert_eq!(r.resolve("/../../usr").unwrap().unwrap().path, "/usr");
         assert!(
-            r.warnings().is_empty(),
+            r.links_above_root().is_empty(),
             "a typed `..` is not a link's doing"
         );
         assert_eq!(r.resolve("/lib/../..").unwrap().unwrap().path, "/");
         assert!(
-            r.warnings().is_empty(),
+            r.links_above_root().is_empty(),
             "/usr/lib, /usr, /: never above the root"
         );
         assert_eq!(r.resolve("/lib/../../..").unwrap().unwrap().path, "/");
         assert_eq!(
-            r.warnings(),
-            [
-                "symlink /lib -> usr/lib points above the root; resolved inside the root, as under chroot"
-            ]
+            r.links_above_root(),
+            [Link {
+                path: "/lib".into(),
+                target: "usr/lib".into()
+            }]
         );
     }
 
