@@ -92,6 +92,26 @@ pub enum Problem {
         priority: Priority,
         misses: Vec<NoteMiss>,
     },
+    /// A program is a language runtime whose files are not in the root.
+    RuntimeNotFound {
+        runtime: String,
+        program: String,
+        looked_for: Vec<String>,
+        hint: String,
+    },
+    /// A file a runtime reads, made by a maintainer script, is not in the root.
+    GeneratedFileMissing {
+        runtime: String,
+        path: String,
+        package: String,
+        what: String,
+    },
+    /// A program is an interpreter minroot has no profile for.
+    RuntimeWithoutProfile {
+        runtime: String,
+        program: String,
+        include: String,
+    },
     /// glibc will dlopen libgcc_s.so.1 to unwind, and the root has none.
     UnwinderMissing { symbol: String, library: String },
     /// A gconv module cannot be loaded.
@@ -156,9 +176,10 @@ impl Problem {
             | IncludedDlopenFails { .. }
             | DlopenNotFound { .. }
             | DlopenFails { .. }
+            | RuntimeNotFound { .. }
             | UnwinderMissing { .. } => Severity::Error,
             DlopenNoteUnmet { priority, .. } if *priority == Priority::Required => Severity::Error,
-            NoPackageDb => Severity::Note,
+            NoPackageDb | RuntimeWithoutProfile { .. } => Severity::Note,
             _ => Severity::Warning,
         }
     }
@@ -242,6 +263,33 @@ impl fmt::Display for Problem {
                 }
                 Ok(())
             }
+            RuntimeNotFound {
+                runtime,
+                program,
+                looked_for,
+                hint,
+            } => write!(
+                f,
+                "{program} is {runtime}, but its files are not in the root (looked for {}): {hint}",
+                looked_for.join(", ")
+            ),
+            GeneratedFileMissing {
+                runtime,
+                path,
+                package,
+                what,
+            } => write!(
+                f,
+                "{path} ({what}, read by {runtime}) is not in the root: {package}'s maintainer script makes it at install time (a root unpacked without running scripts has none); install {package} in the root, or the image goes without it"
+            ),
+            RuntimeWithoutProfile {
+                runtime,
+                program,
+                include,
+            } => write!(
+                f,
+                "{program} is {runtime}, which minroot has no profile for: its own files are not added; --include {include}"
+            ),
             UnwinderMissing { symbol, library } => write!(
                 f,
                 "{symbol} is used, so glibc will dlopen {library}, which is not in the root"

@@ -95,6 +95,14 @@ pub enum Reason {
     DataFile { library: String, what: String },
     /// Opt-in data (`--data`).
     OptInData { what: String },
+    /// A file of a language runtime the program is (`runtime/`).
+    Runtime {
+        runtime: String,
+        /// Its home or prefix.
+        home: String,
+        /// What the home was found by, as the runtime finds it.
+        found_by: String,
+    },
     /// `--include`.
     Include { arg: String },
     /// An ELF inside an included directory, traced.
@@ -136,6 +144,11 @@ impl fmt::Display for Reason {
             }
             Reason::DataFile { library, what } => write!(f, "{what} of {library}"),
             Reason::OptInData { what } => write!(f, "--data {what}"),
+            Reason::Runtime {
+                runtime,
+                home,
+                found_by,
+            } => write!(f, "runtime: {runtime} ({home}, found by {found_by})"),
             Reason::Include { arg } => write!(f, "--include {arg}"),
             Reason::IncludedElfDependency { of } => write!(f, "needed by included {of}"),
             Reason::Symlink { to } => write!(f, "symlink to {to}"),

@@ -24,6 +24,7 @@ use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
 use crate::problem::Problem;
 use crate::reason::Reason;
 use crate::resolve::{How, Slot};
+use crate::runtime::{self, Recognised, Take};
 use crate::session::{Session, SessionError};
 use crate::sysroot::{Kind, Root, SysrootError};
 
@@ -35,6 +36,10 @@ pub struct SelectOptions {
     pub hints: HintOptions,
     /// Add every glibc-hwcaps build of each library (off when a CPU level was chosen).
     pub hwcaps_variants: bool,
+    /// Add the files of the language runtimes the programs are (`runtime/`).
+    pub runtimes: bool,
+    /// The environment the programs will run with (`KEY=VALUE`), as runtimes read it.
+    pub env: Vec<String>,
 }
 
 /// A script's `#!` line, as the kernel splits it: the interpreter and at most one argument.
@@ -127,10 +132,6 @@ impl Selection {
     /// The architecture of the programs (None when nothing was traced).
     pub fn arch(&self) -> Option<Arch> {
         self.arch
-    }
-    /// Whether some problem makes the closure incomplete.
-    pub fn incomplete(&self) -> bool {
-        self.problems.iter().any(Problem::is_error)
     }
 }
 
@@ -227,7 +228,10 @@ pub fn select(
         sel.traces.push(t);
     }
 
-    // Hints, dlopens, and the loaded objects of every trace.
+    // The libraries of the includes are a plugin set of every program.
+    let dlopen_paths = providers_first(src, dlopen_paths);
+
+    // Runtimes, hints, dlopens, and the loaded objects of every trace.
     let mut extra: HashMap<(usize, usize), Reason> = HashMap::new();
     for ti in 0..sel.traces.len() {
         let arch = sel.traces[ti].arch;
@@ -272,6 +276,9 @@ pub fn select(
                     }),
                 }
             }
+        }
+        if opts.runtimes {
+            add_runtime(src, &tracer, ti, opts, &mut sel, &mut extra)?;
         }
         let trace = &mut sel.traces[ti];
         let h = hints::apply(&tracer, trace, &opts.hints);
@@ -332,6 +339,170 @@ pub fn select(
     let mut seen = std::collections::HashSet::new();
     sel.problems.retain(|p| seen.insert(p.to_string()));
     Ok(sel)
+}
+
+/// The runtime trace `ti` is, if any: its files join the selection with the reason
+/// `runtime: NAME`, and its ELF files are loaded as plugins of the program. A runtime
+/// whose files are not in the root is an error; an interpreter without a profile, a note
+/// naming what to include.
+fn add_runtime(
+    src: &Session,
+    tracer: &Tracer,
+    ti: usize,
+    opts: &SelectOptions,
+    sel: &mut Selection,
+    extra: &mut HashMap<(usize, usize), Reason>,
+) -> Result<(), SelectError> {
+    let root = &**src.root();
+    let Some(found) = runtime::recognise(root, &sel.traces[ti], &opts.env) else {
+        return Ok(());
+    };
+    let (profile, found) = match found {
+        Recognised::Other(o, f) => {
+            sel.problems.push(Problem::RuntimeWithoutProfile {
+                runtime: o.name.to_string(),
+                program: f.program,
+                include: o.include.to_string(),
+            });
+            return Ok(());
+        }
+        Recognised::Profile(p, f) => (p, f),
+    };
+    let located = match (profile.locate)(root, &found) {
+        Ok(l) => l,
+        Err(nf) => {
+            sel.problems.push(Problem::RuntimeNotFound {
+                runtime: profile.name.to_string(),
+                program: found.program,
+                looked_for: nf.looked_for,
+                hint: nf.hint,
+            });
+            return Ok(());
+        }
+    };
+    let reason = Reason::Runtime {
+        runtime: profile.name.to_string(),
+        home: located.home.clone(),
+        found_by: located.found_by.clone(),
+    };
+    let mut members: Vec<(String, Reason)> = Vec::new();
+    for take in &located.take {
+        for (path, is_elf) in take_paths(root, take, &mut sel.problems)? {
+            sel.files.entry(path.clone()).or_insert(reason.clone());
+            if is_elf {
+                members.push((path, reason.clone()));
+            }
+        }
+    }
+    for g in &located.generated {
+        if !runtime::is_file(root, &g.path) {
+            sel.problems.push(Problem::GeneratedFileMissing {
+                runtime: profile.name.to_string(),
+                path: g.path.clone(),
+                package: g.package.to_string(),
+                what: g.what.to_string(),
+            });
+        }
+    }
+    // Extension modules and the runtime's own libraries: loaded by path, as the program
+    // dlopens them; one that cannot be loaded in the root is left out with a warning (an
+    // optional module whose library is not installed).
+    let trace = &mut sel.traces[ti];
+    for (path, r) in providers_first(src, members) {
+        match tracer.dlopen(trace, 0, &path) {
+            Dlopened::Loaded(n) => {
+                extra.entry((ti, n)).or_insert(r);
+            }
+            Dlopened::Already(_) => {}
+            Dlopened::Missing(m) => {
+                sel.files.shift_remove(&path);
+                sel.problems.push(Problem::PluginNeedsMissing {
+                    path,
+                    needs: m.name,
+                })
+            }
+            Dlopened::Failed(error) => {
+                sel.files.shift_remove(&path);
+                sel.problems
+                    .push(Problem::PluginDlopenFails { path, error })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The paths a runtime's [`Take`] brings (as `--include` brings a directory), without the
+/// ones it skips.
+fn take_paths(
+    root: &Root,
+    take: &Take,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<(String, bool)>, SelectError> {
+    let mut paths = include_paths(root, &take.path, problems)?;
+    if !take.skip.is_empty() {
+        let base = take.path.trim_end_matches('/');
+        paths.retain(|(p, _)| {
+            let Some(rel) = p.strip_prefix(base).and_then(|r| r.strip_prefix('/')) else {
+                return true;
+            };
+            !take.skip.iter().any(|s| {
+                rel == s
+                    || rel
+                        .strip_prefix(s.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+        });
+    }
+    Ok(paths)
+}
+
+/// A plugin set in load order: a member that provides a soname another member needs is
+/// loaded before it, as a plugin host loads it (the JVM loads `lib/server/libjvm.so`
+/// before `lib/libjava.so`, whose DT_NEEDED `libjvm.so` is then already loaded). The
+/// order is otherwise kept; a cycle keeps the given order.
+fn providers_first(src: &Session, members: Vec<(String, Reason)>) -> Vec<(String, Reason)> {
+    let root = src.root();
+    let infos: Vec<Option<std::sync::Arc<elf::ElfInfo>>> = members
+        .iter()
+        .map(|(p, _)| {
+            let r = root.resolve(p).ok().flatten()?;
+            src.cache().get(root, &r.path).ok()
+        })
+        .collect();
+    let provider_of: HashMap<&str, usize> = infos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, info)| Some((info.as_ref()?.soname.as_deref()?, i)))
+        .collect();
+    // Depth-first, each member after the members it needs (visited marks break cycles).
+    fn visit(
+        i: usize,
+        infos: &[Option<std::sync::Arc<elf::ElfInfo>>],
+        provider_of: &HashMap<&str, usize>,
+        done: &mut Vec<bool>,
+        out: &mut Vec<usize>,
+    ) {
+        if std::mem::replace(&mut done[i], true) {
+            return;
+        }
+        if let Some(info) = &infos[i] {
+            for d in &info.deps {
+                if let Some(&j) = provider_of.get(d.name.as_str())
+                    && j != i
+                {
+                    visit(j, infos, provider_of, done, out);
+                }
+            }
+        }
+        out.push(i);
+    }
+    let mut done = vec![false; members.len()];
+    let mut order = Vec::with_capacity(members.len());
+    for i in 0..members.len() {
+        visit(i, &infos, &provider_of, &mut done, &mut order);
+    }
+    let mut slots: Vec<Option<(String, Reason)>> = members.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Adds the program at `typed`; a script adds its interpreter (recursively, bounded).

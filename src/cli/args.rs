@@ -45,7 +45,7 @@ Exit status: 0 written, 1 not written because something is missing (use --allow-
     /// Build a multi-platform OCI image from a spec file (one root per platform)
     #[command(
         after_help = "Example minroot.toml:\n  bins = [\"/usr/bin/curl\"]\n  [image]\n  tag = \"curl:8\"\n  [[platform]]\n  name = \"linux/amd64\"\n  root = \"roots/amd64\"\n  [[platform]]\n  name = \"linux/arm64\"\n  root = \"roots/arm64\"\n\n  minroot build minroot.toml --oci out/\n\n\
-Keys: bins, include, dlopen, dlopen_priority, data, no_base, strip_setuid, gconv, chown, source_date_epoch,\n\
+Keys: bins, include, dlopen, dlopen_priority, data, no_base, strip_setuid, gconv, runtime, chown, source_date_epoch,\n\
 compression (gzip|zstd|none), dev, package_db, copyright, [image] tag/entrypoint/cmd/env/user/workdir/labels,\n\
 [[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file."
     )]
@@ -147,6 +147,10 @@ pub struct ClosureArgs {
     /// Add opt-in data: tzdata, C.utf8. Repeatable
     #[arg(long = "data", value_name = "SET")]
     pub data: Vec<String>,
+    /// Do not add the files of language runtimes (CPython's standard library, Perl's @INC,
+    /// Node.js's builtins, the JVM's home): only what the loader loads
+    #[arg(long)]
+    pub no_runtime: bool,
 }
 
 /// What goes into the layer besides the programs.

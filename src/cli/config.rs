@@ -100,6 +100,7 @@ pub fn selecting(args: &ClosureArgs) -> Result<Selecting> {
             .iter()
             .map(|d| parse::data_set(d).with_context(|| format!("--data {d}")))
             .collect::<Result<_>>()?,
+        runtimes: !args.no_runtime,
     })
 }
 

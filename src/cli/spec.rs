@@ -44,6 +44,9 @@ pub struct Spec {
     pub strip_setuid: bool,
     #[serde(default = "yes")]
     pub gconv: bool,
+    /// As pack --no-runtime when false: no language runtime files.
+    #[serde(default = "yes")]
+    pub runtime: bool,
     #[serde(default)]
     pub chown: Option<Spanned<String>>,
     pub source_date_epoch: Option<Spanned<u64>>,
@@ -285,6 +288,7 @@ pub fn load(path: &Path, out: BuildOutputs, env: &HostEnv) -> Result<Job> {
             dlopen_priority,
             gconv: spec.gconv,
             data,
+            runtimes: spec.runtime,
         },
         layer: LayerPolicy {
             base: !spec.no_base,

@@ -119,6 +119,8 @@ pub struct Selecting {
     pub gconv: bool,
     /// Opt-in data sets (`--data`).
     pub data: Vec<&'static OptIn>,
+    /// Add the files of the language runtimes the programs are (off: `--no-runtime`).
+    pub runtimes: bool,
 }
 
 /// Base files, owners, modes and time of the layer.

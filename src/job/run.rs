@@ -116,6 +116,8 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
             data: job.select.data.iter().map(|d| d.name.to_string()).collect(),
         },
         hwcaps_variants: p.cpu.is_none(),
+        runtimes: job.select.runtimes,
+        env: Vec::new(),
     };
     let selection = select::select(&session, &programs, &opts)?;
     let plan_options = PlanOptions {
