@@ -9,7 +9,9 @@
 use std::fmt;
 
 /// A supported target architecture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     X86_64,
@@ -148,6 +150,21 @@ impl Arch {
     /// The vDSO's soname: it is in the loader's object list before any library.
     pub fn vdso_soname(self) -> &'static str {
         "linux-vdso.so.1"
+    }
+
+    /// The binfmt_misc magic and mask (as the kernel's register file parses them, `\x`
+    /// escapes) of this architecture's ELF executables, from qemu's qemu-binfmt-conf.sh.
+    pub fn binfmt_magic_mask(self) -> (&'static str, &'static str) {
+        match self {
+            Arch::X86_64 => (
+                r"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00",
+                r"\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff",
+            ),
+            Arch::Aarch64 => (
+                r"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00",
+                r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff",
+            ),
+        }
     }
 
     /// The qemu-user static binary that runs this architecture on another host.

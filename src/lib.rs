@@ -37,6 +37,7 @@ pub mod resolve;
 
 // The selection: what the program loads by itself, and what was asked for.
 pub mod hints;
+pub mod probe;
 pub mod runtime;
 pub mod select;
 

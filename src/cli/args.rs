@@ -80,6 +80,54 @@ puts OUT/bin first in PATH for the programs' children.\n\
 Exit status: 0 written, 1 nothing written because something is missing, 2 an error."
     )]
     Bundle(Box<BundleArgs>),
+    /// Run a program once inside the root and record every path it touches (for pack --probe)
+    #[command(
+        after_help = "Examples:\n  minroot probe --root ./rootfs -o app.probe.json -- /usr/bin/python3 /app/main.py\n  minroot probe --root ./rootfs -o nginx.probe.json --timeout 5 -- /usr/sbin/nginx -g 'daemon off;'\n  minroot pack --root ./rootfs --probe app.probe.json -o app.tar\n\n\
+The program runs with the root at /, a private /tmp, a minimal /dev and /proc, no network\n\
+(unless --network) and only the environment given (PATH and SSL_CERT_FILE as in pack's\n\
+images, then --env). The root is never written: the run writes into a private overlay.\n\
+An aarch64 root runs under the host's qemu-user. The record (JSON, sorted, no timestamps)\n\
+lists the paths executed, opened, listed, checked and created, the symlinks followed and\n\
+the paths looked for but missing.\n\
+Exit status: 0 the record was written (whatever the program's own status, which is\n\
+recorded and printed), 2 an error (no such program, the run could not be set up)."
+    )]
+    Probe(Box<ProbeArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// The root to run in (a sysroot; the program sees it as /)
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Where the record goes (JSON)
+    #[arg(long, short = 'o', value_name = "RECORD.json", required = true)]
+    pub output: PathBuf,
+    /// Stop the program after SECONDS (SIGTERM, then SIGKILL 5 s later); the record is
+    /// still written, with how the run ended
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Environment KEY=VALUE for the run (PATH and SSL_CERT_FILE are set by default). Repeatable
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the root
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub workdir: String,
+    /// Run as UID[:GID] (numeric)
+    #[arg(long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Give the run the host's network (default: none, only loopback)
+    #[arg(long)]
+    pub network: bool,
+    /// Most processes the run may start (more get EAGAIN: a fork bomb stays bounded)
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_processes: u64,
+    /// Print the record's summary as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The program and its arguments (after --)
+    #[arg(required = true, last = true, value_name = "PROG")]
+    pub command: Vec<String>,
 }
 
 /// Options shared by every command that traces programs.

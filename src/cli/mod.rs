@@ -10,6 +10,7 @@ pub mod check;
 pub mod config;
 pub mod files;
 pub mod pack;
+pub mod probe;
 pub mod report;
 pub mod spec;
 pub mod trace;
@@ -45,6 +46,18 @@ impl Status {
 
 /// Parses the command line and runs the command.
 pub fn main() -> Status {
+    // The probe's own stages re-execute minroot; they are not commands for people.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.len() == 3 {
+        let config = std::path::Path::new(&argv[2]);
+        match argv[1].to_str() {
+            Some("__probe-sandbox") => {
+                std::process::exit(crate::probe::sandbox::sandbox_main(config))
+            }
+            Some("__probe-init") => std::process::exit(crate::probe::sandbox::init_main(config)),
+            _ => {}
+        }
+    }
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -76,6 +89,7 @@ fn run(cli: args::Cli, env: &config::HostEnv) -> Result<Status> {
         args::Command::Report(a) => report::run(*a, env),
         args::Command::Check(a) => check::run(*a, env),
         args::Command::Bundle(a) => bundle::run(*a, env),
+        args::Command::Probe(a) => probe::run(*a, env),
     }
 }
 
