@@ -21,6 +21,8 @@
 //! This module finds; `select.rs` adds what it found to the selection, with the reason
 //! `runtime: NAME (home, found by ...)`.
 
+pub mod perl;
+
 use crate::closure::Trace;
 use crate::sysroot::{Kind, Root};
 
@@ -52,7 +54,18 @@ impl std::fmt::Debug for Profile {
 }
 
 /// The runtimes minroot knows.
-pub const PROFILES: &[Profile] = &[];
+pub const PROFILES: &[Profile] = &[
+    Profile {
+        name: "Perl",
+        recognise: Recognise {
+            // Debian's perl5.36-<triplet> links libperl.so.5.36; its /usr/bin/perl links
+            // Perl in statically and exports perl_parse for XS modules.
+            sonames: &["libperl.so"],
+            markers: &[b"perl_parse"],
+        },
+        locate: perl::locate,
+    },
+];
 
 /// A traced program recognised as a runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
