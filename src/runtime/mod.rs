@@ -21,6 +21,7 @@
 //! This module finds; `select.rs` adds what it found to the selection, with the reason
 //! `runtime: NAME (home, found by ...)`.
 
+pub mod node;
 pub mod perl;
 
 use crate::closure::Trace;
@@ -64,6 +65,16 @@ pub const PROFILES: &[Profile] = &[
             markers: &[b"perl_parse"],
         },
         locate: perl::locate,
+    },
+    Profile {
+        name: "Node.js",
+        recognise: Recognise {
+            // Debian's /usr/bin/node links libnode.so.108; a node linked statically (the
+            // project's own builds) exports node::Start(int, char**) for addons.
+            sonames: &["libnode.so"],
+            markers: &[b"_ZN4node5StartEiPPc"],
+        },
+        locate: node::locate,
     },
 ];
 
