@@ -58,11 +58,10 @@ const MAX_PATH: usize = 4096;
 pub fn locate(root: &Root, found: &Found) -> Result<Located, NotFound> {
     let interpreter = found.library.as_deref().unwrap_or(&found.real);
     let exe_dir = parent(&found.real);
-    let bytes = root
-        .read_canonical(interpreter)
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
-    let compiled: Vec<String> = compiled_paths(&bytes)
+    // Mapped, not copied (libnode.so.108 is 47 MB); unreadable reads as empty.
+    let file = root.read_canonical(interpreter).ok();
+    let bytes: &[u8] = file.as_deref().unwrap_or_default();
+    let compiled: Vec<String> = compiled_paths(bytes)
         .into_iter()
         .map(|p| relocate(&p, exe_dir))
         .collect();
