@@ -21,6 +21,9 @@
 //! This module finds; `select.rs` adds what it found to the selection, with the reason
 //! `runtime: NAME (home, found by ...)`.
 
+pub mod node;
+pub mod perl;
+
 use crate::closure::Trace;
 use crate::sysroot::{Kind, Root};
 
@@ -52,7 +55,28 @@ impl std::fmt::Debug for Profile {
 }
 
 /// The runtimes minroot knows.
-pub const PROFILES: &[Profile] = &[];
+pub const PROFILES: &[Profile] = &[
+    Profile {
+        name: "Perl",
+        recognise: Recognise {
+            // Debian's perl5.36-<triplet> links libperl.so.5.36; its /usr/bin/perl links
+            // Perl in statically and exports perl_parse for XS modules.
+            sonames: &["libperl.so"],
+            markers: &[b"perl_parse"],
+        },
+        locate: perl::locate,
+    },
+    Profile {
+        name: "Node.js",
+        recognise: Recognise {
+            // Debian's /usr/bin/node links libnode.so.108; a node linked statically (the
+            // project's own builds) exports node::Start(int, char**) for addons.
+            sonames: &["libnode.so"],
+            markers: &[b"_ZN4node5StartEiPPc"],
+        },
+        locate: node::locate,
+    },
+];
 
 /// A traced program recognised as a runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
