@@ -103,6 +103,8 @@ pub enum Reason {
         /// What the home was found by, as the runtime finds it.
         found_by: String,
     },
+    /// Touched by an observed run (`pack --probe`) and by nothing static.
+    Probe { command: String },
     /// `--include`.
     Include { arg: String },
     /// An ELF inside an included directory, traced.
@@ -149,6 +151,7 @@ impl fmt::Display for Reason {
                 home,
                 found_by,
             } => write!(f, "runtime: {runtime} ({home}, found by {found_by})"),
+            Reason::Probe { command } => write!(f, "probe: {command}"),
             Reason::Include { arg } => write!(f, "--include {arg}"),
             Reason::IncludedElfDependency { of } => write!(f, "needed by included {of}"),
             Reason::Symlink { to } => write!(f, "symlink to {to}"),

@@ -40,6 +40,23 @@ pub struct SelectOptions {
     pub runtimes: bool,
     /// The environment the programs will run with (`KEY=VALUE`), as runtimes read it.
     pub env: Vec<String>,
+    /// What observed runs touched (`pack --probe`).
+    pub probes: Vec<ProbeInput>,
+}
+
+/// What a probe record adds to the selection. Its paths join after the static closure
+/// and the runtimes, so its reason marks exactly what only the observed run showed; its
+/// ELF files are traced (the probe adds to the static closure, never replaces it).
+#[derive(Clone, Debug)]
+pub struct ProbeInput {
+    /// The record's name, for messages.
+    pub name: String,
+    /// The architecture it was made for.
+    pub arch: Arch,
+    /// `probe: COMMAND`.
+    pub reason: Reason,
+    /// Every content path (executed, opened, listed, checked), canonical inside the root.
+    pub paths: Vec<String>,
 }
 
 /// A script's `#!` line, as the kernel splits it: the interpreter and at most one argument.
@@ -164,6 +181,20 @@ pub enum SelectError {
     MixedArch(Arch, Arch),
     #[error("{path}: {error}")]
     Walk { path: String, error: String },
+    #[error(
+        "{record}: {count} recorded paths are not in this root (e.g. {examples}): the record was made in another root; probe again in this one"
+    )]
+    ProbeNotInRoot {
+        record: String,
+        count: usize,
+        examples: String,
+    },
+    #[error("{record}: made for {recorded}, but the programs are for {traced}")]
+    ProbeArch {
+        record: String,
+        recorded: Arch,
+        traced: Arch,
+    },
 }
 
 /// An ELF to trace as a program, and why it is in the layer.
@@ -206,6 +237,49 @@ pub fn select(
         }
     }
 
+    // Probe records: their programs are traced with the others, their libraries loaded
+    // into every program, the rest taken last.
+    let mut probe_files: Vec<(String, Reason)> = Vec::new();
+    for p in &opts.probes {
+        let mut absent: Vec<&str> = Vec::new();
+        for path in &p.paths {
+            let Ok(Some(r)) = root.resolve(path) else {
+                absent.push(path);
+                continue;
+            };
+            let known = to_trace.iter().any(|t| t.path == *path);
+            if r.kind == Kind::File && is_elf_at(root, &r.path) && !known {
+                match elf_has_interp(src, path) {
+                    Some(true) => {
+                        to_trace.push(ToTrace {
+                            path: path.clone(),
+                            reason: p.reason.clone(),
+                        });
+                        continue;
+                    }
+                    Some(false) => {
+                        dlopen_paths.push((path.clone(), p.reason.clone()));
+                        continue;
+                    }
+                    None => {}
+                }
+            }
+            probe_files.push((path.clone(), p.reason.clone()));
+        }
+        if !absent.is_empty() {
+            return Err(SelectError::ProbeNotInRoot {
+                record: p.name.clone(),
+                count: absent.len(),
+                examples: absent
+                    .iter()
+                    .take(3)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+
     // Trace every program (in parallel; order kept).
     let traced: Vec<Result<Trace, SelectError>> = to_trace
         .par_iter()
@@ -228,8 +302,17 @@ pub fn select(
         sel.traces.push(t);
     }
 
-    // The libraries of the includes are a plugin set of every program.
-    let dlopen_paths = providers_first(src, dlopen_paths);
+    for p in &opts.probes {
+        if let Some(a) = sel.arch
+            && a != p.arch
+        {
+            return Err(SelectError::ProbeArch {
+                record: p.name.clone(),
+                recorded: p.arch,
+                traced: a,
+            });
+        }
+    }
 
     // Runtimes, hints, dlopens, and the loaded objects of every trace.
     let mut extra: HashMap<(usize, usize), Reason> = HashMap::new();
@@ -244,8 +327,10 @@ pub fn select(
             // Every program dlopens the included libraries and the --dlopen names, each
             // with its own search path: the union does not depend on the order of BINs.
             let trace = &mut sel.traces[ti];
-            for (p, reason) in &dlopen_paths {
-                match tracer.dlopen(trace, 0, p) {
+            // The libraries of the includes (and of the probes) are a plugin set.
+            let loaded = load_set(src, &tracer, trace, &dlopen_paths);
+            for ((p, reason), result) in dlopen_paths.iter().zip(loaded) {
+                match result {
                     Dlopened::Loaded(n) => {
                         extra.insert((ti, n), reason.clone());
                     }
@@ -322,6 +407,9 @@ pub fn select(
     }
     for (ti, t) in sel.traces.iter().enumerate() {
         collect_trace(ti, t, &extra, &mut sel.files, &mut sel.problems);
+    }
+    for (path, reason) in probe_files {
+        sel.files.entry(path).or_insert(reason);
     }
     // The loader reads /etc/ld.so.preload at every start: the layer keeps it (and the
     // preloaded libraries, which the traces loaded).
@@ -408,8 +496,9 @@ fn add_runtime(
     // dlopens them; one that cannot be loaded in the root is left out with a warning (an
     // optional module whose library is not installed).
     let trace = &mut sel.traces[ti];
-    for (path, r) in providers_first(src, members) {
-        match tracer.dlopen(trace, 0, &path) {
+    let loaded = load_set(src, tracer, trace, &members);
+    for ((path, r), result) in members.into_iter().zip(loaded) {
+        match result {
             Dlopened::Loaded(n) => {
                 extra.entry((ti, n)).or_insert(r);
             }
@@ -456,53 +545,56 @@ fn take_paths(
     Ok(paths)
 }
 
-/// A plugin set in load order: a member that provides a soname another member needs is
-/// loaded before it, as a plugin host loads it (the JVM loads `lib/server/libjvm.so`
-/// before `lib/libjava.so`, whose DT_NEEDED `libjvm.so` is then already loaded). The
-/// order is otherwise kept; a cycle keeps the given order.
-fn providers_first(src: &Session, members: Vec<(String, Reason)>) -> Vec<(String, Reason)> {
-    let root = src.root();
-    let infos: Vec<Option<std::sync::Arc<elf::ElfInfo>>> = members
+/// Loads a plugin set into `trace` as its host does: every member by path, in order; a
+/// member that fails because a library it needs is not found is tried again once the
+/// other members are loaded, when one of them provides that soname (the JVM loads
+/// `lib/server/libjvm.so` before `lib/libjava.so`, whose DT_NEEDED `libjvm.so` is then
+/// already loaded; nothing on the search path finds it). A member that only loads that
+/// way is satisfied by the set, not by the search. Returns each member's result.
+fn load_set(
+    src: &Session,
+    tracer: &Tracer,
+    trace: &mut Trace,
+    members: &[(String, Reason)],
+) -> Vec<Dlopened> {
+    let mut results: Vec<Dlopened> = members
         .iter()
-        .map(|(p, _)| {
+        .map(|(p, _)| tracer.dlopen(trace, 0, p))
+        .collect();
+    let root = src.root();
+    let sonames: BTreeSet<String> = members
+        .iter()
+        .filter_map(|(p, _)| {
             let r = root.resolve(p).ok().flatten()?;
-            src.cache().get(root, &r.path).ok()
+            src.cache().get(root, &r.path).ok()?.soname.clone()
         })
         .collect();
-    let provider_of: HashMap<&str, usize> = infos
-        .iter()
-        .enumerate()
-        .filter_map(|(i, info)| Some((info.as_ref()?.soname.as_deref()?, i)))
-        .collect();
-    // Depth-first, each member after the members it needs (visited marks break cycles).
-    fn visit(
-        i: usize,
-        infos: &[Option<std::sync::Arc<elf::ElfInfo>>],
-        provider_of: &HashMap<&str, usize>,
-        done: &mut Vec<bool>,
-        out: &mut Vec<usize>,
-    ) {
-        if std::mem::replace(&mut done[i], true) {
-            return;
-        }
-        if let Some(info) = &infos[i] {
-            for d in &info.deps {
-                if let Some(&j) = provider_of.get(d.name.as_str())
-                    && j != i
-                {
-                    visit(j, infos, provider_of, done, out);
-                }
+    // Retry what failed, while something new loads (a chain of members needs rounds).
+    loop {
+        let mut progress = false;
+        for (k, (p, _)) in members.iter().enumerate() {
+            let Dlopened::Failed(_) = results[k] else {
+                continue;
+            };
+            let needs_member = root
+                .resolve(p)
+                .ok()
+                .flatten()
+                .and_then(|r| src.cache().get(root, &r.path).ok())
+                .is_some_and(|i| i.deps.iter().any(|d| sonames.contains(&d.name)));
+            if !needs_member {
+                continue;
             }
+            let again = tracer.dlopen(trace, 0, p);
+            if matches!(again, Dlopened::Loaded(_) | Dlopened::Already(_)) {
+                progress = true;
+            }
+            results[k] = again;
         }
-        out.push(i);
+        if !progress {
+            return results;
+        }
     }
-    let mut done = vec![false; members.len()];
-    let mut order = Vec::with_capacity(members.len());
-    for i in 0..members.len() {
-        visit(i, &infos, &provider_of, &mut done, &mut order);
-    }
-    let mut slots: Vec<Option<(String, Reason)>> = members.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Adds the program at `typed`; a script adds its interpreter (recursively, bounded).

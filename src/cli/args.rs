@@ -199,6 +199,10 @@ pub struct ClosureArgs {
     /// Node.js's builtins, the JVM's home): only what the loader loads
     #[arg(long)]
     pub no_runtime: bool,
+    /// Also take what an observed run touched (a record of `minroot probe`); its programs
+    /// are traced too, and BIN may then be left out. Repeatable (records merge)
+    #[arg(long = "probe", value_name = "RECORD.json")]
+    pub probes: Vec<PathBuf>,
 }
 
 /// What goes into the layer besides the programs.
@@ -239,8 +243,8 @@ pub struct FilesArgs {
     /// As pack --no-copyright: without the packages' copyright files
     #[arg(long)]
     pub no_copyright: bool,
-    /// Programs (paths inside the root; a #! script brings its interpreter)
-    #[arg(required = true, value_name = "BIN")]
+    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe)
+    #[arg(required_unless_present = "probes", value_name = "BIN")]
     pub bins: Vec<String>,
 }
 
@@ -328,8 +332,8 @@ pub struct PackArgs {
     /// Also print the reduction report (as `minroot report`)
     #[arg(long)]
     pub report: bool,
-    /// Programs (paths inside the root; a #! script brings its interpreter)
-    #[arg(required = true, value_name = "BIN")]
+    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe)
+    #[arg(required_unless_present = "probes", value_name = "BIN")]
     pub bins: Vec<String>,
 }
 
@@ -346,8 +350,8 @@ pub struct ReportArgs {
     /// As pack --no-copyright: the layer without copyright files
     #[arg(long)]
     pub no_copyright: bool,
-    /// Programs (paths inside the root; a #! script brings its interpreter)
-    #[arg(required = true, value_name = "BIN")]
+    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe)
+    #[arg(required_unless_present = "probes", value_name = "BIN")]
     pub bins: Vec<String>,
 }
 
@@ -408,7 +412,7 @@ pub struct BundleArgs {
     /// Print what was written as JSON
     #[arg(long)]
     pub json: bool,
-    /// Programs (paths inside the root)
-    #[arg(required = true, value_name = "BIN")]
+    /// Programs (paths inside the root; optional with --probe)
+    #[arg(required_unless_present = "probes", value_name = "BIN")]
     pub bins: Vec<String>,
 }

@@ -101,7 +101,31 @@ pub fn selecting(args: &ClosureArgs) -> Result<Selecting> {
             .map(|d| parse::data_set(d).with_context(|| format!("--data {d}")))
             .collect::<Result<_>>()?,
         runtimes: !args.no_runtime,
+        probes: args
+            .probes
+            .iter()
+            .map(|p| read_probe(p).with_context(|| format!("--probe {}", p.display())))
+            .collect::<Result<_>>()?,
     })
+}
+
+/// Largest probe record read.
+const MAX_RECORD: u64 = 256 << 20;
+
+/// Reads and checks a probe record.
+pub fn read_probe(path: &Path) -> Result<(String, crate::probe::Record)> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        bail!("not a regular file");
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_RECORD + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RECORD {
+        bail!("larger than {MAX_RECORD} bytes");
+    }
+    let record = crate::probe::Record::parse(&bytes)?;
+    Ok((path.display().to_string(), record))
 }
 
 /// `--no-base`, `--strip-setuid`, `--chown`, with the time input.

@@ -289,6 +289,7 @@ pub fn load(path: &Path, out: BuildOutputs, env: &HostEnv) -> Result<Job> {
             gconv: spec.gconv,
             data,
             runtimes: spec.runtime,
+            probes: Vec::new(),
         },
         layer: LayerPolicy {
             base: !spec.no_base,

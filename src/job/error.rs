@@ -43,4 +43,6 @@ pub enum JobError {
     },
     #[error("{0} exists and is not empty")]
     NotEmpty(PathBuf),
+    #[error("the probe record's program: {0}")]
+    Probe(#[source] crate::probe::ProbeError),
 }

@@ -121,6 +121,8 @@ pub struct Selecting {
     pub data: Vec<&'static OptIn>,
     /// Add the files of the language runtimes the programs are (off: `--no-runtime`).
     pub runtimes: bool,
+    /// Probe records (`--probe`), each with the name it was given by.
+    pub probes: Vec<(String, crate::probe::Record)>,
 }
 
 /// Base files, owners, modes and time of the layer.

@@ -95,7 +95,37 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         source,
     })?;
     let root = session.root().clone();
-    let programs: Vec<String> = job.programs.iter().map(|b| p.inside(b, &job.cwd)).collect();
+    let mut programs: Vec<String> = job.programs.iter().map(|b| p.inside(b, &job.cwd)).collect();
+    if programs.is_empty()
+        && let Some((_, rec)) = job.select.probes.first()
+    {
+        // No BIN: the first recorded run's program, found as the run found it.
+        let run = &rec.runs[0];
+        let (path, _) = crate::probe::program_arch(&root, &run.command[0], &run.env)
+            .map_err(JobError::Probe)?;
+        programs.push(path);
+    }
+    let probes = job
+        .select
+        .probes
+        .iter()
+        .map(|(name, rec)| crate::select::ProbeInput {
+            name: name.clone(),
+            arch: rec.arch,
+            reason: crate::reason::Reason::Probe {
+                command: rec.commands(),
+            },
+            // The symlinks the run followed too: a library opened as libz.so.1 needs that
+            // name in the layer, not only the file it names.
+            paths: rec
+                .paths
+                .contents()
+                .into_iter()
+                .map(String::from)
+                .chain(rec.links.iter().map(|l| l.path.clone()))
+                .collect(),
+        })
+        .collect();
     let includes: Vec<String> = job
         .select
         .includes
@@ -117,7 +147,8 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         },
         hwcaps_variants: p.cpu.is_none(),
         runtimes: job.select.runtimes,
-        env: Vec::new(),
+        env: runtime_env(job),
+        probes,
     };
     let selection = select::select(&session, &programs, &opts)?;
     let plan_options = PlanOptions {
@@ -138,6 +169,15 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         notes: Vec::new(),
     };
     Ok((made, session, opts))
+}
+
+/// The environment the programs will run with, as the runtime profiles read it: the
+/// image's (its defaults and `--env`), when the job makes one.
+fn runtime_env(job: &Job) -> Vec<String> {
+    match &job.goal {
+        Goal::Pack(o) => crate::oci::RunConfig::with_env(&o.image.env),
+        _ => crate::oci::default_env(),
+    }
 }
 
 /// The package step, the dev layer and the report, as the goal wants them.
