@@ -12,8 +12,8 @@ OUT="${MINROOT_SYSROOTS:-$PWD/target/sysroots}"
 mkdir -p "$OUT"
 MIRROR="${MINROOT_MIRROR:-http://deb.debian.org/debian}"
 
-ARM64_PKGS="libc6,libc-bin,libgcc-s1,busybox,curl,openssl,ca-certificates,python3,python3-minimal,libpython3.11-stdlib,zlib1g,libssl3,libsqlite3-0,libffi8,liblzma5,perl,libperl5.36,perl-modules-5.36"
-AMD64_PKGS="nginx,python3,curl,ca-certificates,openssl,busybox,libmagic1,file,libc-bin,perl,nodejs,openjdk-17-jre-headless"
+ARM64_PKGS="libc6,libc-bin,libgcc-s1,busybox,curl,openssl,ca-certificates,python3,python3-minimal,libpython3.11-stdlib,zlib1g,libssl3,libsqlite3-0,libffi8,liblzma5,perl,libperl5.36,perl-modules-5.36,python3-yaml"
+AMD64_PKGS="nginx,python3,curl,ca-certificates,openssl,busybox,libmagic1,file,libc-bin,perl,nodejs,openjdk-17-jre-headless,python3-yaml"
 
 build() {
     name=$1 arch=$2 variant=$3 pkgs=$4

@@ -250,20 +250,15 @@ pub fn select(
             let known = to_trace.iter().any(|t| t.path == *path);
             if r.kind == Kind::File && is_elf_at(root, &r.path) && !known {
                 match elf_has_interp(src, path) {
-                    Some(true) => {
-                        to_trace.push(ToTrace {
-                            path: path.clone(),
-                            reason: p.reason.clone(),
-                        });
-                        continue;
-                    }
-                    Some(false) => {
-                        dlopen_paths.push((path.clone(), p.reason.clone()));
-                        continue;
-                    }
+                    Some(true) => to_trace.push(ToTrace {
+                        path: path.clone(),
+                        reason: p.reason.clone(),
+                    }),
+                    Some(false) => dlopen_paths.push((path.clone(), p.reason.clone())),
                     None => {}
                 }
             }
+            // Every path too, as the run named it (a library's soname link, say).
             probe_files.push((path.clone(), p.reason.clone()));
         }
         if !absent.is_empty() {

@@ -54,6 +54,43 @@ pub fn join(base: &str, rel: &str) -> String {
     }
 }
 
+/// A path that is not in the root, made canonical as far as the root goes: its longest
+/// existing directory prefix resolved inside the root, the rest cleaned lexically (`..`
+/// never above the root). Returns the path and that existing directory.
+fn absent(root: &Root, path: &str) -> (String, Option<String>) {
+    let comps: Vec<&str> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    for k in (0..comps.len()).rev() {
+        let prefix = format!("/{}", comps[..k].join("/"));
+        let Ok(Some(r)) = root.resolve(&prefix) else {
+            continue;
+        };
+        if r.kind != Kind::Dir {
+            break;
+        }
+        let mut out: Vec<&str> = r.path.split('/').filter(|c| !c.is_empty()).collect();
+        for c in &comps[k..] {
+            if *c == ".." {
+                out.pop();
+            } else {
+                out.push(c);
+            }
+        }
+        return (format!("/{}", out.join("/")), Some(r.path));
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for c in comps {
+        if c == ".." {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    (format!("/{}", out.join("/")), None)
+}
+
 /// The paths of a run, classified.
 pub struct Classified {
     pub paths: Paths,
@@ -96,14 +133,23 @@ pub fn classify(root: &Root, upper: &Path, events: &BTreeSet<Event>) -> Classifi
                 .map(|r| (r.path, r.links, Some(r.kind)))
         };
         let Some((canonical, links, kind)) = found else {
-            // Not in the root: the run's own, or looked for and absent.
-            let canonical = crate::sysroot::clean(&e.path);
+            // Not in the root: the run's own, or looked for and absent. Its directory, as
+            // far as it exists in the root, is what the run needs of it.
+            let (canonical, dir) = absent(root, &e.path);
+            if is_pseudo(&canonical) {
+                continue;
+            }
             if e.writes
                 || e.access == Access::Create
                 || e.access == Access::Mkdir
                 || made(&canonical)
             {
                 c.paths.created.insert(canonical);
+                if let Some(d) = dir
+                    && !is_pseudo(&d)
+                {
+                    c.paths.checked.insert(d);
+                }
             } else {
                 c.missing.insert(canonical);
             }
@@ -179,9 +225,11 @@ pub fn classify(root: &Root, upper: &Path, events: &BTreeSet<Event>) -> Classifi
             }
         }
     }
-    // A path found by one call is not missing because another looked for it elsewhere.
+    // A path found by one call, or made by the run, is not missing because another call
+    // looked for it first.
     let found: BTreeSet<String> = c.paths.contents().into_iter().map(String::from).collect();
-    c.missing.retain(|m| !found.contains(m));
+    c.missing
+        .retain(|m| !found.contains(m) && !c.paths.created.contains(m));
     // Listing or checking a directory that is also opened as a file cannot happen; a file
     // that is both opened and executed is executed.
     let executed = c.paths.executed.clone();
@@ -274,5 +322,17 @@ mod tests {
             "opened wins over checked"
         );
         assert!(!c.paths.contents().iter().any(|p| p.starts_with("/proc")));
+        assert!(
+            c.paths.contents().contains("/etc/app"),
+            "the directory of a file the run made"
+        );
+        assert_eq!(
+            absent(&root, "/usr/bin/../lib/glibc-hwcaps/x"),
+            (
+                "/usr/lib/glibc-hwcaps/x".to_string(),
+                Some("/usr".to_string())
+            )
+        );
+        assert_eq!(absent(&root, "/nope/../../x").0, "/x");
     }
 }
