@@ -24,6 +24,9 @@
 use crate::closure::Trace;
 use crate::sysroot::{Kind, Root};
 
+pub mod pyc;
+pub mod python;
+
 /// How a runtime shows in a trace.
 #[derive(Clone, Copy, Debug)]
 pub struct Recognise {
@@ -52,7 +55,7 @@ impl std::fmt::Debug for Profile {
 }
 
 /// The runtimes minroot knows.
-pub const PROFILES: &[Profile] = &[];
+pub const PROFILES: &[Profile] = &[python::PROFILE];
 
 /// A traced program recognised as a runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -217,6 +217,7 @@ mod tests {
         let file = |p: &str| Content::File {
             host: root.host_path(p),
             size: 1,
+            head: vec![],
         };
         let mut plan = Plan::default();
         for (k, e) in [
