@@ -394,8 +394,9 @@ fn stdlib_skips(root: &Root, stdlib: &str, has_tkinter: bool) -> Vec<String> {
     for n in &names {
         let path = join(stdlib, n);
         let dir = is_dir(root, &path);
-        let whole = (dir && (n == "test" || n == "site-packages" || n == "dist-packages"))
-            || (dir && n.starts_with("config-3."))
+        let whole = (dir
+            && (matches!(n.as_str(), "test" | "site-packages" | "dist-packages")
+                || n.starts_with("config-3.")))
             || (!has_tkinter && matches!(n.as_str(), "tkinter" | "idlelib" | "turtledemo"));
         if whole {
             skip.push(n.clone());
