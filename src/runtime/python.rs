@@ -359,28 +359,33 @@ fn locate_version(
             .iter()
             .any(|n| n.starts_with("_tkinter."))
     });
+    let mut trees = Vec::new();
     if let Some(stdlib) = stdlib_of(root, &prefix, v) {
-        take.insert(
-            0,
-            Take {
-                skip: stdlib_skips(root, &stdlib, has_tkinter),
-                path: stdlib,
-            },
-        );
+        trees.push(Take {
+            skip: stdlib_skips(root, &stdlib, has_tkinter),
+            path: stdlib,
+        });
     }
     if let Some(d) = dynload {
-        let t = Take {
-            skip: test_extensions(root, &d),
-            path: d,
-        };
-        // Inside the standard library directory on every layout but a split exec_prefix;
-        // taken on its own so that its skips apply either way.
-        take.insert(1.min(take.len()), t);
+        let skip = test_extensions(root, &d);
+        // Inside the standard library directory on every layout but a split exec_prefix:
+        // then the stdlib's take brings it, minus the same skips.
+        match trees
+            .first_mut()
+            .filter(|t| d.starts_with(&format!("{}/", t.path)))
+        {
+            Some(t) => {
+                let rel = &d[t.path.len() + 1..];
+                t.skip.extend(skip.iter().map(|n| format!("{rel}/{n}")));
+            }
+            None => trees.push(Take { skip, path: d }),
+        }
     }
+    trees.extend(take);
     Some(Located {
         home: prefix,
         found_by,
-        take,
+        take: trees,
         generated: Vec::new(),
     })
 }
@@ -531,11 +536,55 @@ mod tests {
         assert_eq!(l.take[0].path, "/opt/py/lib/python3.11");
         assert_eq!(
             l.take[0].skip,
-            ["config-3.11-x86_64-linux-gnu", "ctypes/test", "test"]
+            [
+                "config-3.11-x86_64-linux-gnu",
+                "ctypes/test",
+                "test",
+                "lib-dynload/_testcapi.cpython-311.so"
+            ]
         );
-        assert_eq!(l.take[1].path, "/opt/py/lib/python3.11/lib-dynload");
-        assert_eq!(l.take[1].skip, ["_testcapi.cpython-311.so"]);
-        assert_eq!(l.take.len(), 2);
+        assert_eq!(l.take.len(), 1, "lib-dynload is inside the stdlib");
+    }
+
+    /// getpath searches prefix and exec_prefix separately: lib-dynload may be found
+    /// below the prefix, and is then taken on its own, minus the test extensions.
+    #[test]
+    fn exec_prefix_below_the_prefix_is_taken_on_its_own() {
+        let t = tempfile::tempdir().unwrap();
+        write(
+            t.path(),
+            "/x/y/bin/python3.11",
+            b"Py_BytesMain\x003.11.2\x00",
+        );
+        write(t.path(), "/x/lib/python3.11/os.py", b"");
+        write(t.path(), "/x/y/lib/python3.11/lib-dynload/_ssl.so", b"");
+        write(
+            t.path(),
+            "/x/y/lib/python3.11/lib-dynload/_testbuffer.so",
+            b"",
+        );
+        let r = Root::new(t.path()).unwrap();
+        let l = locate(
+            &r,
+            &found("/x/y/bin/python3.11", "/x/y/bin/python3.11", &[]),
+        )
+        .unwrap();
+        assert_eq!(l.home, "/x");
+        let paths: Vec<(&str, &[String])> = l
+            .take
+            .iter()
+            .map(|t| (t.path.as_str(), t.skip.as_slice()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("/x/lib/python3.11", &[][..]),
+                (
+                    "/x/y/lib/python3.11/lib-dynload",
+                    &["_testbuffer.so".to_string()][..]
+                )
+            ]
+        );
     }
 
     #[test]
@@ -595,7 +644,6 @@ mod tests {
             paths,
             [
                 "/usr/lib/python3.11",
-                "/usr/lib/python3.11/lib-dynload",
                 "/app/venv/pyvenv.cfg",
                 "/app/venv/lib/python3.11/site-packages"
             ]
