@@ -18,10 +18,10 @@
 //!    and the second is the one application the venv was made for.
 //! 3. Else the search starts in the directory of the real executable (its realpath
 //!    inside the root: `/usr/bin/python3 -> python3.11` starts in `/usr/bin`).
-//! 4. prefix: next to a `libpython3.X` the program loaded, else the first directory,
-//!    upward from the start, with the landmark `lib/pythonX.Y/os.py` (or `os.pyc`); the
-//!    zip landmark `lib/pythonXY.zip` is looked for first, as getpath does, and taken
-//!    when present (it is on `sys.path`).
+//! 4. prefix: the directory of a `libpython3.X` the program loaded when the landmark is
+//!    next to it, else the first directory upward from the start with the zip landmark
+//!    `lib/pythonXY.zip` (taken: it is on `sys.path`), else the first with the landmark
+//!    `lib/pythonX.Y/os.py` (or `os.pyc`).
 //! 5. exec_prefix: upward from the start, the first with the directory
 //!    `lib/pythonX.Y/lib-dynload`; else the prefix.
 //!
