@@ -4,6 +4,8 @@
 #   2. trace every ELF of /usr/bin      (one process each)
 #   3. pack ffmpeg's closure            minroot vs GNU tar | sha256sum (and | gzip -6),
 #                                       and vs reading + hashing the files once (cat | sha256sum)
+#   4. import-heavy CPython start       from the packed image vs in the root (bwrap, read-only,
+#                                       alternated run by run, median of the per-pair ratios)
 # Installs what it needs (ffmpeg, libtree, pax-utils' lddtree, hyperfine) when missing.
 # The machine is small and noisy: compare the ratios, not the absolute times.
 # Usage: scripts/bench.sh [RUNS]   (default 20 runs per command; lddtree on all of /usr/bin runs once)
@@ -83,4 +85,36 @@ $P -o "$TMP/l.tar.gz" >/dev/null
 $P -o "$TMP/l.tar.zst" >/dev/null
 sh -c "$TAR | gzip -6 > $TMP/g.tar.gz"
 echo "  sizes: minroot gzip $(stat -c %s "$TMP/l.tar.gz"), GNU gzip -6 $(stat -c %s "$TMP/g.tar.gz"), minroot zstd $(stat -c %s "$TMP/l.tar.zst") bytes"
+echo "== 4. import-heavy CPython start: from the packed image vs in the root"
+# The root is the amd64 test sysroot when it exists (scripts/make-sysroot.sh), else the host.
+# Both sides run the same command under bwrap with the tree bound read-only, as in a
+# read-only image: CPython can use its cached bytecode but never write any, so a layer
+# whose .pyc files are stale recompiles at every start.
+PYROOT="${MINROOT_SYSROOTS:-$PWD/target/sysroots}/amd64"
+[ -x "$PYROOT/usr/bin/python3" ] || PYROOT=/
+$M pack --root "$PYROOT" --rootfs "$TMP/py" /usr/bin/python3 >/dev/null
+# bwrap needs the mount points; the layer has none (a container runtime makes them).
+mkdir -p "$TMP/py/proc" "$TMP/py/dev"
+PYCMD="import json, email.parser, http.client, decimal, sqlite3, ssl"
+/usr/bin/python3 - "$RUNS" "$PYROOT" "$TMP/py" "$PYCMD" <<'PY'
+import statistics, subprocess, sys, time
+runs, root, image, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def bwrap(tree):
+    return ["bwrap", "--ro-bind", tree, "/", "--proc", "/proc", "--dev", "/dev",
+            "--unshare-pid", "--die-with-parent", "--clearenv", "/usr/bin/python3", "-c", cmd]
+def once(tree):
+    t = time.perf_counter()
+    subprocess.run(bwrap(tree), check=True)
+    return time.perf_counter() - t
+for tree in (root, image):  # warm-up
+    once(tree)
+a, b = [], []
+for _ in range(runs):  # alternated: A B A B ...
+    a.append(once(root))
+    b.append(once(image))
+ratios = [y / x for x, y in zip(a, b)]
+print(f"  in the root ({root})            median {statistics.median(a)*1e3:7.1f} ms")
+print(f"  from the packed image (--rootfs) median {statistics.median(b)*1e3:7.1f} ms")
+print(f"  image / root: median of {runs} per-pair ratios x{statistics.median(ratios):.2f}")
+PY
 echo "(raw hyperfine results in $OUT/)"

@@ -51,6 +51,7 @@ pub fn plan(session: &Session, prod: &Plan, opts: &SelectOptions) -> Result<Plan
         &sel,
         &PlanOptions {
             base: false,
+            mtime: prod.mtime(),
             ..Default::default()
         },
     );

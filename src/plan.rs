@@ -6,7 +6,10 @@
 //! `lib -> usr/lib` (symlink), `usr/`, `usr/lib/`, `usr/lib/x86_64-linux-gnu/` (parents),
 //! `usr/lib/x86_64-linux-gnu/libz.so.1 -> libz.so.1.2.13` (symlink) and the file
 //! `usr/lib/x86_64-linux-gnu/libz.so.1.2.13`, so the loader finds it under the path it
-//! uses. Paths have no leading `/`. Nothing here reads a file's contents (emit does).
+//! uses. Paths have no leading `/`. Nothing here reads a file's contents (emit does),
+//! except the 16-byte header of each CPython bytecode cache: a `.pyc` valid for its
+//! source gets the layer's mtime written into its header (`Content::File::head`), a stale
+//! one is left out (`runtime::pyc` says why), so the caches stay valid in the image.
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
@@ -17,6 +20,7 @@ use crate::facts::{CA_BUNDLE, NSSWITCH_CONF};
 use crate::ldso::cache::{LdCache, write_new_format};
 use crate::problem::Problem;
 use crate::reason::Reason;
+use crate::runtime::pyc;
 use crate::select::Selection;
 use crate::sysroot::{Kind, Root};
 
@@ -24,10 +28,15 @@ use crate::sysroot::{Kind, Root};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     Dir,
-    /// A regular file of the root, read at emit time.
+    /// A regular file of the root, read at emit time, with its first `head.len()` bytes
+    /// replaced by `head` (empty: the file as it is). Every writer (tar, rootfs, the
+    /// bundle through them) and the SBOM digests see the replaced bytes; the file keeps
+    /// its size. Used for the header of a `.pyc` rewritten to the layer's mtime, so the
+    /// plan holds 16 bytes instead of the whole file.
     File {
         host: PathBuf,
         size: u64,
+        head: Vec<u8>,
     },
     Symlink(String),
     /// A hard link to an earlier entry of the layer (path without leading '/').
@@ -70,6 +79,9 @@ pub struct PlanOptions {
     pub strip_setuid: bool,
     /// Force every owner to this uid:gid.
     pub chown: Option<(u32, u32)>,
+    /// The layer's mtime (SOURCE_DATE_EPOCH): the emitters write it into every header,
+    /// and the plan into the `.pyc` headers that must match it.
+    pub mtime: u64,
 }
 
 /// The layer's entries, sorted by path.
@@ -77,6 +89,8 @@ pub struct PlanOptions {
 pub struct Plan {
     entries: BTreeMap<String, Entry>,
     arch: Option<Arch>,
+    /// The mtime it was laid out for (`PlanOptions::mtime`).
+    mtime: u64,
     /// Paths left out, and why.
     warnings: Vec<Problem>,
 }
@@ -109,6 +123,8 @@ struct Builder<'a> {
     plan: Plan,
     /// (dev, ino) of files, for hardlinks.
     inodes: HashMap<String, (u64, u64, u64)>,
+    /// Bytecode caches left out as stale (canonical paths), reported once.
+    stale: Vec<String>,
 }
 
 /// Builds the plan for a selection.
@@ -118,9 +134,11 @@ pub fn build(root: &Root, sel: &Selection, opts: &PlanOptions) -> Plan {
         opts,
         plan: Plan {
             arch: sel.arch(),
+            mtime: opts.mtime,
             ..Plan::default()
         },
         inodes: HashMap::new(),
+        stale: Vec::new(),
     };
     for (path, reason) in sel.files() {
         b.add_path(path, reason.clone());
@@ -130,7 +148,7 @@ pub fn build(root: &Root, sel: &Selection, opts: &PlanOptions) -> Plan {
         b.trimmed_cache(sel);
     }
     b.hardlinks();
-    b.plan
+    b.finish()
 }
 
 /// Adds to a built plan more paths of the root (each with its symlink chain and parents,
@@ -150,6 +168,7 @@ pub fn extend(
         opts,
         plan: std::mem::take(plan),
         inodes: HashMap::new(),
+        stale: Vec::new(),
     };
     for (path, reason) in paths {
         b.add_path(path, reason.clone());
@@ -174,7 +193,7 @@ pub fn extend(
             },
         );
     }
-    *plan = b.plan;
+    *plan = b.finish();
 }
 
 fn key(inside: &str) -> String {
@@ -182,6 +201,19 @@ fn key(inside: &str) -> String {
 }
 
 impl Builder<'_> {
+    /// The plan, with the stale bytecode caches reported in one warning (a root whose
+    /// sources were edited after compiling has them by the hundred).
+    fn finish(mut self) -> Plan {
+        if !self.stale.is_empty() {
+            self.stale.sort();
+            self.stale.dedup();
+            self.plan
+                .warnings
+                .push(Problem::StaleBytecode { paths: self.stale });
+        }
+        self.plan
+    }
+
     fn owner(&self, uid: u32, gid: u32) -> (u32, u32) {
         self.opts.chown.unwrap_or((uid, gid))
     }
@@ -254,6 +286,14 @@ impl Builder<'_> {
                     mode &= !0o6000;
                 }
                 let (uid, gid) = self.owner(meta.uid(), meta.gid());
+                let head = match pyc::judge(self.root, &r.path, self.opts.mtime) {
+                    pyc::Verdict::Keep => Vec::new(),
+                    pyc::Verdict::Rewrite(h) => h,
+                    pyc::Verdict::Stale { .. } => {
+                        self.stale.push(r.path.clone());
+                        return;
+                    }
+                };
                 let host = self.root.host_path(&r.path);
                 let xattrs = match xattr::get(&host, XATTR_CAPS) {
                     Ok(Some(v)) => vec![(XATTR_CAPS.to_string(), v)],
@@ -269,6 +309,7 @@ impl Builder<'_> {
                         content: Content::File {
                             host,
                             size: meta.len(),
+                            head,
                         },
                         mode,
                         uid,
@@ -478,6 +519,7 @@ impl Plan {
         Plan {
             entries,
             arch,
+            mtime: 0,
             warnings: Vec::new(),
         }
     }
@@ -490,6 +532,12 @@ impl Plan {
     /// The architecture of the programs in it.
     pub fn arch(&self) -> Option<Arch> {
         self.arch
+    }
+
+    /// The mtime it was laid out for: a layer written with another one would carry
+    /// `.pyc` headers that no longer match their sources.
+    pub fn mtime(&self) -> u64 {
+        self.mtime
     }
 
     /// Paths left out, and why.

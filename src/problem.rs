@@ -106,6 +106,9 @@ pub enum Problem {
         package: String,
         what: String,
     },
+    /// CPython bytecode caches left out of the layer: their sources in the root changed
+    /// after they were compiled, so CPython would ignore them (canonical paths, sorted).
+    StaleBytecode { paths: Vec<String> },
     /// A program is an interpreter minroot has no profile for.
     RuntimeWithoutProfile {
         runtime: String,
@@ -282,6 +285,21 @@ impl fmt::Display for Problem {
                 f,
                 "{path} ({what}, read by {runtime}) is not in the root: {package}'s maintainer script makes it at install time (a root unpacked without running scripts has none); install {package} in the root, or the image goes without it"
             ),
+            StaleBytecode { paths } => {
+                let shown: Vec<&str> = paths.iter().take(3).map(String::as_str).collect();
+                write!(
+                    f,
+                    "{} stale .pyc file{} left out ({}{}): each source changed after it was compiled, so CPython ignores the cache and compiles the module at every start; recompile in the root (python3 -m compileall) to ship valid caches",
+                    paths.len(),
+                    if paths.len() == 1 { "" } else { "s" },
+                    shown.join(", "),
+                    if paths.len() > 3 {
+                        format!(" and {} more", paths.len() - 3)
+                    } else {
+                        String::new()
+                    }
+                )
+            }
             RuntimeWithoutProfile {
                 runtime,
                 program,

@@ -155,6 +155,7 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         base,
         strip_setuid: job.layer.strip_setuid,
         chown: job.layer.chown,
+        mtime: job.layer.mtime,
     };
     let plan = plan::build(&root, &selection, &plan_options);
     let made = Made {

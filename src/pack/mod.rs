@@ -309,6 +309,7 @@ pub(crate) mod tests {
         plan(Content::File {
             host: "/nonexistent/minroot-test".into(),
             size: 5,
+            head: vec![],
         })
     }
 

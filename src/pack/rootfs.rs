@@ -4,7 +4,7 @@
 //! into place; on any error the staging tree is removed.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{PermissionsExt, lchown, symlink};
 use std::path::Path;
 
@@ -29,8 +29,17 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
         let ctx = |err: io::Error| io::Error::new(err.kind(), format!("{path}: {err}"));
         match &e.content {
             Content::Dir => fs::create_dir_all(&p).map_err(ctx)?,
-            Content::File { host, .. } => {
+            Content::File { host, head, .. } => {
                 fs::copy(host, &p).map_err(ctx)?;
+                if !head.is_empty() {
+                    // The plan's replacement of the first bytes (a `.pyc` header), in
+                    // place: the copy keeps its size.
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open(&p)
+                        .and_then(|mut f| f.write_all(head))
+                        .map_err(ctx)?;
+                }
             }
             Content::Data(d) => fs::write(&p, d).map_err(ctx)?,
             Content::Symlink(target) => symlink(target, &p).map_err(ctx)?,

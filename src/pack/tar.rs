@@ -133,19 +133,21 @@ fn write_entry<W: Write>(
     }
     out.write_all(h.as_bytes())?;
     match &e.content {
-        Content::File { host, size } => {
+        Content::File { host, size, head } => {
             // Large files are mapped (no copy into a buffer); the header already promised
             // `size` bytes, so a file that changed size meanwhile is an error, not a
             // corrupt archive.
             let bytes = crate::sysroot::read::read_file(host)?;
-            if bytes.len() as u64 != *size {
+            if bytes.len() as u64 != *size || head.len() > bytes.len() {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     format!("{} changed size while being packed", host.display()),
                 ));
             }
             let _ = buf;
-            out.write_all(&bytes)?;
+            // The plan's replacement of the first bytes (a `.pyc` header), then the rest.
+            out.write_all(head)?;
+            out.write_all(&bytes[head.len()..])?;
             pad(out, *size)?;
         }
         Content::Data(d) => {

@@ -23,6 +23,8 @@
 
 pub mod node;
 pub mod perl;
+pub mod pyc;
+pub mod python;
 
 use crate::closure::Trace;
 use crate::sysroot::{Kind, Root};
@@ -56,6 +58,7 @@ impl std::fmt::Debug for Profile {
 
 /// The runtimes minroot knows.
 pub const PROFILES: &[Profile] = &[
+    python::PROFILE,
     Profile {
         name: "Perl",
         recognise: Recognise {

@@ -11,6 +11,17 @@
 //! packages of a bookworm root list as the directory they once were), are shared and are
 //! not attributed. A package is in the layer when it owns a regular file of it: a
 //! package that contributes only a symlink is not, since none of its content is there.
+//!
+//! Files made at install time are listed by no package, yet come from one: a `.pyc` is
+//! compiled (by py3compile, pip or CPython itself) from a `.py` that a package lists, and
+//! it belongs, as generated, to that package; a few well-known files are made by a
+//! package's maintainer script ([`MADE_BY_SCRIPTS`]: `update-ca-certificates` writes
+//! `/etc/ssl/certs/ca-certificates.crt`). Those get [`Owner::Generated`]: the SBOM names
+//! the package they come from, without counting them among the package's own files (its
+//! verification code and md5sums stay the package's). A package is not put in the layer
+//! (no database entry, no copyright file, not among the SBOM's packages) for generated
+//! files alone: scanners read the layer's package database as what is installed, and the
+//! CA bundle does not make ca-certificates installed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,6 +61,88 @@ impl Unowned {
     }
 }
 
+/// How a file that no package lists was made from a package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Made {
+    /// CPython bytecode compiled from this source (canonical path in the root), which the
+    /// package lists.
+    Bytecode { source: String },
+    /// Made by the package's maintainer script; `what` says how.
+    Script { what: &'static str },
+}
+
+impl Made {
+    /// How it was made, for SBOM comments and the report (`name` is the package's).
+    pub fn label(&self, name: &str) -> String {
+        match self {
+            Made::Bytecode { source } => {
+                format!("bytecode compiled at install time from {source} of package {name}")
+            }
+            Made::Script { what } => {
+                format!("made at install time by the maintainer script of package {name} ({what})")
+            }
+        }
+    }
+}
+
+/// Files that Debian packages' maintainer scripts make (no package lists them), with the
+/// package and how: (canonical path, package, how). Each was checked against a bookworm
+/// root's `var/lib/dpkg/info/PACKAGE.postinst`. A row applies only when the root has the
+/// package installed and no package lists the path.
+pub const MADE_BY_SCRIPTS: &[(&str, &str, &str)] = &[
+    (
+        "/etc/ssl/certs/ca-certificates.crt",
+        "ca-certificates",
+        "update-ca-certificates concatenates the trusted certificates",
+    ),
+    (
+        "/etc/ssl/certs/java/cacerts",
+        "ca-certificates-java",
+        "the Java keystore of the trusted certificates",
+    ),
+    (
+        "/etc/nsswitch.conf",
+        "libc-bin",
+        "installed from /usr/share/libc-bin/nsswitch.conf",
+    ),
+    ("/etc/ld.so.cache", "libc-bin", "ldconfig"),
+    (
+        "/etc/shells",
+        "debianutils",
+        "update-shells, from /usr/share/debianutils/shells",
+    ),
+    (
+        "/etc/passwd",
+        "base-passwd",
+        "copied from /usr/share/base-passwd/passwd.master",
+    ),
+    (
+        "/etc/group",
+        "base-passwd",
+        "copied from /usr/share/base-passwd/group.master",
+    ),
+];
+
+/// The package a file no package lists was made from, if known: the owner of a `.pyc`'s
+/// source, or a row of [`MADE_BY_SCRIPTS`].
+fn made_from(root: &Root, db: &Database, canonical: &str) -> Option<(usize, Made)> {
+    if let Some(py) = crate::runtime::pyc::source_of(canonical)
+        && let Some(&package) = db.owners(root, &py).first()
+    {
+        return Some((package, Made::Bytecode { source: py }));
+    }
+    let (_, name, what) = MADE_BY_SCRIPTS.iter().find(|(path, _, _)| {
+        *path == canonical
+            || root
+                .resolve(path)
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.path == canonical)
+    })?;
+    let package = db.packages.iter().position(|p| p.name == *name)?;
+    Some((package, Made::Script { what }))
+}
+
 /// The owner of one layer entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Owner {
@@ -61,6 +154,11 @@ pub enum Owner {
         package: usize,
         what: Meta,
     },
+    /// Listed by no package, made from this one at install time.
+    Generated {
+        package: usize,
+        made: Made,
+    },
     Unowned(Unowned),
 }
 
@@ -68,7 +166,7 @@ pub enum Owner {
 #[derive(Clone, Debug, Default)]
 pub struct Attribution {
     pub owners: BTreeMap<String, Owner>,
-    /// Packages owning a regular file of the layer.
+    /// Packages owning a regular file of the layer (not counting [`Owner::Generated`]).
     pub packages: BTreeSet<usize>,
 }
 
@@ -134,8 +232,12 @@ pub fn attribute(root: &Root, db: Option<&Database>, plan: &Plan) -> Attribution
                     .as_deref()
                     .map(|s| db.owners(root, s))
                     .unwrap_or_default();
+                let made = || made_from(root, db, e.source.as_deref()?);
                 if owners.is_empty() {
-                    Owner::Unowned(Unowned::NotListed)
+                    match made() {
+                        Some((package, made)) => Owner::Generated { package, made },
+                        None => Owner::Unowned(Unowned::NotListed),
+                    }
                 } else {
                     if regular {
                         a.packages.extend(owners.iter().copied());
@@ -217,6 +319,7 @@ mod tests {
         let file = |p: &str| Content::File {
             host: root.host_path(p),
             size: 1,
+            head: vec![],
         };
         let mut plan = Plan::default();
         for (k, e) in [
@@ -321,6 +424,89 @@ mod tests {
             none.owners["etc/passwd"],
             Owner::Unowned(Unowned::Generated)
         );
+    }
+
+    /// Files made at install time come from the package of their source (a `.pyc`) or
+    /// whose maintainer script makes them (the CA bundle); without that package
+    /// installed, or when a package lists the path, nothing changes.
+    #[test]
+    fn files_made_at_install_time_are_generated_from_their_package() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::create_dir_all(d.join("usr/lib/python3.11/__pycache__")).unwrap();
+        std::fs::create_dir_all(d.join("etc/ssl/certs")).unwrap();
+        std::fs::write(d.join("usr/lib/python3.11/os.py"), b"").unwrap();
+        std::fs::write(
+            d.join("usr/lib/python3.11/__pycache__/os.cpython-311.pyc"),
+            b"",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("usr/lib/python3.11/__pycache__/x.cpython-311.pyc"),
+            b"",
+        )
+        .unwrap();
+        std::fs::write(d.join("etc/ssl/certs/ca-certificates.crt"), b"").unwrap();
+        std::fs::write(d.join("etc/shells"), b"").unwrap();
+        let root = Root::new(d).unwrap();
+        let db = Database::from_packages(
+            &root,
+            vec![
+                pkg("ca-certificates", &["/etc/ssl/certs"]),
+                pkg("libpython3.11-minimal", &["/usr/lib/python3.11/os.py"]),
+            ],
+            Distro::default(),
+        );
+        let mut plan = Plan::default();
+        for p in [
+            "usr/lib/python3.11/__pycache__/os.cpython-311.pyc",
+            "usr/lib/python3.11/__pycache__/x.cpython-311.pyc",
+            "etc/ssl/certs/ca-certificates.crt",
+            "etc/shells",
+        ] {
+            let file = Content::File {
+                host: root.host_path(&format!("/{p}")),
+                size: 0,
+                head: vec![],
+            };
+            plan.insert(p.into(), entry(file, Reason::Input, Some(&format!("/{p}"))));
+        }
+        let a = attribute(&root, Some(&db), &plan);
+        assert_eq!(
+            a.owners["usr/lib/python3.11/__pycache__/os.cpython-311.pyc"],
+            Owner::Generated {
+                package: 1,
+                made: Made::Bytecode {
+                    source: "/usr/lib/python3.11/os.py".into()
+                }
+            }
+        );
+        assert_eq!(
+            a.owners["usr/lib/python3.11/__pycache__/x.cpython-311.pyc"],
+            Owner::Unowned(Unowned::NotListed),
+            "no package lists its source"
+        );
+        assert!(matches!(
+            a.owners["etc/ssl/certs/ca-certificates.crt"],
+            Owner::Generated {
+                package: 0,
+                made: Made::Script { .. }
+            }
+        ));
+        assert_eq!(
+            a.owners["etc/shells"],
+            Owner::Unowned(Unowned::NotListed),
+            "debianutils is not installed"
+        );
+        assert!(a.packages.is_empty(), "generated files are not own files");
+    }
+
+    #[test]
+    fn maintainer_script_table_is_well_formed() {
+        for (path, package, what) in MADE_BY_SCRIPTS {
+            assert!(path.starts_with('/') && !path.ends_with('/'), "{path}");
+            assert!(!package.is_empty() && !what.is_empty());
+        }
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! Shape: `metadata.component` is the layer (a container); every package is a `library`
 //! component (bom-ref = its purl) whose nested `components` are its files (`type: file`,
 //! SHA-1 and SHA-256 hashes), including the status.d entry and copyright file minroot
-//! added for it (property `minroot:role`); files no package owns are top-level
-//! components. A file two packages list (Multi-Arch: same) is nested under the first and
+//! added for it and the `.pyc` compiled from its sources (role `generated-bytecode`),
+//! each with the property `minroot:role`; files no package owns are top-level
+//! components, and so are files made at install time from a package that has no files
+//! of its own in the layer (the CA bundle: role `generated-by-maintainer-script`);
+//! both kinds of generated file name their package's purl in `minroot:generated-from`. A file two packages list (Multi-Arch: same) is nested under the first and
 //! names the others in `minroot:also-in`, since a bom-ref appears once. Licenses: one SPDX
 //! id as `license.id`, an SPDX expression as `expression`, anything else as
 //! `license.name` with the declared text. `serialNumber` is the inventory's UUID and
@@ -13,7 +16,7 @@
 
 use serde_json::{Value, json};
 
-use super::attribute::Meta;
+use super::attribute::{Made, Meta};
 use super::inventory::{FileOwner, InvFile, Inventory, TOOL_VERSION};
 use crate::oci::rfc3339;
 
@@ -60,6 +63,26 @@ pub fn document(inv: &Inventory) -> Value {
                     Meta::Copyright => "copyright",
                 };
                 nested[*package].push(file_component(inv, f, role, &[]));
+            }
+            FileOwner::Generated {
+                package,
+                purl,
+                made,
+                ..
+            } => {
+                let role = match made {
+                    Made::Bytecode { .. } => "generated-bytecode",
+                    Made::Script { .. } => "generated-by-maintainer-script",
+                };
+                let mut c = file_component(inv, f, role, &[]);
+                c["properties"]
+                    .as_array_mut()
+                    .expect("an array")
+                    .push(prop("minroot:generated-from", purl));
+                match package {
+                    Some(p) => nested[*p].push(c),
+                    None => top_files.push(c),
+                }
             }
             FileOwner::Unowned(_) => top_files.push(file_component(inv, f, "unowned", &[])),
         }

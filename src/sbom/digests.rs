@@ -32,11 +32,20 @@ pub fn of_bytes(b: &[u8]) -> FileDigest {
     }
 }
 
-fn of_file(path: &std::path::Path) -> std::io::Result<FileDigest> {
+/// Digests of a file whose first `head.len()` bytes are replaced by `head` (the plan's
+/// `Content::File`), as the writers write it.
+fn of_file(path: &std::path::Path, head: &[u8]) -> std::io::Result<FileDigest> {
     let mut f = std::fs::File::open(path)?;
     let (mut s256, mut s1) = (Sha256::new(), Sha1::new());
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
+    if !head.is_empty() {
+        let mut skipped = vec![0u8; head.len()];
+        f.read_exact(&mut skipped)?;
+        s256.update(head);
+        s1.update(head);
+        size = head.len() as u64;
+    }
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -66,10 +75,12 @@ pub fn digest_plan(plan: &Plan) -> Result<BTreeMap<String, FileDigest>, SbomErro
         .map(|(k, c)| {
             let d = match c {
                 Content::Data(b) => of_bytes(b),
-                Content::File { host, .. } => of_file(host).map_err(|source| SbomError::Io {
-                    path: host.display().to_string(),
-                    source,
-                })?,
+                Content::File { host, head, .. } => {
+                    of_file(host, head).map_err(|source| SbomError::Io {
+                        path: host.display().to_string(),
+                        source,
+                    })?
+                }
                 _ => unreachable!("filtered above"),
             };
             Ok(((*k).clone(), d))
@@ -120,14 +131,31 @@ mod tests {
             reason: crate::reason::Reason::Parent,
             source: None,
         };
-        plan.insert("a".into(), e(Content::File { host: p, size: 3 }));
+        plan.insert(
+            "a".into(),
+            e(Content::File {
+                host: p.clone(),
+                size: 3,
+                head: vec![],
+            }),
+        );
         plan.insert("b".into(), e(Content::Hardlink("a".into())));
         plan.insert("c".into(), e(Content::Data(b"abc".to_vec())));
         plan.insert("d".into(), e(Content::Dir));
+        // The first bytes replaced, as the writers write them.
+        plan.insert(
+            "e".into(),
+            e(Content::File {
+                host: p,
+                size: 3,
+                head: b"x".to_vec(),
+            }),
+        );
         let d = digest_plan(&plan).unwrap();
-        assert_eq!(d.len(), 3);
+        assert_eq!(d.len(), 4);
         assert_eq!(d["a"], of_bytes(b"abc"));
         assert_eq!(d["b"], d["a"]);
         assert_eq!(d["c"], d["a"]);
+        assert_eq!(d["e"], of_bytes(b"xbc"));
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::attribute::{Attribution, Meta, Owner, Unowned};
+use super::attribute::{Attribution, Made, Meta, Owner, Unowned};
 use super::digests::FileDigest;
 use super::license::{self, SpdxLicense};
 use super::{Database, Distro, Manager, purl};
@@ -34,7 +34,20 @@ pub struct InvPackage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileOwner {
     Packages(Vec<usize>),
-    Metadata { package: usize, what: Meta },
+    Metadata {
+        package: usize,
+        what: Meta,
+    },
+    /// Listed by no package, made at install time from the package `from` (`name
+    /// version`, with its purl), which is `package` when the SBOM lists it (it has own
+    /// files in the layer). A package is never listed for its generated files alone:
+    /// the SBOM's packages are those whose files, and database entries, are in the layer.
+    Generated {
+        package: Option<usize>,
+        from: String,
+        purl: String,
+        made: Made,
+    },
     Unowned(Unowned),
 }
 
@@ -80,6 +93,14 @@ impl InvFile {
                 Some(s) => format!("copyright file of {} (in the root at {s})", name(package)),
                 None => format!("copyright file of {}", name(package)),
             },
+            FileOwner::Generated {
+                from, purl, made, ..
+            } => format!(
+                "{}; {} ({purl}); in the layer as: {}",
+                Unowned::NotListed.label(),
+                made.label(from),
+                self.why
+            ),
             FileOwner::Unowned(u) => format!("{}; in the layer as: {}", u.label(), self.why),
         }
     }
@@ -163,6 +184,25 @@ impl Inventory {
                         what: *what,
                     },
                     None => FileOwner::Unowned(Unowned::NotListed),
+                },
+                Some(Owner::Generated { package, made }) => match db {
+                    Some(db) => {
+                        let p = &db.packages[*package];
+                        FileOwner::Generated {
+                            package: index.get(package).copied(),
+                            from: format!("{} {}", p.name, p.version),
+                            purl: purl::purl(
+                                p.manager,
+                                &db.distro,
+                                &p.name,
+                                &p.version,
+                                &p.arch,
+                                p.source.as_deref(),
+                            ),
+                            made: made.clone(),
+                        }
+                    }
+                    None => FileOwner::Unowned(Unowned::NoDatabase),
                 },
                 Some(Owner::Unowned(u)) => FileOwner::Unowned(*u),
                 None => FileOwner::Unowned(if db.is_some() {

@@ -241,7 +241,16 @@ impl Report {
         }
         let mut unowned = Vec::new();
         for (k, o) in &attribution.owners {
-            let Owner::Unowned(u) = o else { continue };
+            // Files made at install time are listed by no package either: they stay in
+            // this list, saying what they were made from.
+            let why = match o {
+                Owner::Unowned(u) => Unowned::label(*u).to_string(),
+                Owner::Generated { package, made } => {
+                    let name = db.map(|d| d.packages[*package].name.as_str());
+                    made.label(name.unwrap_or("?"))
+                }
+                _ => continue,
+            };
             let Some(e) = plan.entries().get(k) else {
                 continue;
             };
@@ -253,7 +262,7 @@ impl Report {
             }
             unowned.push(UnownedFile {
                 path: format!("/{k}"),
-                why: Unowned::label(*u).to_string(),
+                why,
                 reason: e.reason.to_string(),
             });
         }

@@ -4,7 +4,10 @@
 //! Shape: the document DESCRIBES every package and every file no package owns; each
 //! package CONTAINS its files (`filesAnalyzed: true`, with the package verification code
 //! SPDX 2.3 section 7.9 defines: sha1 of the sorted sha1s of its files); a status.d entry
-//! is a METAFILE_OF its package and a copyright file DOCUMENTATION_OF it. Files carry
+//! is a METAFILE_OF its package and a copyright file DOCUMENTATION_OF it; a file made
+//! from a package at install time (a `.pyc`) is GENERATED_FROM it, or, when that
+//! package has no files of its own in the layer (the CA bundle of ca-certificates),
+//! described by the document with a comment naming the package and its purl. Files carry
 //! sha1 (required by SPDX) and sha256, and a comment saying where they come from.
 //! Licenses the package declares become `licenseDeclared`; names that are not SPDX ids
 //! are `LicenseRef-`s described in `hasExtractedLicensingInfos`. Nothing is concluded
@@ -116,7 +119,14 @@ pub fn document(inv: &Inventory) -> Value {
                 };
                 relationships.push(rel(&id, kind, &package_id(inv, *package)));
             }
-            FileOwner::Unowned(_) => {
+            // Not the package's own file (outside its verification code): made from it.
+            FileOwner::Generated {
+                package: Some(p), ..
+            } => {
+                relationships.push(rel(&id, "GENERATED_FROM", &package_id(inv, *p)));
+            }
+            // Made from a package the layer does not hold: the comment names it.
+            FileOwner::Generated { package: None, .. } | FileOwner::Unowned(_) => {
                 relationships.push(rel("SPDXRef-DOCUMENT", "DESCRIBES", &id));
             }
         }
