@@ -9,21 +9,21 @@
 //! dlopened it), `--dlopen` sonames, and the hints. The `#!` line is read here, once:
 //! the [`Program`] records say what each input is, for the stages after (bundle).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
 
 use crate::arch::Arch;
-use crate::closure::{Dlopened, Trace, TraceError, Tracer};
+use crate::closure::{self, Dlopened, Trace, TraceError, Tracer};
 use crate::elf::{self, DepKind};
 use crate::facts::DEFAULT_PATH;
 use crate::hints::{self, HintOptions};
 use crate::ldso::Step;
 use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
 use crate::problem::Problem;
-use crate::reason::Reason;
-use crate::resolve::{How, Slot};
+use crate::reason::{PluginSet, Reason};
+use crate::resolve::{How, Outcome, Slot};
 use crate::runtime::{self, Recognised, Take};
 use crate::session::{Session, SessionError};
 use crate::sysroot::{Kind, Root, SysrootError};
@@ -229,13 +229,17 @@ pub fn select(
     }
 
     // The libraries of the includes are a plugin set of every program.
-    let dlopen_paths = providers_first(src, dlopen_paths);
+    let dlopen_paths = closure::providers_first(root, src.cache(), dlopen_paths);
 
-    // Runtimes, hints, dlopens, and the loaded objects of every trace.
+    // Runtimes, hints, dlopens, and the loaded objects of every trace. A runtime's own
+    // programs (the JVM's jspawnhelper) join the traces as they are found.
     let mut extra: HashMap<(usize, usize), Reason> = HashMap::new();
-    for ti in 0..sel.traces.len() {
+    let mut providers = Providers::default();
+    let mut ti = 0;
+    while ti < sel.traces.len() {
         let arch = sel.traces[ti].arch;
         if sel.traces[ti].is_static {
+            ti += 1;
             continue;
         }
         let loader = src.loader(arch)?;
@@ -244,10 +248,12 @@ pub fn select(
             // Every program dlopens the included libraries and the --dlopen names, each
             // with its own search path: the union does not depend on the order of BINs.
             let trace = &mut sel.traces[ti];
+            let mut loaded = Vec::new();
             for (p, reason) in &dlopen_paths {
                 match tracer.dlopen(trace, 0, p) {
                     Dlopened::Loaded(n) => {
                         extra.insert((ti, n), reason.clone());
+                        loaded.push(n);
                     }
                     Dlopened::Already(_) => {}
                     Dlopened::Missing(m) => sel.problems.push(Problem::IncludedNotLoadable {
@@ -260,6 +266,7 @@ pub fn select(
                     }),
                 }
             }
+            providers.record(trace, &loaded, &PluginSet::Includes);
             for name in &opts.dlopens {
                 match tracer.dlopen(trace, 0, name) {
                     Dlopened::Loaded(n) => {
@@ -278,7 +285,7 @@ pub fn select(
             }
         }
         if opts.runtimes {
-            add_runtime(src, &tracer, ti, opts, &mut sel, &mut extra)?;
+            add_runtime(src, &tracer, ti, opts, &mut sel, &mut extra, &mut providers)?;
         }
         let trace = &mut sel.traces[ti];
         let h = hints::apply(&tracer, trace, &opts.hints);
@@ -319,10 +326,12 @@ pub fn select(
                 extra.entry((ti, o)).or_insert(r);
             }
         }
+        ti += 1;
     }
     for (ti, t) in sel.traces.iter().enumerate() {
         collect_trace(ti, t, &extra, &mut sel.files, &mut sel.problems);
     }
+    providers.apply(&mut sel.files);
     // The loader reads /etc/ld.so.preload at every start: the layer keeps it (and the
     // preloaded libraries, which the traces loaded).
     if let Some(arch) = sel.arch
@@ -352,6 +361,7 @@ fn add_runtime(
     opts: &SelectOptions,
     sel: &mut Selection,
     extra: &mut HashMap<(usize, usize), Reason>,
+    providers: &mut Providers,
 ) -> Result<(), SelectError> {
     let root = &**src.root();
     let Some(found) = runtime::recognise(root, &sel.traces[ti], &opts.env) else {
@@ -385,13 +395,33 @@ fn add_runtime(
         home: located.home.clone(),
         found_by: located.found_by.clone(),
     };
+    let set = PluginSet::Runtime {
+        runtime: profile.name.to_string(),
+        home: located.home.clone(),
+    };
     let mut members: Vec<(String, Reason)> = Vec::new();
+    let mut programs: Vec<String> = Vec::new();
     for take in &located.take {
         for (path, is_elf) in take_paths(root, take, &mut sel.problems)? {
             sel.files.entry(path.clone()).or_insert(reason.clone());
             if is_elf {
-                members.push((path, reason.clone()));
+                match elf_has_interp(src, &path) {
+                    // A program of the runtime (the JVM runs jspawnhelper for every
+                    // ProcessBuilder): traced as a program, not dlopened.
+                    Some(true) => programs.push(path),
+                    Some(false) => members.push((path, reason.clone())),
+                    None => {}
+                }
             }
+        }
+    }
+    for p in programs {
+        if sel.traces.iter().any(|t| t.program == p) {
+            continue;
+        }
+        let t = tracer.trace(&p)?;
+        if t.arch == sel.traces[ti].arch {
+            sel.traces.push(t);
         }
     }
     for g in &located.generated {
@@ -408,10 +438,12 @@ fn add_runtime(
     // dlopens them; one that cannot be loaded in the root is left out with a warning (an
     // optional module whose library is not installed).
     let trace = &mut sel.traces[ti];
-    for (path, r) in providers_first(src, members) {
+    let mut loaded = Vec::new();
+    for (path, r) in closure::providers_first(root, src.cache(), members) {
         match tracer.dlopen(trace, 0, &path) {
             Dlopened::Loaded(n) => {
                 extra.entry((ti, n)).or_insert(r);
+                loaded.push(n);
             }
             Dlopened::Already(_) => {}
             Dlopened::Missing(m) => {
@@ -428,7 +460,85 @@ fn add_runtime(
             }
         }
     }
+    providers.record(trace, &loaded, &set);
     Ok(())
+}
+
+/// The plugin-set members that satisfied other objects' DT_NEEDED by being loaded first,
+/// over every trace: their entries in the selection say so ([`Reason::SetProvider`]).
+#[derive(Default)]
+struct Providers {
+    /// Provider path -> its set, the name provided, the objects it satisfied.
+    by_path: BTreeMap<String, (PluginSet, String, Vec<String>)>,
+}
+
+impl Providers {
+    /// Records, for the members `loaded` (object indices of `t`, in load order) of `set`,
+    /// which of them an object loaded after it needed and found already loaded.
+    fn record(&mut self, t: &Trace, loaded: &[usize], set: &PluginSet) {
+        for (k, &n) in loaded.iter().enumerate() {
+            for &c in &loaded[k + 1..] {
+                for e in &t.object(c).deps {
+                    let Outcome::Already(o, _) = e.outcome else {
+                        continue;
+                    };
+                    if o != n {
+                        continue;
+                    }
+                    let entry = self
+                        .by_path
+                        .entry(t.object(n).path.clone())
+                        .or_insert_with(|| (set.clone(), e.name.clone(), Vec::new()));
+                    // In load order (of the first trace that loads the set).
+                    let consumer = &t.object(c).path;
+                    if !entry.2.contains(consumer) {
+                        entry.2.push(consumer.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns each provider's reason into [`Reason::SetProvider`].
+    fn apply(self, files: &mut IndexMap<String, Reason>) {
+        for (path, (set, soname, to)) in self.by_path {
+            if let Some(r) = files.get_mut(&path) {
+                let member = Box::new(r.clone());
+                *r = Reason::SetProvider {
+                    member,
+                    set,
+                    soname,
+                    to,
+                };
+            }
+        }
+    }
+}
+
+/// The plugin set of a located runtime: the ELF libraries of its takes (its programs
+/// are not dlopened), in the order its host loads them ([`closure::providers_first`]).
+/// For a runtime's own library traced without its program (`trace`, `check`).
+pub fn runtime_members(
+    root: &Root,
+    cache: &closure::ObjectCache,
+    located: &runtime::Located,
+) -> Vec<String> {
+    let mut members = Vec::new();
+    let mut ignored = Vec::new();
+    for take in &located.take {
+        let Ok(paths) = take_paths(root, take, &mut ignored) else {
+            continue;
+        };
+        for (path, is_elf) in paths {
+            if is_elf && elf_kind(root, cache, &path) == Some(false) {
+                members.push((path, ()));
+            }
+        }
+    }
+    closure::providers_first(root, cache, members)
+        .into_iter()
+        .map(|(p, ())| p)
+        .collect()
 }
 
 /// The paths a runtime's [`Take`] brings (as `--include` brings a directory), without the
@@ -454,55 +564,6 @@ fn take_paths(
         });
     }
     Ok(paths)
-}
-
-/// A plugin set in load order: a member that provides a soname another member needs is
-/// loaded before it, as a plugin host loads it (the JVM loads `lib/server/libjvm.so`
-/// before `lib/libjava.so`, whose DT_NEEDED `libjvm.so` is then already loaded). The
-/// order is otherwise kept; a cycle keeps the given order.
-fn providers_first(src: &Session, members: Vec<(String, Reason)>) -> Vec<(String, Reason)> {
-    let root = src.root();
-    let infos: Vec<Option<std::sync::Arc<elf::ElfInfo>>> = members
-        .iter()
-        .map(|(p, _)| {
-            let r = root.resolve(p).ok().flatten()?;
-            src.cache().get(root, &r.path).ok()
-        })
-        .collect();
-    let provider_of: HashMap<&str, usize> = infos
-        .iter()
-        .enumerate()
-        .filter_map(|(i, info)| Some((info.as_ref()?.soname.as_deref()?, i)))
-        .collect();
-    // Depth-first, each member after the members it needs (visited marks break cycles).
-    fn visit(
-        i: usize,
-        infos: &[Option<std::sync::Arc<elf::ElfInfo>>],
-        provider_of: &HashMap<&str, usize>,
-        done: &mut Vec<bool>,
-        out: &mut Vec<usize>,
-    ) {
-        if std::mem::replace(&mut done[i], true) {
-            return;
-        }
-        if let Some(info) = &infos[i] {
-            for d in &info.deps {
-                if let Some(&j) = provider_of.get(d.name.as_str())
-                    && j != i
-                {
-                    visit(j, infos, provider_of, done, out);
-                }
-            }
-        }
-        out.push(i);
-    }
-    let mut done = vec![false; members.len()];
-    let mut order = Vec::with_capacity(members.len());
-    for i in 0..members.len() {
-        visit(i, &infos, &provider_of, &mut done, &mut order);
-    }
-    let mut slots: Vec<Option<(String, Reason)>> = members.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Adds the program at `typed`; a script adds its interpreter (recursively, bounded).
@@ -593,9 +654,13 @@ fn add_program(
 /// Whether the ELF at `path` has a PT_INTERP (a program) or not (a library); None if it
 /// is not an ELF file minroot can trace (wrong machine, corrupt, ...).
 fn elf_has_interp(src: &Session, path: &str) -> Option<bool> {
-    let root = src.root();
+    elf_kind(src.root(), src.cache(), path)
+}
+
+/// [`elf_has_interp`] with the root and the parsed-file cache.
+fn elf_kind(root: &Root, cache: &closure::ObjectCache, path: &str) -> Option<bool> {
     let r = root.resolve(path).ok().flatten()?;
-    let info = src.cache().get(root, &r.path).ok()?;
+    let info = cache.get(root, &r.path).ok()?;
     if !info.class64
         || Arch::from_elf_machine(info.machine).is_none()
         || !info.dynamic && info.interp.is_none()
