@@ -8,9 +8,12 @@
 #   x86_64-cache, aarch64-cache  : the same tree plus an ld.so.cache made by the arch's own
 #                                  ldconfig (host ldconfig; the arm64 sysroot's static
 #                                  ldconfig under qemu-aarch64-static for aarch64)
+#   java                         : testdata/src/*.java compiled by the host's javac
+#                                  (--release 17, the JRE of the amd64 sysroot) into
+#                                  java/ (tests/runtime_java.rs runs them in packed JREs)
 # A root is rebuilt only when its inputs changed (stamp file with their checksum); the new
 # tree is built next to the old one and renamed into place.
-# Usage: scripts/make-fixtures.sh [x86_64|aarch64]...   (default: both)
+# Usage: scripts/make-fixtures.sh [x86_64|aarch64|java]...   (default: all three)
 # shellcheck disable=SC2016 # '$ORIGIN', '$LIB', '$PLATFORM' are for the loader, not the shell
 set -eu
 cd "$(dirname "$0")/.."
@@ -191,7 +194,33 @@ build() {
     echo "$key" > "$stamp"
 }
 
-[ $# -gt 0 ] || set -- x86_64 aarch64
+# build_java: the classes of testdata/src/*.java, when the sources or javac changed.
+build_java() {
+    if ! command -v javac >/dev/null 2>&1; then
+        echo "fixtures java: no javac; scripts/deps.sh installs openjdk-17-jdk-headless" >&2
+        exit 2
+    fi
+    key=$({ cat "$TOP/scripts/make-fixtures.sh" "$SRC"/*.java; javac -version 2>&1; } | cksum)
+    stamp="$OUT/java.stamp"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && [ -d "$OUT/java" ]; then
+        echo "fixtures java: up to date ($OUT/java)" >&2
+        return 0
+    fi
+    echo "fixtures java: building with $(javac -version 2>&1)" >&2
+    rm -f "$stamp"
+    tmp="$OUT/.java.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    javac --release 17 -d "$tmp" "$SRC"/*.java
+    rm -rf "${OUT:?}/java"
+    mv "$tmp" "$OUT/java"
+    echo "$key" > "$stamp"
+}
+
+[ $# -gt 0 ] || set -- x86_64 aarch64 java
 for a in "$@"; do
-    build "$a"
+    case $a in
+        java) build_java ;;
+        *) build "$a" ;;
+    esac
 done

@@ -116,6 +116,9 @@ pub struct Trace {
     library_path: Vec<SearchDir>,
     /// Objects whose dependencies have been walked.
     processed: IdSet,
+    /// Members of the program's plugin set that its host loaded first, by path, before
+    /// the program's own needs were walked ([`Tracer::trace_member`]), in load order.
+    host_first: Vec<usize>,
 }
 
 /// The result of a `dlopen` request added to a trace.
@@ -202,6 +205,17 @@ impl Trace {
             Step::Cache => Via::Cache,
             Step::DefaultDir => Via::DefaultDir,
         }
+    }
+
+    /// The objects a host loaded first, as members of the plugin set of a library traced
+    /// with [`Tracer::trace_member`] (empty for any other trace).
+    pub fn host_first(&self) -> &[usize] {
+        &self.host_first
+    }
+
+    /// Whether object `o` was loaded first by the host, as a plugin-set member.
+    pub fn is_host_first(&self, o: usize) -> bool {
+        self.host_first.contains(&o)
     }
 
     /// The object of the loaded library whose DT_SONAME is `soname`, if any.
@@ -302,6 +316,14 @@ impl<'a> Tracer<'a> {
 
     /// Traces one program; `path` is inside the root.
     pub fn trace(&self, path: &str) -> Result<Trace, TraceError> {
+        self.trace_after(path, &[])
+    }
+
+    /// Traces `path` as a host loads it after it has loaded each of `first` by path
+    /// (`dlopen`, with its dependencies): a plugin after the plugin-set members that
+    /// provide what it needs. A `first` path that cannot be loaded is left out, as a
+    /// failed dlopen leaves nothing behind. With `first` empty this is [`Tracer::trace`].
+    fn trace_after(&self, path: &str, first: &[String]) -> Result<Trace, TraceError> {
         let loader = self.loader;
         let root = &**loader.root();
         let (real, info) = Self::inspect_program(root, self.cache, path)?;
@@ -340,6 +362,7 @@ impl<'a> Tracer<'a> {
                 is_static,
                 library_path,
                 processed: IdSet::new(),
+                host_first: Vec::new(),
             });
         }
 
@@ -415,6 +438,23 @@ impl<'a> Tracer<'a> {
             processed: IdSet::new(),
         };
         walk.preload();
+        let mut host_first = Vec::new();
+        if !first.is_empty() {
+            // The host's dlopen calls come before the program's own needs are walked; each
+            // has its own search list, and the program's list is kept for after them.
+            let list = std::mem::take(&mut walk.list);
+            let reserved = std::mem::take(&mut walk.reserved);
+            for p in first {
+                if let Dlopened::Loaded(o) | Dlopened::Already(o) = walk.dlopen(0, p)
+                    && o != 0
+                    && !host_first.contains(&o)
+                {
+                    host_first.push(o);
+                }
+            }
+            walk.list = list;
+            walk.reserved = reserved;
+        }
         walk.run();
         let Walk {
             maps,
@@ -433,7 +473,63 @@ impl<'a> Tracer<'a> {
             is_static,
             library_path,
             processed,
+            host_first,
         })
+    }
+
+    /// Traces `path`, a member of a plugin set whose members are `members` (paths inside
+    /// the root, in the order the host loads them, [`providers_first`]): the members
+    /// before it that provide a name it (or a library it loads) would otherwise miss are
+    /// loaded first, by path, as the host loads them (the JVM loads lib/server/libjvm.so
+    /// before lib/libjava.so, whose DT_NEEDED libjvm.so is then already loaded). What no
+    /// member provides stays missing. A path that is not a member, or that misses
+    /// nothing, is traced as [`Tracer::trace`] traces it.
+    pub fn trace_member(&self, path: &str, members: &[String]) -> Result<Trace, TraceError> {
+        let mut t = self.trace(path)?;
+        let root = &**self.loader.root();
+        let canonical = |p: &str| root.resolve(p).ok().flatten().map(|r| r.path);
+        let Some(me) = canonical(path) else {
+            return Ok(t);
+        };
+        let Some(at) = members
+            .iter()
+            .position(|m| canonical(m).as_deref() == Some(me.as_str()))
+        else {
+            return Ok(t);
+        };
+        let before: Vec<(&String, Option<String>)> = members[..at]
+            .iter()
+            .map(|m| {
+                let soname = canonical(m)
+                    .and_then(|c| self.cache.get(root, &c).ok())
+                    .and_then(|i| i.soname.clone());
+                (m, soname)
+            })
+            .collect();
+        let mut first: Vec<bool> = vec![false; before.len()];
+        // Each round may load providers whose own needs another member provides; it
+        // ends when no missing name is a member's (at most one round per member).
+        loop {
+            let mut more = false;
+            for m in t.missing() {
+                for (k, (_, soname)) in before.iter().enumerate() {
+                    if !first[k] && soname.as_deref() == Some(m.name.as_str()) {
+                        first[k] = true;
+                        more = true;
+                    }
+                }
+            }
+            if !more {
+                return Ok(t);
+            }
+            let paths: Vec<String> = before
+                .iter()
+                .zip(&first)
+                .filter(|(_, f)| **f)
+                .map(|((p, _), _)| (*p).clone())
+                .collect();
+            t = self.trace_after(path, &paths)?;
+        }
     }
 
     /// Adds `dlopen(name)` called from object `caller` to a trace, as glibc's `dlopen`
@@ -454,52 +550,7 @@ impl<'a> Tracer<'a> {
             fatal: None,
             processed: std::mem::take(&mut trace.processed),
         };
-        // A name with '/' has its DSTs expanded relative to the caller; others are searched.
-        let name = if name.contains('/') {
-            walk.expand(caller, name)
-        } else {
-            Some(name.to_string())
-        };
-        let result = match name {
-            None => Dlopened::Failed("a dynamic string token has no value".into()),
-            Some(name) => {
-                let missing_before = walk.maps.missing.len();
-                let objects_before = walk.maps.objects.len();
-                let r = match walk.map_object(caller, usize::MAX, &name, DepKind::Needed, true) {
-                    outcome @ (Outcome::Loaded(_) | Outcome::Already(..)) => {
-                        let (o, new) = match outcome {
-                            Outcome::Loaded(o) => (o, true),
-                            Outcome::Already(o, _) => (o, false),
-                            _ => unreachable!("matched above"),
-                        };
-                        walk.list = vec![(Slot::Obj(o), false)];
-                        walk.reserved.insert(o);
-                        walk.run();
-                        match walk.fatal.take() {
-                            Some(f) => Dlopened::Failed(format!("{}: {}", f.name, f.error)),
-                            None if walk.maps.missing.len() > missing_before => {
-                                Dlopened::Failed(format!(
-                                    "{name} needs {}, which is not found",
-                                    walk.maps.missing[missing_before].name
-                                ))
-                            }
-                            None if new => Dlopened::Loaded(o),
-                            None => Dlopened::Already(o),
-                        }
-                    }
-                    Outcome::Missing(m) => Dlopened::Missing(walk.maps.missing.remove(m)),
-                    Outcome::Fatal(e) => Dlopened::Failed(e),
-                    Outcome::Ignored => Dlopened::Failed("ignored".into()),
-                };
-                // A failed dlopen unloads what it loaded (glibc's _dl_open error path):
-                // the program goes on with the objects it had.
-                if matches!(r, Dlopened::Failed(_)) {
-                    walk.maps.rollback(objects_before, missing_before);
-                    walk.processed.truncate(objects_before);
-                }
-                r
-            }
-        };
+        let result = walk.dlopen(caller, name);
         trace.maps = walk.maps;
         trace.library_path = walk.library_path;
         trace.processed = walk.processed;
@@ -526,6 +577,65 @@ struct Walk<'t, 'a> {
 }
 
 impl Walk<'_, '_> {
+    /// `dlopen(name)` from object `caller` (see [`Tracer::dlopen`]), with a search list of
+    /// its own.
+    fn dlopen(&mut self, caller: usize, name: &str) -> Dlopened {
+        // A name with '/' has its DSTs expanded relative to the caller; others are searched.
+        let name = if name.contains('/') {
+            self.expand(caller, name)
+        } else {
+            Some(name.to_string())
+        };
+        let Some(name) = name else {
+            return Dlopened::Failed("a dynamic string token has no value".into());
+        };
+        let missing_before = self.maps.missing.len();
+        let objects_before = self.maps.objects.len();
+        // Objects loaded before but not walked yet (the program and its preloads, when a
+        // host's dlopen comes first: `trace_after`) may be walked by this call.
+        let processed_before = self.processed.clone();
+        let r = match self.map_object(caller, usize::MAX, &name, DepKind::Needed, true) {
+            outcome @ (Outcome::Loaded(_) | Outcome::Already(..)) => {
+                let (o, new) = match outcome {
+                    Outcome::Loaded(o) => (o, true),
+                    Outcome::Already(o, _) => (o, false),
+                    _ => unreachable!("matched above"),
+                };
+                self.list = vec![(Slot::Obj(o), false)];
+                self.reserved.insert(o);
+                self.run();
+                match self.fatal.take() {
+                    Some(f) => Dlopened::Failed(format!("{}: {}", f.name, f.error)),
+                    None if self.maps.missing.len() > missing_before => Dlopened::Failed(format!(
+                        "{name} needs {}, which is not found",
+                        self.maps.missing[missing_before].name
+                    )),
+                    None if new => Dlopened::Loaded(o),
+                    None => Dlopened::Already(o),
+                }
+            }
+            Outcome::Missing(m) => Dlopened::Missing(self.maps.missing.remove(m)),
+            Outcome::Fatal(e) => Dlopened::Failed(e),
+            Outcome::Ignored => Dlopened::Failed("ignored".into()),
+        };
+        // A failed dlopen unloads what it loaded (glibc's _dl_open error path): the
+        // program goes on with the objects it had. Searches done ahead for the unloaded
+        // objects go too: their indices are reused by the next objects loaded.
+        if matches!(r, Dlopened::Failed(_)) {
+            self.maps.rollback(objects_before, missing_before);
+            for i in 0..objects_before {
+                if self.processed.contains(&i) && !processed_before.contains(&i) {
+                    self.maps.objects[i].deps.clear();
+                }
+            }
+            self.processed = processed_before;
+            self.processed.truncate(objects_before);
+            self.waved.truncate(objects_before);
+            self.prefetched.retain(|(o, _), _| *o < objects_before);
+        }
+        r
+    }
+
     fn expand(&self, obj: usize, name: &str) -> Option<String> {
         let o = &self.maps.objects[obj];
         dst::expand(name, &self.tracer.loader.dst_values(Some(&o.origin)))
@@ -790,6 +900,59 @@ impl Walk<'_, '_> {
     }
 }
 
+/// A plugin set in the order its host loads it: a member that provides a soname another
+/// member needs is loaded before it, as a plugin host loads it (the JVM loads
+/// `lib/server/libjvm.so` before `lib/libjava.so`, whose DT_NEEDED `libjvm.so` is then
+/// already loaded). The order is otherwise kept; a cycle keeps the given order. `members`
+/// are paths inside the root, each with what the caller keeps about it.
+pub fn providers_first<T>(
+    root: &Root,
+    cache: &ObjectCache,
+    members: Vec<(String, T)>,
+) -> Vec<(String, T)> {
+    let infos: Vec<Option<Arc<ElfInfo>>> = members
+        .iter()
+        .map(|(p, _)| {
+            let r = root.resolve(p).ok().flatten()?;
+            cache.get(root, &r.path).ok()
+        })
+        .collect();
+    let provider_of: std::collections::HashMap<&str, usize> = infos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, info)| Some((info.as_ref()?.soname.as_deref()?, i)))
+        .collect();
+    // Depth-first, each member after the members it needs (visited marks break cycles).
+    fn visit(
+        i: usize,
+        infos: &[Option<Arc<ElfInfo>>],
+        provider_of: &std::collections::HashMap<&str, usize>,
+        done: &mut Vec<bool>,
+        out: &mut Vec<usize>,
+    ) {
+        if std::mem::replace(&mut done[i], true) {
+            return;
+        }
+        if let Some(info) = &infos[i] {
+            for d in &info.deps {
+                if let Some(&j) = provider_of.get(d.name.as_str())
+                    && j != i
+                {
+                    visit(j, infos, provider_of, done, out);
+                }
+            }
+        }
+        out.push(i);
+    }
+    let mut done = vec![false; members.len()];
+    let mut order = Vec::with_capacity(members.len());
+    for i in 0..members.len() {
+        visit(i, &infos, &provider_of, &mut done, &mut order);
+    }
+    let mut slots: Vec<Option<(String, T)>> = members.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 /// Checks `_dl_map_object_from_fd` makes on a library after mapping it.
 fn unloadable(info: &ElfInfo) -> Option<&'static str> {
     if info.e_type == elf::ET_EXEC {
@@ -817,5 +980,174 @@ impl Prepared {
             } => Some(real),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::synth::Synth;
+    use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
+
+    const X86: Arch = Arch::X86_64;
+
+    fn write(root: &std::path::Path, p: &str, bytes: &[u8]) {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    /// A JDK-shaped root: libc, a host's plugin set under /jdk/lib (libjvm.so in
+    /// lib/server, found by no search; libjava.so and libnio.so need it, RUNPATH $ORIGIN),
+    /// and a member needing a name no member provides.
+    fn root() -> (tempfile::TempDir, Arc<Root>) {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let m = X86.elf_machine();
+        write(
+            d,
+            "lib64/ld-linux-x86-64.so.2",
+            &Synth::lib(m, "ld-linux-x86-64.so.2").build(),
+        );
+        write(
+            d,
+            "lib/x86_64-linux-gnu/libc.so.6",
+            &Synth::lib(m, "libc.so.6").build(),
+        );
+        write(
+            d,
+            "jdk/lib/server/libjvm.so",
+            &Synth::lib(m, "libjvm.so").needs("libc.so.6").build(),
+        );
+        let member = |needs: &[&str], soname: &str| {
+            let mut s = Synth::lib(m, soname).runpath("$ORIGIN");
+            for n in needs {
+                s = s.needs(n);
+            }
+            s.build()
+        };
+        write(
+            d,
+            "jdk/lib/libjava.so",
+            &member(&["libjvm.so", "libc.so.6"], "libjava.so"),
+        );
+        write(
+            d,
+            "jdk/lib/libnio.so",
+            &member(&["libjava.so", "libjvm.so"], "libnio.so"),
+        );
+        write(
+            d,
+            "jdk/lib/libawt.so",
+            &member(&["libjvm.so", "libX11.so.6"], "libawt.so"),
+        );
+        let root = Arc::new(Root::new(d).unwrap());
+        (t, root)
+    }
+
+    fn members(root: &Root, cache: &ObjectCache) -> Vec<String> {
+        let given = ["libawt.so", "libjava.so", "libnio.so", "server/libjvm.so"]
+            .iter()
+            .map(|n| (format!("/jdk/lib/{n}"), ()))
+            .collect();
+        providers_first(root, cache, given)
+            .into_iter()
+            .map(|(p, ())| p)
+            .collect()
+    }
+
+    #[test]
+    fn providers_come_first_in_the_host_order() {
+        let (_t, root) = root();
+        let cache = ObjectCache::new(elf::Options { symbols: false });
+        assert_eq!(
+            members(&root, &cache),
+            [
+                "/jdk/lib/server/libjvm.so",
+                "/jdk/lib/libawt.so",
+                "/jdk/lib/libjava.so",
+                "/jdk/lib/libnio.so"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_plugin_set_member_is_satisfied_by_the_member_its_host_loads_first() {
+        let (_t, root) = root();
+        let cache = ObjectCache::new(elf::Options { symbols: false });
+        let loader = Loader::new(
+            root.clone(),
+            X86,
+            CpuProfile::for_level(X86, CpuLevel::Baseline),
+            None,
+        );
+        let tracer = Tracer::new(&loader, &cache);
+        let set = members(&root, &cache);
+
+        // Alone, libjava.so misses libjvm.so (lib/server is searched by nothing).
+        let alone = tracer.trace("/jdk/lib/libjava.so").unwrap();
+        assert!(!alone.complete());
+        assert!(alone.host_first().is_empty());
+
+        // As a member: libjvm.so is loaded first, and libjava's DT_NEEDED is already loaded.
+        let t = tracer.trace_member("/jdk/lib/libjava.so", &set).unwrap();
+        assert!(t.complete(), "{:?}", t.missing());
+        let jvm = t.find_soname("libjvm.so").unwrap();
+        assert_eq!(t.host_first(), [jvm]);
+        assert_eq!(t.object(jvm).path, "/jdk/lib/server/libjvm.so");
+        assert!(t.object(0).deps.iter().any(|e| e.name == "libjvm.so"
+            && e.outcome == Outcome::Already(jvm, crate::resolve::Already::Soname)));
+
+        // Through another member: libnio loads libjava (by its RUNPATH), which needs libjvm.
+        let t = tracer.trace_member("/jdk/lib/libnio.so", &set).unwrap();
+        assert!(t.complete(), "{:?}", t.missing());
+
+        // What no member provides is still missing.
+        let t = tracer.trace_member("/jdk/lib/libawt.so", &set).unwrap();
+        let missing: Vec<&str> = t.missing().iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(missing, ["libX11.so.6"]);
+
+        // The provider itself, and a path that is not a member, are traced as they are.
+        let t = tracer
+            .trace_member("/jdk/lib/server/libjvm.so", &set)
+            .unwrap();
+        assert!(t.complete() && t.host_first().is_empty());
+        let t = tracer
+            .trace_member("/jdk/lib/libjava.so", &["/jdk/lib/libnio.so".into()])
+            .unwrap();
+        assert!(!t.complete());
+    }
+
+    #[test]
+    fn a_failed_dlopen_leaves_the_trace_as_it_was() {
+        let (t, root) = root();
+        let m = X86.elf_machine();
+        // A provider that cannot be loaded (its own need is missing) is left out.
+        write(
+            t.path(),
+            "jdk/lib/server/libjvm.so",
+            &Synth::lib(m, "libjvm.so").needs("libgone.so.1").build(),
+        );
+        let cache = ObjectCache::new(elf::Options { symbols: false });
+        let loader = Loader::new(
+            root.clone(),
+            X86,
+            CpuProfile::for_level(X86, CpuLevel::Baseline),
+            None,
+        );
+        let tracer = Tracer::new(&loader, &cache);
+        let set = members(&root, &cache);
+        let alone = tracer.trace("/jdk/lib/libjava.so").unwrap();
+        let t = tracer.trace_member("/jdk/lib/libjava.so", &set).unwrap();
+        assert!(t.host_first().is_empty());
+        let names = |t: &Trace| -> Vec<String> {
+            t.order()
+                .map(|s| match s {
+                    Slot::Obj(i) => t.object(i).path.clone(),
+                    Slot::Missing(m) => format!("missing {}", t.missing_at(m).name),
+                })
+                .collect()
+        };
+        assert_eq!(names(&t), names(&alone));
     }
 }

@@ -62,6 +62,27 @@ pub enum GlibcRule {
     LibgccS { symbol: String },
 }
 
+/// A plugin set: ELF files a host program loads by path, each member that provides a
+/// soname other members need loaded before them (`closure::providers_first`), so that
+/// their DT_NEEDED of it is already loaded.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case", tag = "of")]
+pub enum PluginSet {
+    /// The ELF files of a language runtime's home (`runtime/`).
+    Runtime { runtime: String, home: String },
+    /// The ELF libraries of the `--include` paths.
+    Includes,
+}
+
+impl fmt::Display for PluginSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginSet::Runtime { runtime, home } => write!(f, "{runtime}'s plugin set ({home})"),
+            PluginSet::Includes => f.write_str("the plugin set of the included libraries"),
+        }
+    }
+}
+
 /// Why a path is in the layer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -109,6 +130,17 @@ pub enum Reason {
     Include { arg: String },
     /// An ELF inside an included directory, traced.
     IncludedElfDependency { of: String },
+    /// A plugin-set member its host loads first, because other members need its soname:
+    /// their DT_NEEDED of it is satisfied by it (already loaded), not searched for.
+    SetProvider {
+        /// Why it is in the layer in the first place (the runtime or the include).
+        member: Box<Reason>,
+        set: PluginSet,
+        /// The name the others need (its DT_SONAME).
+        soname: String,
+        /// The members whose DT_NEEDED it satisfies, in load order.
+        to: Vec<String>,
+    },
     /// A symlink on the way to `to`.
     Symlink { to: String },
     /// A parent directory.
@@ -154,6 +186,30 @@ impl fmt::Display for Reason {
             Reason::Probe { command } => write!(f, "probe: {command}"),
             Reason::Include { arg } => write!(f, "--include {arg}"),
             Reason::IncludedElfDependency { of } => write!(f, "needed by included {of}"),
+            Reason::SetProvider {
+                member,
+                set,
+                soname,
+                to,
+            } => {
+                // The members are named by file name: they share the set's directories.
+                let names: Vec<&str> = to
+                    .iter()
+                    .map(|p| p.rsplit('/').next().unwrap_or(p))
+                    .collect();
+                let shown = names.len().min(3);
+                write!(
+                    f,
+                    "{member}; loaded first, as the member of {set} that provides {soname} to {} member{}: {}",
+                    to.len(),
+                    if to.len() == 1 { "" } else { "s" },
+                    names[..shown].join(", ")
+                )?;
+                if names.len() > shown {
+                    write!(f, " and {} more", names.len() - shown)?;
+                }
+                Ok(())
+            }
             Reason::Symlink { to } => write!(f, "symlink to {to}"),
             Reason::Parent => f.write_str("parent directory"),
             Reason::Base { what } => write!(f, "base file: {what}"),
@@ -194,6 +250,27 @@ mod tests {
             note.to_string(),
             "dlopen note zstd of /usr/lib/libx.so.1 (suggested)"
         );
+        let provider = Reason::SetProvider {
+            member: Box::new(Reason::Include { arg: "/jdk".into() }),
+            set: PluginSet::Runtime {
+                runtime: "OpenJDK".into(),
+                home: "/jdk".into(),
+            },
+            soname: "libjvm.so".into(),
+            to: ["a", "b", "c", "d"]
+                .iter()
+                .map(|n| format!("/jdk/lib/lib{n}.so"))
+                .collect(),
+        };
+        assert_eq!(
+            provider.to_string(),
+            "--include /jdk; loaded first, as the member of OpenJDK's plugin set (/jdk) that provides libjvm.so to 4 members: liba.so, libb.so, libc.so and 1 more"
+        );
+        let json = serde_json::to_value(&provider).unwrap();
+        assert_eq!(json["kind"], "set_provider");
+        assert_eq!(json["member"]["kind"], "include");
+        assert_eq!(json["set"]["of"], "runtime");
+        assert_eq!(json["to"].as_array().unwrap().len(), 4);
         let v = Via::Runpath {
             of: "/a".into(),
             entry: "$ORIGIN".into(),

@@ -9,21 +9,21 @@
 //! dlopened it), `--dlopen` sonames, and the hints. The `#!` line is read here, once:
 //! the [`Program`] records say what each input is, for the stages after (bundle).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
 
 use crate::arch::Arch;
-use crate::closure::{Dlopened, Trace, TraceError, Tracer};
+use crate::closure::{self, Dlopened, Trace, TraceError, Tracer};
 use crate::elf::{self, DepKind};
 use crate::facts::DEFAULT_PATH;
 use crate::hints::{self, HintOptions};
 use crate::ldso::Step;
 use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
 use crate::problem::Problem;
-use crate::reason::Reason;
-use crate::resolve::{How, Slot};
+use crate::reason::{PluginSet, Reason};
+use crate::resolve::{How, Outcome, Slot};
 use crate::runtime::{self, Recognised, Take};
 use crate::session::{Session, SessionError};
 use crate::sysroot::{Kind, Root, SysrootError};
@@ -240,6 +240,7 @@ pub fn select(
     // Probe records: their programs are traced with the others, their libraries loaded
     // into every program, the rest taken last.
     let mut probe_files: Vec<(String, Reason)> = Vec::new();
+    let mut probe_libs: Vec<(String, Reason)> = Vec::new();
     for p in &opts.probes {
         let mut absent: Vec<&str> = Vec::new();
         for path in &p.paths {
@@ -254,7 +255,7 @@ pub fn select(
                         path: path.clone(),
                         reason: p.reason.clone(),
                     }),
-                    Some(false) => dlopen_paths.push((path.clone(), p.reason.clone())),
+                    Some(false) => probe_libs.push((path.clone(), p.reason.clone())),
                     None => {}
                 }
             }
@@ -309,11 +310,18 @@ pub fn select(
         }
     }
 
-    // Runtimes, hints, dlopens, and the loaded objects of every trace.
+    // The libraries of the includes are a plugin set of every program.
+    let dlopen_paths = closure::providers_first(root, src.cache(), dlopen_paths);
+
+    // Runtimes, hints, dlopens, and the loaded objects of every trace. A runtime's own
+    // programs (the JVM's jspawnhelper) join the traces as they are found.
     let mut extra: HashMap<(usize, usize), Reason> = HashMap::new();
-    for ti in 0..sel.traces.len() {
+    let mut providers = Providers::default();
+    let mut ti = 0;
+    while ti < sel.traces.len() {
         let arch = sel.traces[ti].arch;
         if sel.traces[ti].is_static {
+            ti += 1;
             continue;
         }
         let loader = src.loader(arch)?;
@@ -322,9 +330,29 @@ pub fn select(
             // Every program dlopens the included libraries and the --dlopen names, each
             // with its own search path: the union does not depend on the order of BINs.
             let trace = &mut sel.traces[ti];
-            // The libraries of the includes (and of the probes) are a plugin set.
-            let loaded = load_set(src, &tracer, trace, &dlopen_paths);
-            for ((p, reason), result) in dlopen_paths.iter().zip(loaded) {
+            let mut loaded = Vec::new();
+            for (p, reason) in &dlopen_paths {
+                match tracer.dlopen(trace, 0, p) {
+                    Dlopened::Loaded(n) => {
+                        extra.insert((ti, n), reason.clone());
+                        loaded.push(n);
+                    }
+                    Dlopened::Already(_) => {}
+                    Dlopened::Missing(m) => sel.problems.push(Problem::IncludedNotLoadable {
+                        path: p.clone(),
+                        missing: m.name,
+                    }),
+                    Dlopened::Failed(error) => sel.problems.push(Problem::IncludedDlopenFails {
+                        path: p.clone(),
+                        error,
+                    }),
+                }
+            }
+            providers.record(trace, &loaded, &PluginSet::Includes);
+            // The libraries an observed run loaded, as it loaded them (most through the
+            // search, so not as a plugin set; one that needs another of them is retried).
+            let loaded = load_set(src, &tracer, trace, &probe_libs);
+            for ((p, reason), result) in probe_libs.iter().zip(loaded) {
                 match result {
                     Dlopened::Loaded(n) => {
                         extra.insert((ti, n), reason.clone());
@@ -358,7 +386,7 @@ pub fn select(
             }
         }
         if opts.runtimes {
-            add_runtime(src, &tracer, ti, opts, &mut sel, &mut extra)?;
+            add_runtime(src, &tracer, ti, opts, &mut sel, &mut extra, &mut providers)?;
         }
         let trace = &mut sel.traces[ti];
         let h = hints::apply(&tracer, trace, &opts.hints);
@@ -399,10 +427,12 @@ pub fn select(
                 extra.entry((ti, o)).or_insert(r);
             }
         }
+        ti += 1;
     }
     for (ti, t) in sel.traces.iter().enumerate() {
         collect_trace(ti, t, &extra, &mut sel.files, &mut sel.problems);
     }
+    providers.apply(&mut sel.files);
     for (path, reason) in probe_files {
         sel.files.entry(path).or_insert(reason);
     }
@@ -435,6 +465,7 @@ fn add_runtime(
     opts: &SelectOptions,
     sel: &mut Selection,
     extra: &mut HashMap<(usize, usize), Reason>,
+    providers: &mut Providers,
 ) -> Result<(), SelectError> {
     let root = &**src.root();
     let Some(found) = runtime::recognise(root, &sel.traces[ti], &opts.env) else {
@@ -468,13 +499,33 @@ fn add_runtime(
         home: located.home.clone(),
         found_by: located.found_by.clone(),
     };
+    let set = PluginSet::Runtime {
+        runtime: profile.name.to_string(),
+        home: located.home.clone(),
+    };
     let mut members: Vec<(String, Reason)> = Vec::new();
+    let mut programs: Vec<String> = Vec::new();
     for take in &located.take {
         for (path, is_elf) in take_paths(root, take, &mut sel.problems)? {
             sel.files.entry(path.clone()).or_insert(reason.clone());
             if is_elf {
-                members.push((path, reason.clone()));
+                match elf_has_interp(src, &path) {
+                    // A program of the runtime (the JVM runs jspawnhelper for every
+                    // ProcessBuilder): traced as a program, not dlopened.
+                    Some(true) => programs.push(path),
+                    Some(false) => members.push((path, reason.clone())),
+                    None => {}
+                }
             }
+        }
+    }
+    for p in programs {
+        if sel.traces.iter().any(|t| t.program == p) {
+            continue;
+        }
+        let t = tracer.trace(&p)?;
+        if t.arch == sel.traces[ti].arch {
+            sel.traces.push(t);
         }
     }
     for g in &located.generated {
@@ -491,11 +542,12 @@ fn add_runtime(
     // dlopens them; one that cannot be loaded in the root is left out with a warning (an
     // optional module whose library is not installed).
     let trace = &mut sel.traces[ti];
-    let loaded = load_set(src, tracer, trace, &members);
-    for ((path, r), result) in members.into_iter().zip(loaded) {
-        match result {
+    let mut loaded = Vec::new();
+    for (path, r) in closure::providers_first(root, src.cache(), members) {
+        match tracer.dlopen(trace, 0, &path) {
             Dlopened::Loaded(n) => {
                 extra.entry((ti, n)).or_insert(r);
+                loaded.push(n);
             }
             Dlopened::Already(_) => {}
             Dlopened::Missing(m) => {
@@ -512,7 +564,85 @@ fn add_runtime(
             }
         }
     }
+    providers.record(trace, &loaded, &set);
     Ok(())
+}
+
+/// The plugin-set members that satisfied other objects' DT_NEEDED by being loaded first,
+/// over every trace: their entries in the selection say so ([`Reason::SetProvider`]).
+#[derive(Default)]
+struct Providers {
+    /// Provider path -> its set, the name provided, the objects it satisfied.
+    by_path: BTreeMap<String, (PluginSet, String, Vec<String>)>,
+}
+
+impl Providers {
+    /// Records, for the members `loaded` (object indices of `t`, in load order) of `set`,
+    /// which of them an object loaded after it needed and found already loaded.
+    fn record(&mut self, t: &Trace, loaded: &[usize], set: &PluginSet) {
+        for (k, &n) in loaded.iter().enumerate() {
+            for &c in &loaded[k + 1..] {
+                for e in &t.object(c).deps {
+                    let Outcome::Already(o, _) = e.outcome else {
+                        continue;
+                    };
+                    if o != n {
+                        continue;
+                    }
+                    let entry = self
+                        .by_path
+                        .entry(t.object(n).path.clone())
+                        .or_insert_with(|| (set.clone(), e.name.clone(), Vec::new()));
+                    // In load order (of the first trace that loads the set).
+                    let consumer = &t.object(c).path;
+                    if !entry.2.contains(consumer) {
+                        entry.2.push(consumer.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns each provider's reason into [`Reason::SetProvider`].
+    fn apply(self, files: &mut IndexMap<String, Reason>) {
+        for (path, (set, soname, to)) in self.by_path {
+            if let Some(r) = files.get_mut(&path) {
+                let member = Box::new(r.clone());
+                *r = Reason::SetProvider {
+                    member,
+                    set,
+                    soname,
+                    to,
+                };
+            }
+        }
+    }
+}
+
+/// The plugin set of a located runtime: the ELF libraries of its takes (its programs
+/// are not dlopened), in the order its host loads them ([`closure::providers_first`]).
+/// For a runtime's own library traced without its program (`trace`, `check`).
+pub fn runtime_members(
+    root: &Root,
+    cache: &closure::ObjectCache,
+    located: &runtime::Located,
+) -> Vec<String> {
+    let mut members = Vec::new();
+    let mut ignored = Vec::new();
+    for take in &located.take {
+        let Ok(paths) = take_paths(root, take, &mut ignored) else {
+            continue;
+        };
+        for (path, is_elf) in paths {
+            if is_elf && elf_kind(root, cache, &path) == Some(false) {
+                members.push((path, ()));
+            }
+        }
+    }
+    closure::providers_first(root, cache, members)
+        .into_iter()
+        .map(|(p, ())| p)
+        .collect()
 }
 
 /// The paths a runtime's [`Take`] brings (as `--include` brings a directory), without the
@@ -540,12 +670,10 @@ fn take_paths(
     Ok(paths)
 }
 
-/// Loads a plugin set into `trace` as its host does: every member by path, in order; a
-/// member that fails because a library it needs is not found is tried again once the
-/// other members are loaded, when one of them provides that soname (the JVM loads
-/// `lib/server/libjvm.so` before `lib/libjava.so`, whose DT_NEEDED `libjvm.so` is then
-/// already loaded; nothing on the search path finds it). A member that only loads that
-/// way is satisfied by the set, not by the search. Returns each member's result.
+/// Loads libraries into `trace` in order, each as the program would dlopen it by path; one
+/// that fails because a library it needs is not found is tried again once the others are
+/// loaded, when one of them provides that soname (what a run loaded, it loaded in some
+/// order that worked). Returns each one's result.
 fn load_set(
     src: &Session,
     tracer: &Tracer,
@@ -680,9 +808,13 @@ fn add_program(
 /// Whether the ELF at `path` has a PT_INTERP (a program) or not (a library); None if it
 /// is not an ELF file minroot can trace (wrong machine, corrupt, ...).
 fn elf_has_interp(src: &Session, path: &str) -> Option<bool> {
-    let root = src.root();
+    elf_kind(src.root(), src.cache(), path)
+}
+
+/// [`elf_has_interp`] with the root and the parsed-file cache.
+fn elf_kind(root: &Root, cache: &closure::ObjectCache, path: &str) -> Option<bool> {
     let r = root.resolve(path).ok().flatten()?;
-    let info = src.cache().get(root, &r.path).ok()?;
+    let info = cache.get(root, &r.path).ok()?;
     if !info.class64
         || Arch::from_elf_machine(info.machine).is_none()
         || !info.dynamic && info.interp.is_none()

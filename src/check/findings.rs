@@ -6,7 +6,9 @@
 //!   interpreter or library the loader would not find, an error that stops the loader, an
 //!   ELF file for another class or machine, an ELF file that cannot be parsed, a dangling,
 //!   looping or escaping symlink, gconv modules for a program that calls `iconv_open`, the
-//!   CA bundle next to a TLS library, an NSS module that exists but cannot be loaded;
+//!   CA bundle next to a TLS library, an NSS module that exists but cannot be loaded, a
+//!   program that is a language runtime whose own files (standard library, class
+//!   library, home) are not in the image;
 //! - **note**: reported, but expected in ordinary images, so it does not make `check` exit 1
 //!   unless `--strict`: an NSS service named in nsswitch.conf whose module is absent (glibc
 //!   skips such a source and goes on with the next one; Debian's default nsswitch.conf
@@ -87,6 +89,15 @@ pub enum Finding {
     },
     /// A TLS library is in the image but no CA bundle: certificate checks will fail.
     CaBundleMissing { library: String, tried: Vec<String> },
+    /// A program is a language runtime (`runtime::PROFILES`) whose own files are not in
+    /// the image, looked for as the runtime looks for them: it cannot start (CPython
+    /// without its standard library, `java` without its home's lib/libjava.so).
+    RuntimeIncomplete {
+        program: String,
+        runtime: String,
+        looked_for: Vec<String>,
+        hint: String,
+    },
     /// A directory or file the checker could not read.
     Unreadable { path: String, error: String },
 }
@@ -125,6 +136,7 @@ impl Finding {
             | Finding::Unreadable { path, .. } => path,
             Finding::NssModuleMissing { .. } => "/etc/nsswitch.conf",
             Finding::CaBundleMissing { library, .. } => library,
+            Finding::RuntimeIncomplete { program, .. } => program,
         }
     }
 
@@ -142,6 +154,7 @@ impl Finding {
             Finding::GconvMissing { .. } => "gconv_missing",
             Finding::NssModuleMissing { .. } => "nss_module_missing",
             Finding::CaBundleMissing { .. } => "ca_bundle_missing",
+            Finding::RuntimeIncomplete { .. } => "runtime_incomplete",
             Finding::Unreadable { .. } => "unreadable",
         }
     }
@@ -189,6 +202,15 @@ mod tests {
         assert_eq!(lib.kind(), "missing_library");
         let json = serde_json::to_value(&lib).unwrap();
         assert_eq!(json["kind"], "missing_library", "kind() agrees with serde");
+        let rt = Finding::RuntimeIncomplete {
+            program: "/usr/bin/python3.11".into(),
+            runtime: "CPython".into(),
+            looked_for: vec!["/usr/lib/python3.11/os.py".into()],
+            hint: "install libpython3.11-stdlib".into(),
+        };
+        assert_eq!(rt.severity(), Severity::Error);
+        assert_eq!(rt.subject(), "/usr/bin/python3.11");
+        assert_eq!(serde_json::to_value(&rt).unwrap()["kind"], rt.kind());
     }
 
     #[test]

@@ -16,11 +16,20 @@
 //! The loader's own distinctions are kept: a candidate of the wrong class is skipped and
 //! the search goes on (it shows in `skipped` if nothing else is found), an invalid ELF
 //! header stops the loader (a `LoaderError`), a missing DT_AUXILIARY filtee is not an error.
+//!
+//! Language runtimes (`runtime::PROFILES`): every program is recognised as `pack` does it
+//! and its runtime located in the image; a runtime whose own files are not there is a
+//! finding (`RuntimeIncomplete`). The ELF libraries of a located runtime (and of a runtime
+//! home a library lies in, `runtime::home_of`) are a plugin set: a member is traced as its
+//! host loads it, after the members that provide what it would miss
+//! (`Tracer::trace_member`), so the JDK's `lib/libjava.so` does not miss the
+//! `lib/server/libjvm.so` the JVM loads first. Programs are traced before libraries, so
+//! the sets are known when the libraries are.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -32,6 +41,7 @@ use crate::closure::{ObjectCache, Trace, Tracer};
 use crate::elf::{self, DepKind, ElfInfo};
 use crate::ldso::Loader;
 use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
+use crate::runtime::{self, Recognised};
 use crate::sysroot::{Root, SysrootError};
 
 /// Counts of what was looked at.
@@ -170,26 +180,41 @@ pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Rep
         .map(|l| searched_dirs(l, &parsed))
         .unwrap_or_default();
 
-    // 3. Trace every loadable ELF of the image's architecture (in parallel).
-    let results: Vec<(Class, Vec<Finding>)> = parsed
+    // 3. Trace every loadable ELF of the image's architecture (in parallel): the programs
+    // first, whose runtimes give the plugin sets, then the libraries.
+    let sets = Sets::default();
+    let inspect = |path: &String, info: &Result<Arc<ElfInfo>, String>| {
+        let reachable = |i: &ElfInfo| {
+            i.interp.is_some() || i.e_type == elf::ET_EXEC || searched.contains(parent_dir(path))
+        };
+        inspect_one(
+            path,
+            info,
+            arch,
+            loader.as_ref(),
+            gconv.as_ref(),
+            &cache,
+            &reachable,
+            &sets,
+        )
+    };
+    let is_program =
+        |i: &Result<Arc<ElfInfo>, String>| i.as_ref().is_ok_and(|i| i.interp.is_some());
+    let mut results: Vec<Option<(Class, Vec<Finding>)>> = parsed
         .par_iter()
-        .map(|(path, info)| {
-            let reachable = |i: &ElfInfo| {
-                i.interp.is_some()
-                    || i.e_type == elf::ET_EXEC
-                    || searched.contains(parent_dir(path))
-            };
-            inspect_one(
-                path,
-                info,
-                arch,
-                loader.as_ref(),
-                gconv.as_ref(),
-                &cache,
-                &reachable,
-            )
-        })
+        .map(|(path, info)| is_program(info).then(|| inspect(path, info)))
         .collect();
+    found.extend(sets.located(&root, &cache));
+    let libraries: Vec<(usize, (Class, Vec<Finding>))> = parsed
+        .par_iter()
+        .enumerate()
+        .filter(|(_, (_, info))| !is_program(info))
+        .map(|(k, (path, info))| (k, inspect(path, info)))
+        .collect();
+    for (k, r) in libraries {
+        results[k] = Some(r);
+    }
+    let results = results.into_iter().map(|r| r.expect("every ELF inspected"));
     let mut libc = false;
     let mut tls: Option<&str> = None;
     for ((path, info), (class, fs)) in parsed.iter().zip(results) {
@@ -324,6 +349,85 @@ fn parent_dir(p: &str) -> &str {
     }
 }
 
+/// A program recognised as a runtime, and where its files are (or why they are not).
+type Seen = (
+    String,
+    &'static runtime::Profile,
+    Result<runtime::Located, runtime::NotFound>,
+);
+
+/// The runtimes the image's programs are, and the plugin sets of their homes.
+#[derive(Default)]
+struct Sets {
+    /// Each program recognised as a runtime with a profile, and where its files are.
+    seen: Mutex<Vec<Seen>>,
+    /// After the programs: canonical member path -> the members of its set, in the order
+    /// the host loads them.
+    members: std::sync::OnceLock<HashMap<String, Arc<Vec<String>>>>,
+    /// Homes found from a library (`runtime::home_of`) while the libraries are traced.
+    homes: Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+impl Sets {
+    /// Recognises the runtime a traced program is, if any, and locates its files.
+    fn program(&self, root: &Root, program: &str, trace: &Trace) {
+        if let Some(Recognised::Profile(p, f)) = runtime::recognise(root, trace, &[]) {
+            let located = (p.locate)(root, &f);
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push((program.to_string(), p, located));
+            }
+        }
+    }
+
+    /// Once every program is traced: the plugin set of each located home, and a finding
+    /// for each program whose runtime's files are not in the image.
+    fn located(&self, root: &Root, cache: &ObjectCache) -> Vec<Finding> {
+        let mut seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::new();
+        let mut homes: BTreeMap<(&str, String), runtime::Located> = BTreeMap::new();
+        for (program, profile, located) in seen {
+            match located {
+                Ok(l) => {
+                    homes.entry((profile.name, l.home.clone())).or_insert(l);
+                }
+                Err(nf) => out.push(Finding::RuntimeIncomplete {
+                    program,
+                    runtime: profile.name.to_string(),
+                    looked_for: nf.looked_for,
+                    hint: nf.hint,
+                }),
+            }
+        }
+        let mut members = HashMap::new();
+        for l in homes.values() {
+            let set = Arc::new(crate::select::runtime_members(root, cache, l));
+            for m in set.iter() {
+                if let Ok(Some(r)) = root.resolve(m) {
+                    members.entry(r.path).or_insert_with(|| set.clone());
+                }
+            }
+        }
+        let _ = self.members.set(members);
+        out
+    }
+
+    /// The plugin set `path` (canonical) is a member of: of a located runtime, else of
+    /// the runtime home it lies in (asked once per home).
+    fn of(&self, root: &Root, cache: &ObjectCache, path: &str) -> Option<Arc<Vec<String>>> {
+        if let Some(set) = self.members.get().and_then(|m| m.get(path)) {
+            return Some(set.clone());
+        }
+        let (_, located) = runtime::home_of(root, path)?;
+        let mut homes = self.homes.lock().ok()?;
+        let set = homes
+            .entry(located.home.clone())
+            .or_insert_with(|| Arc::new(crate::select::runtime_members(root, cache, &located)));
+        Some(set.clone())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn inspect_one(
     path: &str,
     info: &Result<Arc<ElfInfo>, String>,
@@ -332,6 +436,7 @@ fn inspect_one(
     gconv: Option<&Gconv>,
     cache: &ObjectCache,
     reachable: &dyn Fn(&ElfInfo) -> bool,
+    sets: &Sets,
 ) -> (Class, Vec<Finding>) {
     let info = match info {
         Ok(i) => i,
@@ -372,7 +477,19 @@ fn inspect_one(
     } else {
         Class::Library
     };
-    let trace = match Tracer::new(loader, cache).trace(path) {
+    let tracer = Tracer::new(loader, cache);
+    let traced = tracer.trace(path).and_then(|t| {
+        // A library that misses something may be a plugin-set member whose host loads
+        // the provider first.
+        if matches!(class, Class::Library)
+            && !t.complete()
+            && let Some(set) = sets.of(loader.root(), cache, path)
+        {
+            return tracer.trace_member(path, &set);
+        }
+        Ok(t)
+    });
+    let trace = match traced {
         Ok(t) => t,
         Err(e) => {
             let error = match e {
@@ -390,6 +507,9 @@ fn inspect_one(
             );
         }
     };
+    if matches!(class, Class::Program) {
+        sets.program(loader.root(), path, &trace);
+    }
     let mut out = trace_findings(path, &trace);
     if matches!(class, Class::Program)
         && let Some(g) = gconv
@@ -760,6 +880,139 @@ mod tests {
         );
         let r = scan(d, None, None).unwrap();
         assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
+    /// A JRE laid out as Debian's: HOME/bin/java needs libjli.so ($ORIGIN/../lib), the
+    /// plugin set in HOME/lib needs lib/server/libjvm.so, which no search finds.
+    fn jre(t: &tempfile::TempDir) {
+        let d = t.path();
+        let m = X86.elf_machine();
+        let home = "usr/lib/jvm/java-17-openjdk-amd64";
+        let exe = Synth::exe(m, X86.loader_path())
+            .needs("libjli.so")
+            .needs("libc.so.6")
+            .runpath("$ORIGIN/../lib");
+        write(d, &format!("{home}/bin/java"), &exe.build());
+        std::fs::create_dir_all(d.join("usr/bin")).unwrap();
+        symlink(format!("/{home}/bin/java"), d.join("usr/bin/java")).unwrap();
+        let lib = |soname: &str, needs: &[&str]| {
+            let mut s = Synth::lib(m, soname).runpath("$ORIGIN");
+            for n in needs {
+                s = s.needs(n);
+            }
+            s.build()
+        };
+        write(
+            d,
+            &format!("{home}/lib/libjli.so"),
+            &lib("libjli.so", &["libc.so.6"]),
+        );
+        write(
+            d,
+            &format!("{home}/lib/server/libjvm.so"),
+            &lib("libjvm.so", &["libc.so.6"]),
+        );
+        write(
+            d,
+            &format!("{home}/lib/libjava.so"),
+            &lib("libjava.so", &["libjvm.so", "libc.so.6"]),
+        );
+        write(
+            d,
+            &format!("{home}/lib/libnio.so"),
+            &lib("libnio.so", &["libjava.so", "libjvm.so"]),
+        );
+        write(d, &format!("{home}/lib/jvm.cfg"), b"-server KNOWN\n");
+        write(d, &format!("{home}/lib/modules"), b"jimage");
+    }
+
+    #[test]
+    fn r_issue_10_a_jre_plugin_set_is_satisfied_by_its_members() {
+        let t = image();
+        jre(&t);
+        let r = scan(t.path(), None, None).unwrap();
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+
+        // Without a launcher in the image, the home a library lies in is the set.
+        let home = t.path().join("usr/lib/jvm/java-17-openjdk-amd64");
+        let away = tempfile::tempdir().unwrap();
+        std::fs::copy(home.join("bin/java"), away.path().join("java")).unwrap();
+        std::fs::remove_file(home.join("bin/java")).unwrap();
+        let r = scan(t.path(), None, None).unwrap();
+        let k = kinds(&r);
+        assert_eq!(k, [("dangling_symlink".into(), "/usr/bin/java".into())]);
+        std::fs::copy(away.path().join("java"), home.join("bin/java")).unwrap();
+
+        // What no member provides is still missing.
+        let m = X86.elf_machine();
+        write(
+            t.path(),
+            "usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so",
+            &Synth::lib(m, "libawt.so")
+                .needs("libjvm.so")
+                .needs("libX11.so.6")
+                .build(),
+        );
+        let r = scan(t.path(), None, None).unwrap();
+        let missing: Vec<(&str, &str)> = r
+            .findings
+            .iter()
+            .filter_map(|f| match f {
+                Finding::MissingLibrary { elf, name, .. } => Some((elf.as_str(), name.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            missing,
+            [(
+                "/usr/lib/jvm/java-17-openjdk-amd64/lib/libawt.so",
+                "libX11.so.6"
+            )]
+        );
+    }
+
+    #[test]
+    fn r_issue_10_a_runtime_without_its_own_files_is_reported() {
+        let t = image();
+        jre(&t);
+        let home = t.path().join("usr/lib/jvm/java-17-openjdk-amd64");
+        std::fs::remove_file(home.join("lib/modules")).unwrap();
+        let r = scan(t.path(), None, None).unwrap();
+        let k = kinds(&r);
+        assert!(
+            k.contains(&(
+                "runtime_incomplete".into(),
+                "/usr/lib/jvm/java-17-openjdk-amd64/bin/java".into()
+            )),
+            "{k:?}"
+        );
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.kind() == "runtime_incomplete")
+            .unwrap();
+        assert_eq!(f.severity(), super::super::Severity::Error);
+        let Finding::RuntimeIncomplete {
+            runtime,
+            looked_for,
+            ..
+        } = f
+        else {
+            unreachable!()
+        };
+        assert_eq!(runtime, "OpenJDK");
+        assert_eq!(
+            looked_for,
+            &["/usr/lib/jvm/java-17-openjdk-amd64/lib/modules".to_string()]
+        );
+        // Without its home the JRE is no plugin set: libjvm.so is missing again.
+        assert!(
+            k.contains(&(
+                "missing_library".into(),
+                "/usr/lib/jvm/java-17-openjdk-amd64/lib/libjava.so".into()
+            )),
+            "{k:?}"
+        );
     }
 
     #[test]

@@ -215,6 +215,15 @@ fn message(f: &Finding) -> String {
             "{library}: a TLS library, but no CA bundle (looked for {}): certificate checks will fail",
             tried.join(" ")
         ),
+        Finding::RuntimeIncomplete {
+            program,
+            runtime,
+            looked_for,
+            hint,
+        } => format!(
+            "{program} is {runtime}, but its own files are not in the image (looked for {}): it cannot start; {hint}",
+            looked_for.join(", ")
+        ),
         Finding::Unreadable { path, error } => format!("{path}: not checked: {error}"),
     }
 }

@@ -1,5 +1,11 @@
 //! `minroot trace`: run the tracer over every BIN and render tree, list or JSON.
 //! Rendering is a match over the typed reasons; nothing here decides what is loaded.
+//!
+//! A library that lies in a runtime's home (`runtime::home_of`: the JDK's `lib/libjava.so`)
+//! is traced as a member of the home's plugin set (`Tracer::trace_member`): what it would
+//! miss but another member provides, and its host loads first, shows as satisfied by that
+//! member (`[loaded first by the host: ...]`), not as "not found". Every other trace is
+//! the plain loader's.
 
 use std::io::Write;
 
@@ -13,7 +19,7 @@ use super::{Status, print_problems};
 use crate::closure::{Trace, TraceError, Tracer};
 use crate::elf::DepKind;
 use crate::ldso::Tried;
-use crate::reason::Via;
+use crate::reason::{PluginSet, Via};
 use crate::resolve::Already;
 use crate::resolve::{How, Outcome, Slot};
 use crate::session::{CpuChoice, Session, inside_path};
@@ -50,7 +56,7 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
     let mut json: Vec<JsonProgram> = Vec::new();
     let color = env.stdout_tty;
     for (b, chunk) in paths.chunks(batch).enumerate() {
-        let results: Vec<Result<Trace, String>> = chunk
+        let results: Vec<Result<Traced, String>> = chunk
             .par_iter()
             .map(|p| trace_one(&session, p, many).map_err(|e| e.to_string()))
             .collect();
@@ -58,7 +64,7 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
             let i = b * batch + k;
             let typed = &args.bins[i];
             status = status.max(match r {
-                Ok(t) => Status::of(t.complete()),
+                Ok((t, _)) => Status::of(t.complete()),
                 Err(_) => Status::Error,
             });
             if let Err(e) = r {
@@ -70,7 +76,7 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
                     if many {
                         writeln!(out, "{typed}:")?;
                     }
-                    if let Ok(t) = r {
+                    if let Ok((t, _)) = r {
                         render_list(&mut out, t)?;
                     }
                 }
@@ -78,8 +84,8 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
                     if i > 0 {
                         writeln!(out)?;
                     }
-                    if let Ok(t) = r {
-                        render_tree(&mut out, t, args.all, args.verbose, color)?;
+                    if let Ok((t, set)) = r {
+                        render_tree(&mut out, t, set.as_ref(), args.all, args.verbose, color)?;
                     }
                 }
                 TraceFormat::Json => json.push(json_program(typed, r)),
@@ -96,7 +102,10 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
     Ok(status)
 }
 
-fn trace_one(session: &Session, path: &str, many: bool) -> Result<Trace, TraceError> {
+/// A trace, and the plugin set it was traced in (a runtime's own library).
+type Traced = (Trace, Option<PluginSet>);
+
+fn trace_one(session: &Session, path: &str, many: bool) -> Result<Traced, TraceError> {
     let (_, info) = Tracer::inspect_program(session.root(), session.cache(), path)?;
     let arch =
         crate::arch::Arch::from_elf_machine(info.machine).expect("checked by inspect_program");
@@ -105,11 +114,23 @@ fn trace_one(session: &Session, path: &str, many: bool) -> Result<Trace, TraceEr
         why: e.to_string(),
     })?;
     let tracer = Tracer::new(&loader, session.cache());
-    if many {
-        tracer.sequential().trace(path)
-    } else {
-        tracer.trace(path)
+    let tracer = if many { tracer.sequential() } else { tracer };
+    // A library (no PT_INTERP) in a runtime's home: traced among its plugin set.
+    if info.interp.is_none()
+        && let Some((profile, located)) = crate::runtime::home_of(session.root(), path)
+    {
+        let members = crate::select::runtime_members(session.root(), session.cache(), &located);
+        let t = tracer.trace_member(path, &members)?;
+        if !t.host_first().is_empty() {
+            let set = PluginSet::Runtime {
+                runtime: profile.name.to_string(),
+                home: located.home,
+            };
+            return Ok((t, Some(set)));
+        }
+        return Ok((t, None));
     }
+    Ok((tracer.trace(path)?, None))
 }
 
 /// `NAME => PATH` / `NAME => not found`, load order, each object once.
@@ -168,6 +189,7 @@ fn hwcaps_note(dir: &str) -> Option<String> {
     Some(dir[i + 1..].trim_end_matches('/').to_string())
 }
 
+#[derive(Clone, Copy)]
 struct Paint(bool);
 impl Paint {
     fn red(&self, s: &str) -> String {
@@ -193,14 +215,31 @@ impl Paint {
     }
 }
 
+/// What the tree shows, and the plugin-set members already drawn (each once).
+struct Tree<'a> {
+    all: bool,
+    verbose: bool,
+    p: Paint,
+    set: Option<&'a PluginSet>,
+    drawn: std::collections::HashSet<usize>,
+}
+
 fn render_tree(
     out: &mut impl Write,
     t: &Trace,
+    set: Option<&PluginSet>,
     all: bool,
     verbose: bool,
     color: bool,
 ) -> std::io::Result<()> {
-    let p = Paint(color);
+    let mut tree = Tree {
+        all,
+        verbose,
+        p: Paint(color),
+        set,
+        drawn: Default::default(),
+    };
+    let p = tree.p;
     if t.is_static {
         writeln!(
             out,
@@ -225,7 +264,7 @@ fn render_tree(
         p.dim(&format!("[{}{}]", t.arch, interp))
     )?;
     let mut stack = Vec::new();
-    tree_children(out, t, 0, &mut stack, all, verbose, &p)?;
+    tree_children(out, t, 0, &mut stack, &mut tree)?;
     let libs = t.libraries().count();
     let mut missing: Vec<&str> = t
         .missing()
@@ -253,6 +292,23 @@ fn render_tree(
         ));
     }
     writeln!(out, "{summary}")?;
+    if let Some(set) = set {
+        let first: Vec<&str> = t
+            .host_first()
+            .iter()
+            .map(|&o| t.object(o).path.as_str())
+            .collect();
+        let they = if first.len() == 1 {
+            "it provides"
+        } else {
+            "they provide"
+        };
+        writeln!(
+            out,
+            "note: traced as a member of {set}, whose host loads {} first: what {they} is already loaded",
+            first.join(", ")
+        )?;
+    }
     for m in t.missing() {
         if let Some(s) = &m.stale_cache {
             writeln!(
@@ -270,15 +326,20 @@ fn tree_children(
     t: &Trace,
     obj: usize,
     stack: &mut Vec<bool>,
-    all: bool,
-    verbose: bool,
-    p: &Paint,
+    tree: &mut Tree,
 ) -> std::io::Result<()> {
+    let (all, verbose, p) = (tree.all, tree.verbose, tree.p);
+    // A name satisfied by a plugin-set member its host loaded first is always shown:
+    // that is where the member (and what it loads) enters the picture.
     let edges: Vec<_> = t
         .object(obj)
         .deps
         .iter()
-        .filter(|e| all || !matches!(e.outcome, Outcome::Already(..) | Outcome::Ignored))
+        .filter(|e| match e.outcome {
+            Outcome::Already(o, _) if t.is_host_first(o) => true,
+            Outcome::Already(..) | Outcome::Ignored => all,
+            _ => true,
+        })
         .collect();
     for (k, e) in edges.iter().enumerate() {
         let last = k + 1 == edges.len();
@@ -304,8 +365,27 @@ fn tree_children(
                     ob.path
                 )?;
                 stack.push(!last);
-                tree_children(out, t, *o, stack, all, verbose, p)?;
+                tree_children(out, t, *o, stack, tree)?;
                 stack.pop();
+            }
+            Outcome::Already(o, _) if t.is_host_first(*o) => {
+                let ob = t.object(*o);
+                let set = tree
+                    .set
+                    .map(|s| format!("a member of {s}"))
+                    .unwrap_or_else(|| "a plugin-set member".into());
+                writeln!(
+                    out,
+                    "{prefix}{kind}{} {} {}",
+                    e.name,
+                    p.dim(&format!("[loaded first by the host: {set}]")),
+                    ob.path
+                )?;
+                if tree.drawn.insert(*o) {
+                    stack.push(!last);
+                    tree_children(out, t, *o, stack, tree)?;
+                    stack.pop();
+                }
             }
             Outcome::Already(o, how) => {
                 let ob = t.object(*o);
@@ -402,6 +482,26 @@ struct JsonProgram {
     missing: Vec<JsonMissing>,
     #[serde(skip_serializing_if = "Option::is_none")]
     loader_error: Option<JsonFatal>,
+    /// For a runtime's own library: the plugin set it was traced in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugin_set: Option<JsonPluginSet>,
+}
+
+#[derive(Serialize)]
+struct JsonPluginSet {
+    #[serde(flatten)]
+    set: PluginSet,
+    /// The members its host loads first (paths), in load order.
+    loaded_first: Vec<String>,
+    /// The needs (of the library or of what it loads) those members satisfy.
+    satisfied: Vec<JsonSatisfied>,
+}
+
+#[derive(Serialize)]
+struct JsonSatisfied {
+    name: String,
+    requested_by: String,
+    path: String,
 }
 
 #[derive(Serialize)]
@@ -458,6 +558,9 @@ struct JsonEdge {
     result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
+    /// `plugin_set` when the object is a plugin-set member its host loaded first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    satisfied_by: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -483,8 +586,8 @@ struct JsonFatal {
     error: String,
 }
 
-fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
-    let t = match r {
+fn json_program(typed: &str, r: &Result<Traced, String>) -> JsonProgram {
+    let (t, set) = match r {
         Err(e) => {
             return JsonProgram {
                 program: typed.into(),
@@ -500,9 +603,10 @@ fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
                 objects: vec![],
                 missing: vec![],
                 loader_error: None,
+                plugin_set: None,
             };
         }
-        Ok(t) => t,
+        Ok((t, set)) => (t, set),
     };
     let name_of = |i: usize| t.object(i).path.clone();
     let objects = t
@@ -581,10 +685,30 @@ fn json_program(typed: &str, r: &Result<Trace, String>) -> JsonProgram {
             requested_by: name_of(f.requested_by),
             error: f.error.clone(),
         }),
+        plugin_set: set.as_ref().map(|s| JsonPluginSet {
+            set: s.clone(),
+            loaded_first: t.host_first().iter().map(|&o| name_of(o)).collect(),
+            satisfied: t
+                .loaded()
+                .flat_map(|(i, o)| o.deps.iter().map(move |e| (i, e)))
+                .filter_map(|(i, e)| match e.outcome {
+                    Outcome::Already(o, _) if t.is_host_first(o) => Some(JsonSatisfied {
+                        name: e.name.clone(),
+                        requested_by: name_of(i),
+                        path: name_of(o),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        }),
     }
 }
 
 fn json_edge(t: &Trace, e: &crate::resolve::Edge) -> JsonEdge {
+    let satisfied_by = match e.outcome {
+        Outcome::Already(o, _) if t.is_host_first(o) => Some("plugin_set"),
+        _ => None,
+    };
     let (result, path) = match &e.outcome {
         Outcome::Loaded(o) => ("loaded", Some(t.object(*o).path.clone())),
         Outcome::Already(o, _) => ("already_loaded", Some(t.object(*o).path.clone())),
@@ -597,5 +721,6 @@ fn json_edge(t: &Trace, e: &crate::resolve::Edge) -> JsonEdge {
         kind: e.kind,
         result,
         path,
+        satisfied_by,
     }
 }

@@ -21,6 +21,7 @@
 //! This module finds; `select.rs` adds what it found to the selection, with the reason
 //! `runtime: NAME (home, found by ...)`.
 
+pub mod java;
 pub mod node;
 pub mod perl;
 pub mod pyc;
@@ -59,6 +60,7 @@ impl std::fmt::Debug for Profile {
 /// The runtimes minroot knows.
 pub const PROFILES: &[Profile] = &[
     python::PROFILE,
+    java::PROFILE,
     Profile {
         name: "Perl",
         recognise: Recognise {
@@ -80,6 +82,33 @@ pub const PROFILES: &[Profile] = &[
         locate: node::locate,
     },
 ];
+
+/// A profile's answer to "which home does this file lie in", for a runtime's own library
+/// traced without its program (`trace HOME/lib/x.so`, `check` of an image): the home's
+/// ELF files are then the plugin set the library is loaded with. A table beside
+/// [`PROFILES`] rather than a field of [`Profile`], so that a profile without an answer
+/// needs no entry (its libraries are traced alone, as before).
+#[derive(Clone, Copy)]
+pub struct HomeQuery {
+    /// The [`Profile::name`] it answers for.
+    pub profile: &'static str,
+    /// The home `path` (inside the root) lies in, located as the runtime would, if any.
+    pub home_of: fn(&Root, &str) -> Option<Located>,
+}
+
+/// The profiles that can say which home a file lies in.
+pub const HOME_QUERIES: &[HomeQuery] = &[HomeQuery {
+    profile: "OpenJDK",
+    home_of: java::home_of,
+}];
+
+/// The runtime home `path` lies in, asked of every profile of [`HOME_QUERIES`] in order.
+pub fn home_of(root: &Root, path: &str) -> Option<(&'static Profile, Located)> {
+    HOME_QUERIES.iter().find_map(|q| {
+        let profile = PROFILES.iter().find(|p| p.name == q.profile)?;
+        Some((profile, (q.home_of)(root, path)?))
+    })
+}
 
 /// A traced program recognised as a runtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -330,6 +359,13 @@ mod tests {
                 !p.recognise.sonames.is_empty() || !p.recognise.markers.is_empty(),
                 "{} must be recognisable",
                 p.name
+            );
+        }
+        for q in HOME_QUERIES {
+            assert!(
+                PROFILES.iter().any(|p| p.name == q.profile),
+                "{} answers home_of but is not in PROFILES",
+                q.profile
             );
         }
         for o in OTHERS {
