@@ -366,18 +366,10 @@ fn a_library_of_another_machine_is_named() {
 fn an_aarch64_layer_is_checked_as_aarch64() {
     let Some(arm) = arm64() else { return };
     let out = shared_dir().join("arm64.tar.gz");
-    // Without CPython's runtime files: with them the layer has `_ssl` and libssl, and
-    // the arm64 root (no maintainer scripts ran) has no CA bundle, which check rightly
-    // reports; this test is about the architecture.
-    pack(
-        &arm,
-        &[
-            "--no-runtime",
-            "-o",
-            out.to_str().unwrap(),
-            "/usr/bin/python3",
-        ],
-    );
+    // busybox: neither a language runtime (whose files a --no-runtime layer lacks, which
+    // check reports) nor a TLS client (the arm64 root, where no maintainer script ran,
+    // has no CA bundle, which check reports too); this test is about the architecture.
+    pack(&arm, &["-o", out.to_str().unwrap(), "/bin/busybox"]);
     let (code, v, err) = check_json(&[out.to_str().unwrap()]);
     assert_eq!(v["arch"], "aarch64", "{err}");
     assert_eq!(code, 0, "{:?}", kinds(&v));
@@ -606,9 +598,8 @@ fn a_multi_platform_image_is_checked_for_the_chosen_platform() {
     std::fs::write(
         &spec,
         format!(
-            // runtime = false: see an_aarch64_layer_is_checked_as_aarch64 (no CA bundle in
-            // the arm64 root for CPython's libssl).
-            "bins = [\"/usr/bin/python3\"]\nruntime = false\n[image]\ntag = \"py:1\"\n\
+            // busybox: see an_aarch64_layer_is_checked_as_aarch64.
+            "bins = [\"/bin/busybox\"]\n[image]\ntag = \"bb:1\"\n\
              [[platform]]\nname = \"linux/amd64\"\nroot = \"{}\"\n\
              [[platform]]\nname = \"linux/arm64\"\nroot = \"{}\"\n",
             amd.display(),
