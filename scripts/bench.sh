@@ -4,6 +4,8 @@
 #   2. trace every ELF of /usr/bin      (one process each)
 #   3. pack ffmpeg's closure            minroot vs GNU tar | sha256sum (and | gzip -6),
 #                                       and vs reading + hashing the files once (cat | sha256sum)
+#   4. import-heavy CPython start       from the packed image vs in the root
+#   5. minroot probe overhead           a run under observation vs the same run
 #   4. import-heavy CPython start       from the packed image vs in the root (bwrap, read-only,
 #                                       alternated run by run, median of the per-pair ratios)
 # Installs what it needs (ffmpeg, libtree, pax-utils' lddtree, hyperfine) when missing.
@@ -116,5 +118,36 @@ ratios = [y / x for x, y in zip(a, b)]
 print(f"  in the root ({root})            median {statistics.median(a)*1e3:7.1f} ms")
 print(f"  from the packed image (--rootfs) median {statistics.median(b)*1e3:7.1f} ms")
 print(f"  image / root: median of {runs} per-pair ratios x{statistics.median(ratios):.2f}")
+PY
+echo "== 5. minroot probe: a run under observation vs the same run"
+# The same command in the same root, alternated: plain under bwrap (read-only root, as
+# above), and under `minroot probe` (which also sets up its namespaces and overlay and
+# writes the record). Two kinds of run: an import-heavy CPython start (~1000 file calls)
+# and a `git status`-like walk that stats every file of a tree.
+/usr/bin/python3 - "$RUNS" "$PYROOT" "$M" "$TMP" "$PYCMD" <<'PY'
+import statistics, subprocess, sys, time
+runs, root, m, tmp, pycmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+cases = [
+    ("import-heavy CPython start", ["/usr/bin/python3", "-c", pycmd]),
+    ("stat every file of /usr/lib/python3.11", ["/usr/bin/find", "/usr/lib/python3.11", "-newer", "/etc/hostname"]),
+]
+def plain(cmd):
+    return ["bwrap", "--ro-bind", root, "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--unshare-pid", "--unshare-net", "--die-with-parent", "--clearenv", *cmd]
+def probed(cmd):
+    return [m, "probe", "--root", root, "-o", f"{tmp}/bench.probe.json", "--", *cmd]
+def once(argv):
+    t = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+for name, cmd in cases:
+    once(plain(cmd)); once(probed(cmd))
+    a, b = [], []
+    for _ in range(runs):
+        a.append(once(plain(cmd)))
+        b.append(once(probed(cmd)))
+    ratios = [y / x for x, y in zip(a, b)]
+    print(f"  {name}: plain median {statistics.median(a)*1e3:7.1f} ms, probed {statistics.median(b)*1e3:7.1f} ms,"
+          f" median of {runs} per-pair ratios x{statistics.median(ratios):.2f}")
 PY
 echo "(raw hyperfine results in $OUT/)"

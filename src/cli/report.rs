@@ -103,6 +103,29 @@ pub fn render(r: &Report) -> String {
             ));
         }
     }
+    if let Some(p) = &r.probe {
+        s.push_str(&format!(
+            "added by the probe: {} entries ({} files, {}) beyond the static closure and the runtimes\n",
+            p.entries,
+            p.files,
+            human(p.bytes)
+        ));
+        if !p.missing.is_empty() {
+            s.push_str(&format!(
+                "looked for by the probed runs, not in the root: {}\n",
+                p.missing.len()
+            ));
+            for m in p.missing.iter().take(UNOWNED_SHOWN) {
+                s.push_str(&format!("  {m}\n"));
+            }
+            if p.missing.len() > UNOWNED_SHOWN {
+                s.push_str(&format!(
+                    "  ... and {} more (--json lists every one)\n",
+                    p.missing.len() - UNOWNED_SHOWN
+                ));
+            }
+        }
+    }
     if !r.unowned.is_empty() {
         s.push_str(&format!("files from no package: {}\n", r.unowned.len()));
         for u in r.unowned.iter().take(UNOWNED_SHOWN) {

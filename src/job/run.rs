@@ -219,12 +219,20 @@ fn finish(
     let report = match (&made.packages, wants_report) {
         (Some(pk), true) => {
             let scan = scan_root(&made.root).map_err(JobError::Scan)?;
-            Some(Report::new(
-                pk.db.as_ref(),
-                &made.plan,
-                &pk.attribution,
-                &scan,
-            ))
+            let mut r = Report::new(pk.db.as_ref(), &made.plan, &pk.attribution, &scan);
+            if !job.select.probes.is_empty() {
+                let missing: std::collections::BTreeSet<String> = job
+                    .select
+                    .probes
+                    .iter()
+                    .flat_map(|(_, rec)| rec.missing.iter().cloned())
+                    .collect();
+                r.probe = Some(crate::sbom::report::ProbeAdded::of(
+                    &made.plan,
+                    missing.into_iter().collect(),
+                ));
+            }
+            Some(r)
         }
         _ => None,
     };

@@ -99,6 +99,41 @@ pub struct Report {
     pub layer_surface: Surface<Vec<String>>,
     pub root_surface: Surface<u64>,
     pub warnings: Vec<String>,
+    /// What probe records added beyond the static closure and the runtimes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeAdded>,
+}
+
+/// What probe records added to the layer, and what their runs looked for in vain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeAdded {
+    /// Entries whose only reason is a probe, and the bytes of their files.
+    pub entries: u64,
+    pub files: u64,
+    pub bytes: u64,
+    /// Paths the runs looked for and did not find (hints: a file the program would use
+    /// if it were there), sorted.
+    pub missing: Vec<String>,
+}
+
+impl ProbeAdded {
+    /// What `plan` holds because of a probe, with the runs' `missing` paths.
+    pub fn of(plan: &Plan, missing: Vec<String>) -> ProbeAdded {
+        let mut p = ProbeAdded {
+            missing,
+            ..ProbeAdded::default()
+        };
+        for e in plan.entries().values() {
+            if matches!(e.reason, crate::reason::Reason::Probe { .. }) {
+                p.entries += 1;
+                if matches!(e.content, Content::File { .. } | Content::Data(_)) {
+                    p.files += 1;
+                    p.bytes += e.size();
+                }
+            }
+        }
+        p
+    }
 }
 
 /// What a walk of the root found.
@@ -286,6 +321,7 @@ impl Report {
             layer_surface: layer_surface(plan),
             root_surface: scan.surface.clone(),
             warnings: db.map(|d| d.warnings.clone()).unwrap_or_default(),
+            probe: None,
         }
     }
 }
