@@ -13,6 +13,9 @@ cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
 scripts/module-cycles.py
 scripts/python-tools.sh
+# The minroot of the commit before runtime profiles: --no-runtime must give its layers.
+MINROOT_BASELINE=$(scripts/baseline.sh)
+export MINROOT_BASELINE
 # Debug build too, for the regression inputs: overflow checks are on there.
 cargo test --test fuzz_regressions --test malformed
 MINROOT_REQUIRE_ALL=1 cargo test --release --lib --bins --tests -- --test-threads="${MINROOT_TEST_THREADS:-2}"

@@ -674,12 +674,9 @@ fn r_issue_10_no_runtime_is_the_layer_of_before_runtimes() {
     for n in &old_names {
         assert!(new_names.contains(n), "{n} only in the --no-runtime layer");
     }
-    // Byte for byte the layer of a minroot from before runtime profiles, when one is
-    // given (MINROOT_BASELINE=/path/to/minroot; scripts/test.sh does not need it).
-    let Some(baseline) = std::env::var_os("MINROOT_BASELINE") else {
-        eprintln!(
-            "MINROOT_BASELINE not set: the --no-runtime layer is not compared with an older minroot"
-        );
+    // Byte for byte the layer of a minroot from before runtime profiles
+    // (scripts/test.sh sets MINROOT_BASELINE: scripts/baseline.sh).
+    let Some(baseline) = common::baseline() else {
         return;
     };
     let keytool = format!("{home}/bin/keytool");

@@ -485,7 +485,7 @@ fn no_runtime_leaves_the_layer_as_it_was() {
     );
     assert!(!files.keys().any(|k| k.contains("libsqlite3")));
     assert!(files.contains_key(&format!("usr/bin/python{v}")));
-    match std::env::var_os("MINROOT_BASELINE") {
+    match common::baseline() {
         Some(old) => {
             let b = d.path().join("b.tar");
             let o = Command::new(old)
@@ -496,7 +496,7 @@ fn no_runtime_leaves_the_layer_as_it_was() {
             assert!(o.status.success(), "{}", text(&o.stderr));
             assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
         }
-        None => eprintln!("MINROOT_BASELINE not set: no byte comparison with an older minroot"),
+        None => {}
     }
 }
 

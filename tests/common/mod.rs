@@ -291,3 +291,15 @@ pub fn fixture(name: &str) -> Option<PathBuf> {
     let arch = name.strip_suffix("-cache").unwrap_or(name);
     (d.is_dir() && fixtures_dir().join(format!("{arch}.stamp")).is_file()).then_some(d)
 }
+
+/// A minroot built from an older commit (`scripts/baseline.sh` builds it; scripts/test.sh
+/// sets MINROOT_BASELINE to its path), for tests that show a change kept every byte.
+pub fn baseline() -> Option<PathBuf> {
+    let p = std::env::var_os("MINROOT_BASELINE").map(PathBuf::from);
+    let ok = p.as_ref().is_some_and(|p| p.is_file());
+    require(
+        "MINROOT_BASELINE, a minroot of the commit before runtimes (scripts/baseline.sh)",
+        ok,
+    )
+    .then(|| p.unwrap())
+}
