@@ -11,6 +11,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::record::{Link, Paths};
 use super::syscalls::Access;
 use crate::select::Shebang;
@@ -91,6 +93,9 @@ fn absent(root: &Root, path: &str) -> (String, Option<String>) {
     (format!("/{}", out.join("/")), None)
 }
 
+/// A path found in the root: canonical, the links met, what it is (None: a symlink).
+type Found = Option<(String, Vec<crate::sysroot::Link>, Option<Kind>)>;
+
 /// The paths of a run, classified.
 pub struct Classified {
     pub paths: Paths,
@@ -111,26 +116,37 @@ pub fn classify(root: &Root, upper: &Path, events: &BTreeSet<Event>) -> Classifi
         std::fs::symlink_metadata(upper.join(rel)).is_ok()
     };
     let mut execs: Vec<String> = Vec::new();
-    for e in events {
-        if is_pseudo(&crate::sysroot::clean(&e.path)) {
+    // Resolving is the slow part and pure (the root's memo is shared): in parallel, then
+    // merged in the events' order.
+    let events: Vec<&Event> = events.iter().collect();
+    let found: Vec<Option<Found>> = events
+        .par_iter()
+        .map(|e| {
+            if is_pseudo(&crate::sysroot::clean(&e.path)) {
+                return None;
+            }
+            Some(if e.nofollow {
+                root.resolve_nofollow(&e.path)
+                    .ok()
+                    .flatten()
+                    .map(|(p, links)| {
+                        let kind = match root.link_target(&p) {
+                            Some(_) => None,
+                            None => root.resolve(&p).ok().flatten().map(|r| r.kind),
+                        };
+                        (p, links, kind)
+                    })
+            } else {
+                root.resolve(&e.path)
+                    .ok()
+                    .flatten()
+                    .map(|r| (r.path, r.links, Some(r.kind)))
+            })
+        })
+        .collect();
+    for (e, found) in events.into_iter().zip(found) {
+        let Some(found) = found else {
             continue;
-        }
-        let found = if e.nofollow {
-            root.resolve_nofollow(&e.path)
-                .ok()
-                .flatten()
-                .map(|(p, links)| {
-                    let kind = match root.link_target(&p) {
-                        Some(_) => None,
-                        None => root.resolve(&p).ok().flatten().map(|r| r.kind),
-                    };
-                    (p, links, kind)
-                })
-        } else {
-            root.resolve(&e.path)
-                .ok()
-                .flatten()
-                .map(|r| (r.path, r.links, Some(r.kind)))
         };
         let Some((canonical, links, kind)) = found else {
             // Not in the root: the run's own, or looked for and absent. Its directory, as

@@ -231,7 +231,7 @@ pub fn run(opts: &ProbeOptions) -> Result<Probed, ProbeError> {
     listener
         .set_nonblocking(true)
         .map_err(setup("binding the socket"))?;
-    pin_to_one_cpu();
+    let cpus = pin_to_one_cpu();
     let exe = std::env::current_exe().map_err(setup("finding minroot's own executable"))?;
     let mut child = std::process::Command::new(exe)
         .arg("__probe-sandbox")
@@ -246,6 +246,8 @@ pub fn run(opts: &ProbeOptions) -> Result<Probed, ProbeError> {
         max_processes: opts.max_processes,
         main: None,
         notifications: 0,
+        cwds: HashMap::new(),
+        dirfds: HashMap::new(),
     };
     let outcome = sup.supervise(&listener, &mut child, opts);
     let status = child.wait().map_err(setup("waiting for the sandbox"))?;
@@ -260,6 +262,7 @@ pub fn run(opts: &ProbeOptions) -> Result<Probed, ProbeError> {
             });
         }
     };
+    restore_cpus(&cpus);
     let c = classify::classify(&root, &config.upper(), &sup.events);
     let record = Record {
         minroot_probe: record::VERSION,
@@ -287,18 +290,21 @@ pub fn run(opts: &ProbeOptions) -> Result<Probed, ProbeError> {
 }
 
 /// Pins this process (and so the run it starts) to the CPU it is on: notifications then
-/// hand over without waking another CPU.
-fn pin_to_one_cpu() {
+/// hand over without waking another CPU. Returns the CPUs it had.
+fn pin_to_one_cpu() -> Option<nix::sched::CpuSet> {
     use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-    let Ok(current) = sched_getaffinity(Pid::from_raw(0)) else {
-        return;
-    };
-    let Some(cpu) = (0..CpuSet::count()).find(|&i| current.is_set(i).unwrap_or(false)) else {
-        return;
-    };
+    let current = sched_getaffinity(Pid::from_raw(0)).ok()?;
+    let cpu = (0..CpuSet::count()).find(|&i| current.is_set(i).unwrap_or(false))?;
     let mut one = CpuSet::new();
-    if one.set(cpu).is_ok() {
-        let _ = sched_setaffinity(Pid::from_raw(0), &one);
+    one.set(cpu).ok()?;
+    sched_setaffinity(Pid::from_raw(0), &one).ok()?;
+    Some(current)
+}
+
+/// Gives this process back the CPUs it had (the classification after the run is parallel).
+fn restore_cpus(cpus: &Option<nix::sched::CpuSet>) {
+    if let Some(c) = cpus {
+        let _ = nix::sched::sched_setaffinity(Pid::from_raw(0), c);
     }
 }
 
@@ -321,6 +327,15 @@ struct Supervisor {
     /// The program's pid (the first process to call execve).
     main: Option<Pid>,
     notifications: u64,
+    /// Working directories by pid (inside the root), read once from `/proc/PID/cwd`:
+    /// forgotten on any chdir or fchdir (threads share theirs).
+    cwds: HashMap<i32, Option<String>>,
+    /// Directory fds by (pid, fd), read once from `/proc/PID/fd/N`: forgotten on any
+    /// open or dup, the calls that give an fd number a new file (a `find` stats every
+    /// entry of a directory through one fd). An fd made by another call (socket, pipe,
+    /// fcntl F_DUPFD) over a closed directory fd's number may be named wrongly; the
+    /// cost is a wrong path among the missing ones, never a wrong content.
+    dirfds: HashMap<(i32, i32), Option<String>>,
 }
 
 /// A connection from a stage of the sandbox.
@@ -478,6 +493,18 @@ impl Supervisor {
             return;
         };
         let pid = Pid::from_raw(req.pid as i32);
+        match call.access {
+            Access::Open | Access::Create | Access::Fd => self.dirfds.clear(),
+            Access::Cwd => self.cwds.clear(),
+            _ => {}
+        }
+        if matches!(call.access, Access::Fd | Access::Cwd) {
+            let _ = ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::empty()).respond(fd);
+            return;
+        }
+        if call.name == "chdir" {
+            self.cwds.clear();
+        }
         if call.access == Access::Spawn {
             self.spawns += 1;
             let resp = if self.spawns > self.max_processes {
@@ -493,9 +520,12 @@ impl Supervisor {
             return;
         }
         let event = self.event(pid, call, &req.data.args);
-        // The path was read while the caller waits: the memory was the caller's.
-        let valid = libseccomp::notify_id_valid(fd, req.id).is_ok();
-        let _ = ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::empty()).respond(fd);
+        // The path was read while the caller waited in the call: the memory was the
+        // caller's if the notification is still valid, which the response tells (it
+        // fails for a caller that died meanwhile, whose pid may be another process's).
+        let valid = ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::empty())
+            .respond(fd)
+            .is_ok();
         if call.access == Access::Exec && self.main.is_none() {
             self.main = Some(pid);
         }
@@ -505,7 +535,7 @@ impl Supervisor {
     }
 
     /// The event of one call, with its path made absolute inside the root.
-    fn event(&self, pid: Pid, call: &Call, args: &[u64; 6]) -> Option<Event> {
+    fn event(&mut self, pid: Pid, call: &Call, args: &[u64; 6]) -> Option<Event> {
         let path = read_string(pid, args[call.path])?;
         let (flags, at) = match call.flags {
             Flags::Open(i) => (args[i], 0),
@@ -522,9 +552,24 @@ impl Supervisor {
         } else {
             let base = match call.dirfd {
                 Some(i) if args[i] as i32 as i64 != at_flags::AT_FDCWD => {
-                    self.inside(&format!("/proc/{pid}/fd/{}", args[i] as i32))?
+                    let key = (pid.as_raw(), args[i] as i32);
+                    match self.dirfds.get(&key) {
+                        Some(b) => b.clone()?,
+                        None => {
+                            let b = self.inside(&format!("/proc/{pid}/fd/{}", key.1));
+                            self.dirfds.insert(key, b.clone());
+                            b?
+                        }
+                    }
                 }
-                _ => self.inside(&format!("/proc/{pid}/cwd"))?,
+                _ => match self.cwds.get(&pid.as_raw()) {
+                    Some(b) => b.clone()?,
+                    None => {
+                        let b = self.inside(&format!("/proc/{pid}/cwd"));
+                        self.cwds.insert(pid.as_raw(), b.clone());
+                        b?
+                    }
+                },
             };
             classify::join(&base, &path)
         };

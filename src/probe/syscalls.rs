@@ -19,6 +19,11 @@ pub enum Access {
     Create,
     /// fork, vfork, clone, clone3: a new process (counted, no path).
     Spawn,
+    /// dup, dup2, dup3: an fd number names another file (no path; what the supervisor
+    /// remembers of fds is forgotten).
+    Fd,
+    /// fchdir: the working directory changed (no path; the remembered ones are forgotten).
+    Cwd,
 }
 
 /// Where the path (and the flags, if any) of one call are.
@@ -99,6 +104,10 @@ pub const CALLS: &[Call] = &[
     call("rename", Access::Create, None, 1, Flags::None),
     call("renameat", Access::Create, Some(2), 3, Flags::None),
     call("renameat2", Access::Create, Some(2), 3, Flags::None),
+    call("dup", Access::Fd, None, 0, Flags::None),
+    call("dup2", Access::Fd, None, 0, Flags::None),
+    call("dup3", Access::Fd, None, 0, Flags::None),
+    call("fchdir", Access::Cwd, None, 0, Flags::None),
     call("fork", Access::Spawn, None, 0, Flags::None),
     call("vfork", Access::Spawn, None, 0, Flags::None),
     call("clone", Access::Spawn, None, 0, Flags::None),
@@ -143,7 +152,7 @@ mod tests {
         names.dedup();
         assert_eq!(n, names.len());
         for c in CALLS {
-            if c.access != Access::Spawn {
+            if !matches!(c.access, Access::Spawn | Access::Fd | Access::Cwd) {
                 assert!(c.path < 6 && c.dirfd.is_none_or(|d| d < 6), "{}", c.name);
             }
         }
