@@ -38,6 +38,11 @@ pub struct Image {
     pub platform: String,
     /// Layer blobs, bottom first.
     pub layers: Vec<Blob>,
+    /// The image config (its `config` is the run configuration: Entrypoint, Env, ...).
+    pub config: ImageConfig,
+    /// What identifies the image: the manifest's digest for an OCI image, the config's
+    /// digest (the image ID) for a `docker save` archive.
+    pub digest: String,
 }
 
 /// A blob file and the digest it must have.
@@ -314,9 +319,10 @@ pub fn read_layout(
         host,
     )
     .map_err(|why| oci_err(layout, why))?;
-    let (_, manifest, platform, arch) = &known[pick];
+    let (cand, manifest, platform, arch) = &known[pick];
     let cfg = config_of(layout, manifest)?;
     let arch = Arch::parse(&cfg.architecture).or(*arch);
+    let digest = cand.digest.clone();
     let layers = manifest
         .layers
         .as_ref()
@@ -330,11 +336,30 @@ pub fn read_layout(
             })
         })
         .collect::<Result<Vec<_>, CheckError>>()?;
+    check_diff_ids(layout, &cfg, layers.len())?;
     Ok(Image {
         arch,
         platform: platform.clone(),
         layers,
+        config: cfg,
+        digest,
     })
+}
+
+/// The config names one diff_id per layer: each is checked as the layer is applied. (A
+/// config that names none, which the spec does not allow but some tools write, leaves
+/// the layers checked by their blob digests only.)
+fn check_diff_ids(at: &Path, cfg: &ImageConfig, layers: usize) -> Result<(), CheckError> {
+    if !cfg.rootfs.diff_ids.is_empty() && cfg.rootfs.diff_ids.len() != layers {
+        return Err(oci_err(
+            at,
+            format!(
+                "the image config lists {} diff_ids for {layers} layers",
+                cfg.rootfs.diff_ids.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn config_of(layout: &Path, manifest: &Manifest) -> Result<ImageConfig, CheckError> {
@@ -388,13 +413,18 @@ pub fn read_docker_archive(
 ) -> Result<Image, CheckError> {
     let entries: Vec<DockerManifestEntry> = read_json(&dir.join("manifest.json"), "manifest.json")?;
     let mut known = Vec::new();
+    let mut configs = Vec::new();
     for e in &entries {
         if e.config.is_empty() {
             return Err(oci_err(dir, "manifest.json: an entry without Config"));
         }
-        let cfg: ImageConfig = read_json(&relative(dir, &e.config)?, "image config")?;
+        let path = relative(dir, &e.config)?;
+        let bytes = read_bytes(&path, "image config")?;
+        let cfg: ImageConfig = parse(&path, "image config", &bytes)?;
         let (os, a) = os_arch(&cfg);
         known.push((format!("{os}/{a}"), Arch::parse(a)));
+        // The image ID is the digest of the config as stored.
+        configs.push((cfg, crate::pack::digest::sha256_digest(&bytes)));
     }
     let pick = choose(
         &known
@@ -415,10 +445,14 @@ pub fn read_docker_archive(
             })
         })
         .collect::<Result<Vec<_>, CheckError>>()?;
+    let (config, digest) = configs.swap_remove(pick);
+    check_diff_ids(dir, &config, layers.len())?;
     Ok(Image {
         arch: known[pick].1,
         platform: known[pick].0.clone(),
         layers,
+        config,
+        digest,
     })
 }
 

@@ -60,6 +60,8 @@ pub struct Target {
     pub info: TargetInfo,
     /// The image's root directory.
     pub root: PathBuf,
+    /// For an image: its config and what identifies it (manifest or config digest).
+    pub image: Option<(crate::oci::spec::ImageConfig, String)>,
     _scratch: Option<Scratch>,
 }
 
@@ -140,6 +142,7 @@ impl Target {
                 return Ok(Target {
                     info: image_info(shown, &image, budget),
                     root,
+                    image: Some((image.config, image.digest)),
                     _scratch: Some(scratch),
                 });
             }
@@ -151,6 +154,7 @@ impl Target {
                     extracted: budget,
                 },
                 root: path.to_path_buf(),
+                image: None,
                 _scratch: None,
             });
         }
@@ -185,6 +189,7 @@ impl Target {
                     extracted: budget,
                 },
                 root: outer,
+                image: None,
                 _scratch: Some(scratch),
             }),
             Some(image) => {
@@ -197,6 +202,7 @@ impl Target {
                 Ok(Target {
                     info: image_info(shown, &image, layers_budget),
                     root,
+                    image: Some((image.config, image.digest)),
                     _scratch: Some(scratch),
                 })
             }
@@ -223,7 +229,7 @@ fn apply_image(
     opts: &TargetOptions,
     budget: &mut Budget,
 ) -> Result<(), CheckError> {
-    for blob in &image.layers {
+    for (k, blob) in image.layers.iter().enumerate() {
         let name = match &blob.digest {
             Some(d) => format!("layer {d}"),
             None => format!("layer {}", blob.path.display()),
@@ -247,8 +253,28 @@ fn apply_image(
             verifier: oci::Verifier::new(blob.digest.as_deref().unwrap_or("")),
         };
         {
+            // The diff_id covers the uncompressed tar, its end blocks and what follows.
             let r = untar::decompress(&mut vr, &name)?;
-            untar::apply(r, root, &name, &opts.limits, budget)?;
+            let diff_id = image
+                .config
+                .rootfs
+                .diff_ids
+                .get(k)
+                .map_or("", String::as_str);
+            let mut tar = VerifyingReader {
+                inner: r,
+                verifier: oci::Verifier::new(diff_id),
+            };
+            untar::apply(&mut tar, root, &name, &opts.limits, budget)?;
+            io::copy(&mut tar, &mut io::sink()).map_err(|e| CheckError::Io {
+                path: blob.path.display().to_string(),
+                source: e,
+            })?;
+            let VerifyingReader { verifier, .. } = tar;
+            verifier.check().map_err(|why| CheckError::Layer {
+                layer: name.clone(),
+                why: format!("its uncompressed content does not match the config's diff_id: {why}"),
+            })?;
         }
         // The digest covers the whole blob, also what follows the tar's end blocks.
         io::copy(&mut vr, &mut io::sink()).map_err(|e| CheckError::Io {

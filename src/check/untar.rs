@@ -46,9 +46,13 @@ pub const WHITEOUT_PREFIX: &str = ".wh.";
 /// The opaque-directory marker.
 pub const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
 
-/// Bounds on what one target may extract.
+/// Bounds on what one target may extract, and how faithfully.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// Keep what the layer says of each entry: setuid/setgid/sticky bits, owners, file
+    /// mtimes, file capabilities (an image used as a root: pack reads them, probe runs
+    /// it). Off for `check`, which never runs what it extracts and only needs to read it.
+    pub faithful: bool,
     /// Entries over all layers.
     pub max_entries: u64,
     /// Bytes of one file.
@@ -64,6 +68,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
+            faithful: false,
             max_entries: 4_000_000,
             // The largest size a ustar header holds (8 GiB - 1): a bigger file needs a PAX
             // size record, which `apply` only accepts when it agrees with the header.
@@ -205,7 +210,28 @@ pub fn apply(
             budget.whiteouts += 1;
             continue;
         }
-        let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
+        let faithful = limits.faithful;
+        let mode = entry.header().mode().unwrap_or(0o644) & if faithful { 0o7777 } else { 0o777 };
+        let meta = Meta {
+            owner: faithful.then(|| {
+                (
+                    entry.header().uid().unwrap_or(0) as u32,
+                    entry.header().gid().unwrap_or(0) as u32,
+                )
+            }),
+            mtime: faithful
+                .then(|| {
+                    pax_here
+                        .mtime
+                        .or(entry.header().mtime().ok().map(|m| m as i64))
+                })
+                .flatten(),
+            caps: if faithful {
+                pax_here.caps.clone()
+            } else {
+                None
+            },
+        };
         match etype {
             EntryType::Regular | EntryType::Continuous => {
                 if size > limits.max_file_bytes {
@@ -222,16 +248,16 @@ pub fn apply(
                         limits.max_total_bytes
                     )));
                 }
-                layer.file(&comps, &raw_path, &mut entry, size, mode)?;
+                layer.file(&comps, &raw_path, &mut entry, size, mode, &meta)?;
             }
-            EntryType::Directory => layer.dir(&comps, &raw_path, mode)?,
+            EntryType::Directory => layer.dir(&comps, &raw_path, mode, &meta)?,
             EntryType::Symlink => {
                 let target = raw_link.unwrap_or_default();
                 if target.is_empty() || target.len() > limits.max_path_bytes || target.contains(&0)
                 {
                     return Err(layer.unsafe_entry(&raw_path, "bad symlink target".into()));
                 }
-                layer.symlink(&comps, &raw_path, &target)?;
+                layer.symlink(&comps, &raw_path, &target, &meta)?;
             }
             EntryType::Link => {
                 let target = raw_link.unwrap_or_default();
@@ -249,6 +275,10 @@ struct Pax {
     path: Option<Vec<u8>>,
     linkpath: Option<Vec<u8>>,
     size: Option<u64>,
+    /// `SCHILY.xattr.security.capability`: the file's capabilities.
+    caps: Option<Vec<u8>>,
+    /// `mtime` (seconds; a fraction is dropped).
+    mtime: Option<i64>,
 }
 
 impl Pax {
@@ -276,6 +306,12 @@ impl Pax {
                     b"path" => p.path = Some(v.to_vec()),
                     b"linkpath" => p.linkpath = Some(v.to_vec()),
                     b"size" => p.size = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()),
+                    b"SCHILY.xattr.security.capability" => p.caps = Some(v.to_vec()),
+                    b"mtime" => {
+                        p.mtime = std::str::from_utf8(v)
+                            .ok()
+                            .and_then(|s| s.split('.').next()?.parse().ok())
+                    }
                     _ => {}
                 }
             }
@@ -297,6 +333,13 @@ fn show(b: &[u8]) -> String {
 }
 
 /// One layer being applied.
+/// What a faithful extraction keeps of an entry besides its mode.
+struct Meta {
+    owner: Option<(u32, u32)>,
+    mtime: Option<i64>,
+    caps: Option<Vec<u8>>,
+}
+
 struct Layer<'a> {
     dest: &'a Path,
     name: &'a str,
@@ -439,6 +482,7 @@ impl Layer<'_> {
         data: &mut impl Read,
         size: u64,
         mode: u32,
+        meta: &Meta,
     ) -> Result<(), CheckError> {
         let Some(p) = self.place(comps, raw)? else {
             return Err(self.unsafe_entry(raw, "a file at the root path".into()));
@@ -456,31 +500,71 @@ impl Layer<'_> {
                 format!("{} is truncated", show(raw)),
             )));
         }
-        f.set_permissions(fs::Permissions::from_mode(mode | 0o600))
-            .map_err(|e| self.io(raw, e))?;
+        drop(f);
+        // Owner first: chown clears the setuid and setgid bits the mode then sets.
+        if let Some((u, g)) = meta.owner {
+            std::os::unix::fs::lchown(&p, Some(u), Some(g)).map_err(|e| self.io(raw, e))?;
+        }
+        let mode = if meta.owner.is_some() {
+            mode
+        } else {
+            mode | 0o600
+        };
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).map_err(|e| self.io(raw, e))?;
+        if let Some(c) = &meta.caps {
+            xattr::set(&p, "security.capability", c).map_err(|e| self.io(raw, e))?;
+        }
+        if let Some(t) = meta.mtime {
+            let t = filetime::FileTime::from_unix_time(t, 0);
+            filetime::set_file_times(&p, t, t).map_err(|e| self.io(raw, e))?;
+        }
         self.written.insert(p);
         Ok(())
     }
 
-    fn dir(&mut self, comps: &[Vec<u8>], raw: &[u8], mode: u32) -> Result<(), CheckError> {
+    fn dir(
+        &mut self,
+        comps: &[Vec<u8>],
+        raw: &[u8],
+        mode: u32,
+        meta: &Meta,
+    ) -> Result<(), CheckError> {
         let Some(p) = self.place(comps, raw)? else {
             return Ok(());
         };
         if !self.replace(&p, true).map_err(|e| self.io(raw, e))? {
             fs::create_dir(&p).map_err(|e| self.io(raw, e))?;
         }
-        fs::set_permissions(&p, fs::Permissions::from_mode(mode | 0o700))
-            .map_err(|e| self.io(raw, e))?;
+        if let Some((u, g)) = meta.owner {
+            std::os::unix::fs::lchown(&p, Some(u), Some(g)).map_err(|e| self.io(raw, e))?;
+        }
+        // Searchable and writable by the extractor even when the layer says otherwise
+        // (later entries go inside); the run's root owns it either way.
+        let mode = if meta.owner.is_some() {
+            mode
+        } else {
+            mode | 0o700
+        };
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).map_err(|e| self.io(raw, e))?;
         self.written.insert(p);
         Ok(())
     }
 
-    fn symlink(&mut self, comps: &[Vec<u8>], raw: &[u8], target: &[u8]) -> Result<(), CheckError> {
+    fn symlink(
+        &mut self,
+        comps: &[Vec<u8>],
+        raw: &[u8],
+        target: &[u8],
+        meta: &Meta,
+    ) -> Result<(), CheckError> {
         let Some(p) = self.place(comps, raw)? else {
             return Err(self.unsafe_entry(raw, "a symlink at the root path".into()));
         };
         self.replace(&p, false).map_err(|e| self.io(raw, e))?;
         symlink(std::ffi::OsStr::from_bytes(target), &p).map_err(|e| self.io(raw, e))?;
+        if let Some((u, g)) = meta.owner {
+            std::os::unix::fs::lchown(&p, Some(u), Some(g)).map_err(|e| self.io(raw, e))?;
+        }
         self.written.insert(p);
         Ok(())
     }
