@@ -24,6 +24,7 @@ pub mod reason;
 
 // Inputs: the root, the files in it, and the job that names them.
 pub mod elf;
+pub mod image;
 pub mod job;
 pub mod memo;
 pub mod session;

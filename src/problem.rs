@@ -129,6 +129,9 @@ pub enum Problem {
         error: String,
     },
 
+    /// An image's entrypoint is the shell form (`/bin/sh -c ...`): the shell is the program.
+    ShellEntrypoint { shell: String, command: String },
+
     // The plan.
     /// A selected path does not exist in the root.
     NotInRoot { path: String },
@@ -182,7 +185,7 @@ impl Problem {
             | RuntimeNotFound { .. }
             | UnwinderMissing { .. } => Severity::Error,
             DlopenNoteUnmet { priority, .. } if *priority == Priority::Required => Severity::Error,
-            NoPackageDb | RuntimeWithoutProfile { .. } => Severity::Note,
+            NoPackageDb | RuntimeWithoutProfile { .. } | ShellEntrypoint { .. } => Severity::Note,
             _ => Severity::Warning,
         }
     }
@@ -324,6 +327,10 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "nsswitch.conf names service {service}, but {module} cannot be loaded: {error}"
+            ),
+            ShellEntrypoint { shell, command } => write!(
+                f,
+                "the image's entrypoint is the shell form ({command}): the layer keeps the shell {shell}; the programs it starts are not traced (name them as BIN, or --probe a run)"
             ),
             NotInRoot { path } => write!(f, "{path}: not in the root, left out"),
             Unreadable { path, error } => write!(f, "{path}: {error}; left out"),

@@ -214,9 +214,25 @@ pub fn select(
     let mut to_trace: Vec<ToTrace> = Vec::new();
     let mut dlopen_paths: Vec<(String, Reason)> = Vec::new();
 
+    // `#!/usr/bin/env prog` finds prog on the PATH the programs run with.
+    let path_var = opts
+        .env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH)
+        .to_string();
     // Programs: ELF as is, scripts bring their interpreter.
     for b in bins {
-        add_program(root, b, Reason::Input, &mut to_trace, &mut sel, 0)?;
+        add_program(
+            root,
+            b,
+            Reason::Input,
+            &path_var,
+            &mut to_trace,
+            &mut sel,
+            0,
+        )?;
     }
     // Includes: every path under them; ELF inside traced.
     for inc in &opts.includes {
@@ -725,6 +741,7 @@ fn add_program(
     root: &Root,
     typed: &str,
     reason: Reason,
+    path_var: &str,
     to_trace: &mut Vec<ToTrace>,
     sel: &mut Selection,
     depth: usize,
@@ -758,13 +775,15 @@ fn add_program(
             root,
             &shebang.interpreter,
             sreason.clone(),
+            path_var,
             to_trace,
             sel,
             depth + 1,
         )?;
         if let Some(prog) = shebang.env_program() {
-            let found = DEFAULT_PATH
+            let found = path_var
                 .split(':')
+                .filter(|d| d.starts_with('/'))
                 .map(|d| format!("{d}/{prog}"))
                 .find(|p| {
                     root.resolve(p)
@@ -774,13 +793,13 @@ fn add_program(
                 });
             match found {
                 Some(p) => {
-                    add_program(root, &p, sreason, to_trace, sel, depth + 1)?;
+                    add_program(root, &p, sreason, path_var, to_trace, sel, depth + 1)?;
                     runs = p;
                 }
                 None => {
                     return Err(SelectError::NoInterpreter {
                         script: typed.into(),
-                        interp: format!("{prog} (on PATH {DEFAULT_PATH})"),
+                        interp: format!("{prog} (on PATH {path_var})"),
                     });
                 }
             }

@@ -97,9 +97,15 @@ recorded and printed), 2 an error (no such program, the run could not be set up)
 
 #[derive(Args, Debug)]
 pub struct ProbeArgs {
-    /// The root to run in (a sysroot; the program sees it as /)
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    /// The root to run in (a sysroot or an image; the program sees it as /)
+    #[arg(long, value_name = "DIR|IMAGE", default_value = "/")]
     pub root: PathBuf,
+    /// The platform to take from a multi-platform image: linux/amd64 or linux/arm64
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Most bytes an image root may unpack to (K, M, G, T suffixes)
+    #[arg(long, value_name = "SIZE", default_value = "16G")]
+    pub max_image_size: String,
     /// Where the record goes (JSON)
     #[arg(long, short = 'o', value_name = "RECORD.json", required = true)]
     pub output: PathBuf,
@@ -107,14 +113,16 @@ pub struct ProbeArgs {
     /// still written, with how the run ended
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
-    /// Environment KEY=VALUE for the run (PATH and SSL_CERT_FILE are set by default). Repeatable
+    /// Environment KEY=VALUE for the run (PATH and SSL_CERT_FILE are set by default, or
+    /// an image's Env). Repeatable
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Working directory inside the root
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    pub workdir: String,
-    /// Run as UID[:GID] (numeric)
-    #[arg(long, value_name = "UID[:GID]")]
+    /// Working directory inside the root (default: /, or an image's WorkingDir)
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Run as UID[:GID] (numeric, or names of the root's /etc/passwd and /etc/group;
+    /// default: root, or an image's User)
+    #[arg(long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
     /// Give the run the host's network (default: none, only loopback)
     #[arg(long)]
@@ -125,17 +133,27 @@ pub struct ProbeArgs {
     /// Print the record's summary as JSON
     #[arg(long)]
     pub json: bool,
-    /// The program and its arguments (after --)
-    #[arg(required = true, last = true, value_name = "PROG")]
+    /// The program and its arguments (after --); with an image root, by default the
+    /// image's Entrypoint and Cmd, with its Env, WorkingDir and User
+    #[arg(last = true, value_name = "PROG")]
     pub command: Vec<String>,
 }
 
 /// Options shared by every command that traces programs.
 #[derive(Args, Debug, Clone)]
 pub struct RootArgs {
-    /// Sysroot to trace inside (an unpacked image, a debootstrap tree); every path is inside it
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    /// The root: a directory (a sysroot, an unpacked image, a debootstrap tree), or an
+    /// image: an OCI layout directory, an OCI archive or a docker-archive (podman/docker
+    /// save), applied into a private temporary root. Every path is inside it
+    #[arg(long, value_name = "DIR|IMAGE", default_value = "/")]
     pub root: PathBuf,
+    /// The platform to take from a multi-platform image: linux/amd64 or linux/arm64
+    /// (default: the host's, else the only one)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Most bytes an image root may unpack to (K, M, G, T suffixes)
+    #[arg(long, value_name = "SIZE", default_value = "16G")]
+    pub max_image_size: String,
     /// Plays LD_LIBRARY_PATH (colon-separated; the environment is never read)
     #[arg(long, value_name = "DIRS")]
     pub library_path: Option<String>,
@@ -243,8 +261,8 @@ pub struct FilesArgs {
     /// As pack --no-copyright: without the packages' copyright files
     #[arg(long)]
     pub no_copyright: bool,
-    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe)
-    #[arg(required_unless_present = "probes", value_name = "BIN")]
+    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe or an image root: its Entrypoint)
+    #[arg(value_name = "BIN")]
     pub bins: Vec<String>,
 }
 
@@ -332,8 +350,8 @@ pub struct PackArgs {
     /// Also print the reduction report (as `minroot report`)
     #[arg(long)]
     pub report: bool,
-    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe)
-    #[arg(required_unless_present = "probes", value_name = "BIN")]
+    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe or an image root: its Entrypoint)
+    #[arg(value_name = "BIN")]
     pub bins: Vec<String>,
 }
 
@@ -350,8 +368,8 @@ pub struct ReportArgs {
     /// As pack --no-copyright: the layer without copyright files
     #[arg(long)]
     pub no_copyright: bool,
-    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe)
-    #[arg(required_unless_present = "probes", value_name = "BIN")]
+    /// Programs (paths inside the root; a #! script brings its interpreter; optional with --probe or an image root: its Entrypoint)
+    #[arg(value_name = "BIN")]
     pub bins: Vec<String>,
 }
 
@@ -412,7 +430,7 @@ pub struct BundleArgs {
     /// Print what was written as JSON
     #[arg(long)]
     pub json: bool,
-    /// Programs (paths inside the root; optional with --probe)
-    #[arg(required_unless_present = "probes", value_name = "BIN")]
+    /// Programs (paths inside the root; optional with --probe or an image root: its Entrypoint)
+    #[arg(value_name = "BIN")]
     pub bins: Vec<String>,
 }

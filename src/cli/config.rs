@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use std::sync::Arc;
+
 use super::args::{ClosureArgs, ImageArgs, RootArgs, SelectArgs};
+use crate::arch::Arch;
+use crate::image::{self, ImageRoot};
 use crate::job::{self, ImageConfig, Job, LayerPolicy, Platform, Selecting, parse};
 use crate::ldso::hwcaps::CpuLevel;
 use crate::sbom::layer::SbomFormat;
@@ -55,6 +59,51 @@ pub fn root_dir(dir: &Path) -> Result<PathBuf> {
     Ok(r.host_dir().to_path_buf())
 }
 
+/// `--platform`.
+pub fn platform_arch(p: &Option<String>) -> Result<Option<Arch>> {
+    p.as_deref()
+        .map(|s| {
+            Arch::parse(s).with_context(|| {
+                format!("--platform {s}: unknown platform; use linux/amd64 or linux/arm64")
+            })
+        })
+        .transpose()
+}
+
+/// `--root` as given: a directory, made canonical, or an image, applied into a private
+/// root (kept while the returned [`ImageRoot`] lives).
+pub fn open_root(
+    root: &Path,
+    platform: &Option<String>,
+    max_image_size: &str,
+    env: &HostEnv,
+) -> Result<(PathBuf, Option<Arc<ImageRoot>>)> {
+    let max = parse::size(max_image_size)
+        .with_context(|| format!("--max-image-size {max_image_size}"))?;
+    let arch = platform_arch(platform)?;
+    if !image::is_image(root) {
+        if arch.is_some() {
+            bail!(
+                "--platform is for an image root; {} is a directory",
+                root.display()
+            );
+        }
+        return Ok((root_dir(root)?, None));
+    }
+    let img = image::open(root, arch, &env.tmpdir, max).with_context(|| {
+        if root.is_dir() {
+            format!("--root {}: an OCI image layout", root.display())
+        } else {
+            format!(
+                "--root {}: not a directory, so read as an image archive (OCI or docker-archive)",
+                root.display()
+            )
+        }
+    })?;
+    let dir = root_dir(img.root())?;
+    Ok((dir, Some(Arc::new(img))))
+}
+
 /// `--library-path`.
 pub fn library_path(lp: &Option<String>) -> Result<Option<String>> {
     if let Some(p) = lp
@@ -65,12 +114,15 @@ pub fn library_path(lp: &Option<String>) -> Result<Option<String>> {
     Ok(lp.clone())
 }
 
-/// `--root`, `--library-path` and `--cpu-level` as the one platform of a command.
-pub fn platform(args: &RootArgs) -> Result<Platform> {
+/// `--root`, `--platform`, `--library-path` and `--cpu-level` as the one platform of a
+/// command.
+pub fn platform(args: &RootArgs, env: &HostEnv) -> Result<Platform> {
+    let (root, image) = open_root(&args.root, &args.platform, &args.max_image_size, env)?;
     Ok(Platform {
         name: None,
         arch: None,
-        root: root_dir(&args.root)?,
+        root,
+        image,
         library_path: library_path(&args.library_path)?,
         cpu: args.cpu_level.as_deref().map(cpu_level).transpose()?,
     })
@@ -201,7 +253,7 @@ pub fn job(
 ) -> Result<Job> {
     Ok(Job {
         goal,
-        platforms: vec![platform(&sel.closure.root)?],
+        platforms: vec![platform(&sel.closure.root, env)?],
         programs: bins.to_vec(),
         select: selecting(&sel.closure)?,
         layer: layer_policy(sel, mtime)?,

@@ -14,7 +14,7 @@ use crate::oci::RunConfig;
 use crate::probe::{self, ProbeOptions, record::RootInfo};
 
 pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
-    let root = config::root_dir(&args.root)?;
+    let (root, image) = config::open_root(&args.root, &args.platform, &args.max_image_size, env)?;
     let timeout = match args.timeout {
         None => None,
         Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => Some(Duration::from_secs_f64(t)),
@@ -25,28 +25,57 @@ pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
         .iter()
         .map(|e| parse::env_entry(e).with_context(|| format!("--env {e}")))
         .collect::<Result<_>>()?;
-    let user = match &args.user {
-        None => None,
-        Some(u) => Some(match u.split_once(':') {
-            Some(_) => parse::chown(u).with_context(|| format!("--user {u}"))?,
-            None => {
-                let n: u32 = u
-                    .parse()
-                    .with_context(|| format!("--user {u}: expected a numeric UID[:GID]"))?;
-                (n, n)
-            }
-        }),
+    let r = crate::sysroot::Root::new(&root)?;
+    // An image runs as it says: its Entrypoint and Cmd, Env, WorkingDir and User, unless
+    // told otherwise.
+    let icfg = image.as_ref().map(|i| i.config()).unwrap_or_default();
+    let command = if !args.command.is_empty() {
+        args.command.clone()
+    } else {
+        let c = crate::image::command(&icfg);
+        if c.is_empty() {
+            bail!(
+                "no program to run: give one after --{}",
+                if image.is_some() {
+                    " (the image has no Entrypoint or Cmd)"
+                } else {
+                    ""
+                }
+            );
+        }
+        c
     };
-    if !args.workdir.starts_with('/') {
-        bail!(
-            "--workdir {}: expected an absolute path inside the root",
-            args.workdir
-        );
+    let run_env = match &icfg.env {
+        Some(base) if image.is_some() => {
+            let mut e = base.clone();
+            for x in &extra {
+                let k = x.split('=').next().unwrap_or(x);
+                e.retain(|y| y.split('=').next() != Some(k));
+                e.push(x.clone());
+            }
+            e
+        }
+        _ => RunConfig::with_env(&extra),
+    };
+    let workdir = args
+        .workdir
+        .clone()
+        .or_else(|| icfg.working_dir.clone().filter(|w| !w.is_empty()))
+        .unwrap_or_else(|| "/".into());
+    if !workdir.starts_with('/') {
+        bail!("--workdir {workdir}: expected an absolute path inside the root");
     }
+    let user = match args
+        .user
+        .clone()
+        .or_else(|| icfg.user.clone().filter(|u| !u.is_empty()))
+    {
+        None => None,
+        Some(u) => Some(user_ids(&r, &u).with_context(|| format!("user {u}"))?),
+    };
     if args.max_processes == 0 {
         bail!("--max-processes 0: the program itself is a process");
     }
-    let r = crate::sysroot::Root::new(&root)?;
     let distro = crate::sbom::Distro::read(&r);
     let root_info = RootInfo {
         os: match (distro.id, distro.version_id) {
@@ -54,14 +83,13 @@ pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
             (Some(id), None) => Some(id),
             _ => None,
         },
-        image: None,
+        image: image.as_ref().and_then(|i| i.digest().map(String::from)),
     };
-    // Refuse an output inside the root before running anything.
     let opts = ProbeOptions {
         root,
-        command: args.command.clone(),
-        env: RunConfig::with_env(&extra),
-        workdir: args.workdir.clone(),
+        command,
+        env: run_env,
+        workdir,
         user,
         network: args.network,
         timeout,
@@ -120,4 +148,43 @@ pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
         );
     }
     Ok(Status::Ok)
+}
+
+/// `USER[:GROUP]` as numeric ids: numbers as they are, names from the root's /etc/passwd
+/// and /etc/group (the user's primary group when no group is given).
+fn user_ids(root: &crate::sysroot::Root, spec: &str) -> Result<(u32, u32)> {
+    let (u, g) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let table = |path: &str| root.read_to_string(path, 16 << 20).unwrap_or_default();
+    let passwd = table("/etc/passwd");
+    let entry = |name: &str| {
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 4 && (f[0] == name || f[2] == name))
+                .then(|| (f[2].parse::<u32>(), f[3].parse::<u32>()))
+        })
+    };
+    let (uid, primary) = match u.parse::<u32>() {
+        Ok(n) => (n, entry(u).and_then(|(_, g)| g.ok()).unwrap_or(n)),
+        Err(_) => match entry(u) {
+            Some((Ok(uid), Ok(gid))) => (uid, gid),
+            _ => bail!("no user {u} in the root's /etc/passwd"),
+        },
+    };
+    let gid = match g {
+        None => primary,
+        Some(g) => match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => table("/etc/group")
+                .lines()
+                .find_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    (f.len() >= 3 && f[0] == g).then(|| f[2].parse::<u32>().ok())?
+                })
+                .with_context(|| format!("no group {g} in the root's /etc/group"))?,
+        },
+    };
+    Ok((uid, gid))
 }

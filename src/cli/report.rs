@@ -52,6 +52,9 @@ const UNOWNED_SHOWN: usize = 30;
 /// The report as text.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
+    if let Some(i) = &r.image {
+        s.push_str(&format!("source image: {i}\n"));
+    }
     match &r.database {
         Some(db) => s.push_str(&format!(
             "package database: {db}{}\n",

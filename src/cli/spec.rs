@@ -216,18 +216,41 @@ pub fn load(path: &Path, out: BuildOutputs, env: &HostEnv) -> Result<Job> {
             );
         }
         let root = base.join(p.root.get_ref());
-        if !root.is_dir() {
-            bail!(
-                "{}: {} is not a directory",
-                at("platform.root", p.root.span()),
-                root.display()
-            );
-        }
-        let root = std::fs::canonicalize(&root).map_err(|e| {
+        // A directory, or an image (its manifest for this platform).
+        let image = if crate::image::is_image(&root) {
+            let img = crate::image::open(
+                &root,
+                Some(arch),
+                &env.tmpdir,
+                crate::image::DEFAULT_MAX_BYTES,
+            )
+            .map_err(|e| {
+                anyhow!(
+                    "{}: {}: {e}",
+                    at("platform.root", p.root.span()),
+                    root.display()
+                )
+            })?;
+            Some(std::sync::Arc::new(img))
+        } else {
+            if !root.is_dir() {
+                bail!(
+                    "{}: {} is not a directory",
+                    at("platform.root", p.root.span()),
+                    root.display()
+                );
+            }
+            None
+        };
+        let dir = image
+            .as_ref()
+            .map(|i| i.root().to_path_buf())
+            .unwrap_or(root);
+        let root = std::fs::canonicalize(&dir).map_err(|e| {
             anyhow!(
                 "{}: {}: {e}",
                 at("platform.root", p.root.span()),
-                root.display()
+                dir.display()
             )
         })?;
         let cpu = match &p.cpu_level {
@@ -252,6 +275,7 @@ pub fn load(path: &Path, out: BuildOutputs, env: &HostEnv) -> Result<Job> {
             name: Some(name.clone()),
             arch: Some(arch),
             root,
+            image,
             library_path: p.library_path.as_ref().map(|l| l.get_ref().clone()),
             cpu,
         });

@@ -25,7 +25,12 @@ use crate::resolve::{How, Outcome, Slot};
 use crate::session::{CpuChoice, Session, inside_path};
 
 pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
-    let root = config::root_dir(&args.root.root)?;
+    let (root, _image) = config::open_root(
+        &args.root.root,
+        &args.root.platform,
+        &args.root.max_image_size,
+        env,
+    )?;
     // A trace answers for this machine: its CPU, unless --cpu-level says otherwise.
     let cpu = match &args.root.cpu_level {
         None => CpuChoice::Host {

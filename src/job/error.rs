@@ -43,6 +43,10 @@ pub enum JobError {
     },
     #[error("{0} exists and is not empty")]
     NotEmpty(PathBuf),
-    #[error("the probe record's program: {0}")]
+    #[error("the program to pack: {0}")]
     Probe(#[source] crate::probe::ProbeError),
+    #[error("{image}: the image has no Entrypoint or Cmd: name the programs (BIN)")]
+    NoEntrypoint { image: String },
+    #[error("no program: name one (BIN), or give --probe or an image root")]
+    NoProgram,
 }

@@ -3,9 +3,11 @@
 //! come from `oci/` (config, manifest, index) and `pack/` (layers); this file decides
 //! which images there are and writes them.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::arch::Arch;
+use crate::image::ImageRoot;
 use crate::oci::layout::{Staging, docker_manifest};
 use crate::oci::{self, IndexEntry, LayerRef, RunConfig};
 use crate::pack::{Compression, LayerInfo};
@@ -20,28 +22,74 @@ pub struct ImageSpec {
     pub run: RunConfig,
     /// NAME:TAG.
     pub tag: String,
+    /// Manifest annotations: the source image's digest and name, when there is one.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl ImageSpec {
-    /// Fills in the defaults: `first_program` is the entrypoint and the name.
-    pub fn new(c: &ImageConfig, first_program: &str) -> ImageSpec {
+    /// Fills in the defaults: `first_program` is the entrypoint and the name. With a
+    /// source image, every field comes from its config unless a flag set it (Entrypoint
+    /// and Cmd together: a new entrypoint does not keep the image's arguments).
+    pub fn new(c: &ImageConfig, first_program: &str, base: Option<&ImageRoot>) -> ImageSpec {
+        let Some(img) = base else {
+            return ImageSpec {
+                run: RunConfig {
+                    entrypoint: if c.entrypoint.is_empty() {
+                        vec![first_program.to_string()]
+                    } else {
+                        c.entrypoint.clone()
+                    },
+                    cmd: c.cmd.clone(),
+                    env: RunConfig::with_env(&c.env),
+                    user: c.user.clone().unwrap_or_else(|| oci::DEFAULT_USER.into()),
+                    workdir: c.workdir.clone(),
+                    labels: c.labels.clone(),
+                    exposed_ports: None,
+                    volumes: None,
+                    stop_signal: None,
+                },
+                tag: c
+                    .tag
+                    .clone()
+                    .unwrap_or_else(|| super::parse::default_tag(first_program)),
+                annotations: BTreeMap::new(),
+            };
+        };
+        let b = img.config();
+        let (entrypoint, cmd) = if !c.entrypoint.is_empty() {
+            (c.entrypoint.clone(), c.cmd.clone())
+        } else if !c.cmd.is_empty() {
+            (b.entrypoint.clone().unwrap_or_default(), c.cmd.clone())
+        } else {
+            (
+                b.entrypoint.clone().unwrap_or_default(),
+                b.cmd.clone().unwrap_or_default(),
+            )
+        };
+        let mut labels = b.labels.clone().unwrap_or_default();
+        labels.extend(c.labels.clone());
+        let mut annotations = BTreeMap::new();
+        if let Some(d) = img.digest() {
+            annotations.insert(oci::ANN_BASE_DIGEST.to_string(), d.to_string());
+            annotations.insert(oci::ANN_BASE_NAME.to_string(), img.reference().to_string());
+        }
         ImageSpec {
             run: RunConfig {
-                entrypoint: if c.entrypoint.is_empty() {
-                    vec![first_program.to_string()]
-                } else {
-                    c.entrypoint.clone()
-                },
-                cmd: c.cmd.clone(),
-                env: RunConfig::with_env(&c.env),
-                user: c.user.clone().unwrap_or_else(|| oci::DEFAULT_USER.into()),
-                workdir: c.workdir.clone(),
-                labels: c.labels.clone(),
+                entrypoint,
+                cmd,
+                env: RunConfig::env_over(&b.env.clone().unwrap_or_default(), &c.env),
+                user: c.user.clone().or(b.user.clone()).unwrap_or_default(),
+                workdir: c.workdir.clone().or(b.working_dir.clone()),
+                labels,
+                exposed_ports: b.exposed_ports.clone(),
+                volumes: b.volumes.clone(),
+                stop_signal: b.stop_signal.clone(),
             },
             tag: c
                 .tag
                 .clone()
                 .unwrap_or_else(|| super::parse::default_tag(first_program)),
+            annotations,
         }
     }
 }
@@ -113,7 +161,7 @@ fn stage_images(
         }
         for (tag, layers) in images {
             let config = oci::config(p.arch, &spec.run, &layers, mtime);
-            let manifest = oci::manifest(&config, &layers, mtime);
+            let manifest = oci::manifest_with(&config, &layers, mtime, &spec.annotations);
             st.add_blob(&config).map_err(io("writing", dest))?;
             st.add_blob(&manifest).map_err(io("writing", dest))?;
             docker.push((

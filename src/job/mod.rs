@@ -86,6 +86,8 @@ pub struct Platform {
     pub arch: Option<Arch>,
     /// The root directory, canonical.
     pub root: PathBuf,
+    /// The image the root was applied from (`--root IMAGE`), kept while the job lives.
+    pub image: Option<std::sync::Arc<crate::image::ImageRoot>>,
     /// `--library-path` (LD_LIBRARY_PATH), as given.
     pub library_path: Option<String>,
     /// `--cpu-level`; None: trace as a baseline CPU and add every glibc-hwcaps build, so

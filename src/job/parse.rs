@@ -34,6 +34,8 @@ pub enum ValueError {
     EpochTooLarge,
     #[error("use gzip, zstd or none")]
     Compression,
+    #[error("expected a size in bytes, with an optional K, M, G or T (powers of 1024)")]
+    Size,
 }
 
 /// `UID:GID`, numeric.
@@ -129,6 +131,26 @@ pub fn epoch(s: &str) -> Result<u64, ValueError> {
     Ok(v)
 }
 
+/// A size: bytes, or with a K, M, G or T suffix (powers of 1024): `16G`.
+pub fn size(s: &str) -> Result<u64, ValueError> {
+    let s = s.trim();
+    let (num, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(ValueError::Size),
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n: u64 = num.parse().map_err(|_| ValueError::Size)?;
+    n.checked_mul(1u64 << shift).ok_or(ValueError::Size)
+}
+
 /// A compression name of the build spec (`gzip`, `zstd`, `none`).
 pub fn compression(s: &str) -> Result<Compression, ValueError> {
     match s {
@@ -172,6 +194,10 @@ mod tests {
         assert_eq!(epoch("8589934592"), Err(ValueError::EpochTooLarge));
         assert!(matches!(epoch("-1"), Err(ValueError::Epoch(_))));
         assert_eq!(compression("zstd"), Ok(Compression::Zstd));
+        assert_eq!(size("16G"), Ok(16 << 30));
+        assert_eq!(size("512"), Ok(512));
+        assert_eq!(size("3k"), Ok(3072));
+        assert!(size("1X").is_err() && size("").is_err() && size("99999999999T").is_err());
         assert!(compression("lz4").is_err());
     }
 }

@@ -96,6 +96,7 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
     })?;
     let root = session.root().clone();
     let mut programs: Vec<String> = job.programs.iter().map(|b| p.inside(b, &job.cwd)).collect();
+    let mut notes = Vec::new();
     if programs.is_empty()
         && let Some((_, rec)) = job.select.probes.first()
     {
@@ -104,6 +105,29 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         let (path, _) = crate::probe::program_arch(&root, &run.command[0], &run.env)
             .map_err(JobError::Probe)?;
         programs.push(path);
+    }
+    if programs.is_empty()
+        && let Some(img) = &p.image
+    {
+        // No BIN: the image's Entrypoint (else the first word of its Cmd), found through
+        // its PATH inside the root, as the container runtime finds it.
+        let cfg = img.config();
+        let (prog, shell) =
+            crate::image::entry_program(&cfg).ok_or_else(|| JobError::NoEntrypoint {
+                image: img.reference().to_string(),
+            })?;
+        let env = cfg.env.clone().unwrap_or_default();
+        let (path, _) = crate::probe::program_arch(&root, &prog, &env).map_err(JobError::Probe)?;
+        if shell {
+            notes.push(crate::problem::Problem::ShellEntrypoint {
+                shell: path.clone(),
+                command: crate::image::command(&cfg).join(" "),
+            });
+        }
+        programs.push(path);
+    }
+    if programs.is_empty() {
+        return Err(JobError::NoProgram);
     }
     let probes = job
         .select
@@ -147,7 +171,7 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         },
         hwcaps_variants: p.cpu.is_none(),
         runtimes: job.select.runtimes,
-        env: runtime_env(job),
+        env: runtime_env(job, p),
         probes,
     };
     let selection = select::select(&session, &programs, &opts)?;
@@ -167,17 +191,21 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         plan_options,
         packages: None,
         dev: None,
-        notes: Vec::new(),
+        notes,
     };
     Ok((made, session, opts))
 }
 
 /// The environment the programs will run with, as the runtime profiles read it: the
-/// image's (its defaults and `--env`), when the job makes one.
-fn runtime_env(job: &Job) -> Vec<String> {
-    match &job.goal {
-        Goal::Pack(o) => crate::oci::RunConfig::with_env(&o.image.env),
-        _ => crate::oci::default_env(),
+/// source image's, or the defaults, with `--env` over them.
+fn runtime_env(job: &Job, p: &Platform) -> Vec<String> {
+    let extra = match &job.goal {
+        Goal::Pack(o) => o.image.env.clone(),
+        _ => Vec::new(),
+    };
+    match p.image.as_ref().and_then(|i| i.config().env) {
+        Some(base) => crate::oci::RunConfig::env_over(&base, &extra),
+        None => crate::oci::RunConfig::with_env(&extra),
     }
 }
 
@@ -220,6 +248,10 @@ fn finish(
         (Some(pk), true) => {
             let scan = scan_root(&made.root).map_err(JobError::Scan)?;
             let mut r = Report::new(pk.db.as_ref(), &made.plan, &pk.attribution, &scan);
+            r.image = made.platform.image.as_ref().map(|i| match i.digest() {
+                Some(d) => format!("{}@{d}", i.reference()),
+                None => i.reference().to_string(),
+            });
             if !job.select.probes.is_empty() {
                 let missing: std::collections::BTreeSet<String> = job
                     .select
@@ -254,7 +286,11 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
     let mut w = Written::default();
     let mtime = job.layer.mtime;
     let first = &made[0];
-    let spec = ImageSpec::new(&o.image, &first.programs[0]);
+    let spec = ImageSpec::new(
+        &o.image,
+        &first.programs[0],
+        first.platform.image.as_deref(),
+    );
     if let Some(out) = &o.layer {
         let info = pack::write_layer(&first.plan, mtime, Compression::from_path(out), out)
             .map_err(write_err(out))?;
@@ -293,7 +329,19 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
     }
     if let (false, Some(packages)) = (o.sboms.is_empty(), &first.packages) {
         let name = format!("minroot layer of {}", first.programs.join(" "));
-        w.sboms = layer::write_sboms(&o.sboms, &name, &first.plan, packages, mtime)?;
+        let base = first
+            .platform
+            .image
+            .as_ref()
+            .and_then(|i| i.digest().map(|d| format!("{}@{d}", i.reference())));
+        w.sboms = layer::write_sboms(
+            &o.sboms,
+            &name,
+            base.as_deref(),
+            &first.plan,
+            packages,
+            mtime,
+        )?;
     }
     Ok(w)
 }

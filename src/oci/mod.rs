@@ -46,12 +46,21 @@ pub struct RunConfig {
     pub user: String,
     pub workdir: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// Inherited from a source image (no flag sets them).
+    pub exposed_ports: Option<BTreeMap<String, spec::Empty>>,
+    pub volumes: Option<BTreeMap<String, spec::Empty>>,
+    pub stop_signal: Option<String>,
 }
 
 impl RunConfig {
     /// Adds `KEY=VALUE` entries to the defaults (PATH, SSL_CERT_FILE), replacing keys.
     pub fn with_env(extra: &[String]) -> Vec<String> {
-        let mut env = default_env();
+        RunConfig::env_over(&default_env(), extra)
+    }
+
+    /// `extra` over `base`: a key of `extra` replaces the same key of `base`.
+    pub fn env_over(base: &[String], extra: &[String]) -> Vec<String> {
+        let mut env = base.to_vec();
         for e in extra {
             let k = e.split('=').next().unwrap_or(e);
             env.retain(|x| x.split('=').next() != Some(k));
@@ -130,7 +139,9 @@ impl RunConfig {
             user: (!self.user.is_empty()).then(|| self.user.clone()),
             working_dir: self.workdir.clone(),
             labels: (!self.labels.is_empty()).then(|| self.labels.clone()),
-            ..ContainerConfig::default()
+            exposed_ports: self.exposed_ports.clone().filter(|p| !p.is_empty()),
+            volumes: self.volumes.clone().filter(|v| !v.is_empty()),
+            stop_signal: self.stop_signal.clone().filter(|s| !s.is_empty()),
         }
     }
 }
@@ -166,8 +177,23 @@ pub fn config(arch: Arch, run: &RunConfig, layers: &[LayerRef], created: u64) ->
     Blob::of(MT_CONFIG, &image_config(arch, run, layers, created))
 }
 
+/// The annotation naming the image an image was made from (OCI's pre-defined key).
+pub const ANN_BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
+/// The annotation naming it as it was given.
+pub const ANN_BASE_NAME: &str = "org.opencontainers.image.base.name";
+
 /// The manifest of one image.
 pub fn manifest(config: &Blob, layers: &[LayerRef], created: u64) -> Blob {
+    manifest_with(config, layers, created, &BTreeMap::new())
+}
+
+/// [`manifest`] with more annotations (the source image's, `ANN_BASE_*`).
+pub fn manifest_with(
+    config: &Blob,
+    layers: &[LayerRef],
+    created: u64,
+    extra: &BTreeMap<String, String>,
+) -> Blob {
     let layers = layers
         .iter()
         .map(|l| Descriptor {
@@ -184,7 +210,11 @@ pub fn manifest(config: &Blob, layers: &[LayerRef], created: u64) -> Blob {
             media_type: MT_MANIFEST.into(),
             config: Some(config.oci_descriptor()),
             layers: Some(layers),
-            annotations: BTreeMap::from([(ANN_CREATED.into(), rfc3339(created))]),
+            annotations: {
+                let mut a = extra.clone();
+                a.insert(ANN_CREATED.into(), rfc3339(created));
+                a
+            },
         },
     )
 }
@@ -486,6 +516,9 @@ mod tests {
             user: String::new(),
             workdir: None,
             labels: BTreeMap::new(),
+            exposed_ports: None,
+            volumes: None,
+            stop_signal: None,
         };
         let full = RunConfig {
             entrypoint: vec!["/usr/sbin/nginx".into()],
@@ -494,6 +527,9 @@ mod tests {
             user: DEFAULT_USER.into(),
             workdir: Some("/".into()),
             labels: BTreeMap::from([("z".into(), "1".into()), ("a.b".into(), "é".into())]),
+            exposed_ports: None,
+            volumes: None,
+            stop_signal: None,
         };
         let empty_workdir = RunConfig {
             workdir: Some(String::new()),

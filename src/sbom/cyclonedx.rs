@@ -122,6 +122,16 @@ pub fn document(inv: &Inventory) -> Value {
     }
     components.extend(top_files);
     let database = inv.database.as_deref().unwrap_or("none");
+    let mut meta_props = vec![
+        prop("minroot:package-database", database),
+        prop(
+            "minroot:distro",
+            inv.distro.pretty_name.as_deref().unwrap_or("unknown"),
+        ),
+    ];
+    if let Some(b) = &inv.base {
+        meta_props.push(prop("minroot:base-image", b));
+    }
     json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
@@ -139,10 +149,7 @@ pub fn document(inv: &Inventory) -> Value {
                 "bom-ref": "minroot-layer",
                 "name": inv.name,
             },
-            "properties": [
-                prop("minroot:package-database", database),
-                prop("minroot:distro", inv.distro.pretty_name.as_deref().unwrap_or("unknown")),
-            ],
+            "properties": meta_props,
         },
         "components": components,
         "dependencies": [{

@@ -119,6 +119,8 @@ pub struct Inventory {
     pub files: Vec<InvFile>,
     /// A UUID derived from the content.
     pub uuid: String,
+    /// The image the layer was made from (`NAME@DIGEST`), when it was.
+    pub base: Option<String>,
 }
 
 /// The minroot version written as the SBOM's creator tool.
@@ -241,6 +243,7 @@ impl Inventory {
             packages,
             files,
             uuid,
+            base: None,
         }
     }
 

@@ -130,12 +130,13 @@ pub struct SbomInfo {
 pub fn write_sboms(
     outs: &[(PathBuf, SbomFormat)],
     name: &str,
+    base: Option<&str>,
     plan: &Plan,
     packages: &Packages,
     created: u64,
 ) -> Result<Vec<SbomInfo>, PackagesError> {
     let digests = digests::digest_plan(plan).map_err(PackagesError::Digest)?;
-    let inv = Inventory::new(
+    let mut inv = Inventory::new(
         name,
         created,
         packages.db.as_ref(),
@@ -143,6 +144,7 @@ pub fn write_sboms(
         &packages.attribution,
         &digests,
     );
+    inv.base = base.map(String::from);
     outs.iter()
         .map(|(out, format)| {
             write_one(out, *format, &inv).map_err(|source| PackagesError::Write {

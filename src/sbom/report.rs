@@ -102,6 +102,9 @@ pub struct Report {
     /// What probe records added beyond the static closure and the runtimes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeAdded>,
+    /// The image the root was (`NAME@DIGEST`), when it was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// What probe records added to the layer, and what their runs looked for in vain.
@@ -322,6 +325,7 @@ impl Report {
             root_surface: scan.surface.clone(),
             warnings: db.map(|d| d.warnings.clone()).unwrap_or_default(),
             probe: None,
+            image: None,
         }
     }
 }

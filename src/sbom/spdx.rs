@@ -152,6 +152,9 @@ pub fn document(inv: &Inventory) -> Value {
     if let Some(d) = &inv.distro.pretty_name {
         creation_comment.push_str(&format!(" Root: {d}."));
     }
+    if let Some(b) = &inv.base {
+        creation_comment.push_str(&format!(" Made from the image {b}."));
+    }
     let mut doc = json!({
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
