@@ -20,7 +20,10 @@ use crate::elf::{self, DepKind, ElfInfo};
 use crate::ldso::dst::{self, SearchDir};
 use crate::ldso::{Loader, Step};
 use crate::reason::Via;
-use crate::resolve::{Applied, Edge, How, LinkMaps, Missing, Object, Outcome, Prepared, Slot};
+use crate::resolve::{
+    Applied, Edge, FileIds, Files, How, Identity, LinkMaps, Missing, Object, Outcome, Prepared,
+    Slot,
+};
 use crate::sysroot::{Kind, Root, SysrootError};
 
 pub use crate::objects::ObjectCache;
@@ -230,6 +233,9 @@ impl Trace {
 pub struct Tracer<'a> {
     loader: &'a Loader,
     cache: &'a ObjectCache,
+    /// Device and inode of the libraries whose identity was asked, for all the programs
+    /// traced.
+    ids: FileIds,
     /// Search and parse each wave of dependencies ahead in parallel. Worth it for one
     /// program; when many programs are traced in parallel, they keep the cores busy.
     prefetch: bool,
@@ -240,6 +246,7 @@ impl<'a> Tracer<'a> {
         Tracer {
             loader,
             cache,
+            ids: FileIds::default(),
             prefetch: true,
         }
     }
@@ -340,6 +347,7 @@ impl<'a> Tracer<'a> {
             name: path.to_string(),
             path: crate::ldso::absolute(path),
             real: real.clone(),
+            aliases: Vec::new(),
             how: How::Program,
             loader: None,
             info: Some(info.clone()),
@@ -350,7 +358,7 @@ impl<'a> Tracer<'a> {
             hidden: true,
         };
         // The program is known to the loader as "" (l_name of a kernel-started program).
-        maps.push(main, &[""], false);
+        maps.push(main, &[""], Identity::None);
         if is_static {
             return Ok(Trace {
                 program: path.into(),
@@ -396,6 +404,7 @@ impl<'a> Tracer<'a> {
             name: interp_path.clone(),
             path: interp_path.clone(),
             real: interp_real.clone().unwrap_or_else(|| interp_path.clone()),
+            aliases: Vec::new(),
             how: How::Interpreter,
             loader: None,
             info: interp_info,
@@ -405,11 +414,16 @@ impl<'a> Tracer<'a> {
             deps: Vec::new(),
             hidden: true,
         };
-        maps.push(rtld, &[interp_path.as_str(), rtld_soname.as_str()], false);
+        maps.push(
+            rtld,
+            &[interp_path.as_str(), rtld_soname.as_str()],
+            Identity::None,
+        );
         let vdso = Object {
             name: arch.vdso_soname().into(),
             path: arch.vdso_soname().into(),
             real: String::new(),
+            aliases: Vec::new(),
             how: How::Vdso,
             loader: None,
             info: None,
@@ -419,7 +433,7 @@ impl<'a> Tracer<'a> {
             deps: Vec::new(),
             hidden: true,
         };
-        maps.push(vdso, &[arch.vdso_soname()], false);
+        maps.push(vdso, &[arch.vdso_soname()], Identity::None);
         let interp = Some(Interp {
             path: interp_path,
             real: interp_real,
@@ -854,7 +868,8 @@ impl Walk<'_, '_> {
             Some(p) => p,
             None => self.maps.prepare(loader, l, name, &self.library_path),
         };
-        match self.maps.apply(name, prepared) {
+        let files = Files::new(loader.root(), &self.tracer.ids);
+        match self.maps.apply(name, prepared, &files) {
             Applied::Already(o, how) => Outcome::Already(o, how),
             Applied::Fatal(e) => Outcome::Fatal(e),
             Applied::Missing { tried, skipped } => {
@@ -883,6 +898,7 @@ impl Walk<'_, '_> {
                     name: n.name.clone(),
                     path: n.path.clone(),
                     real: n.real,
+                    aliases: Vec::new(),
                     how: n.how,
                     loader: if callmap { None } else { Some(l) },
                     info: Some(info),
@@ -893,7 +909,7 @@ impl Walk<'_, '_> {
                     hidden: false,
                 };
                 let names = [n.path.as_str(), n.name.as_str()];
-                let i = self.maps.push(obj, &names, true);
+                let i = self.maps.push(obj, &names, n.identity);
                 Outcome::Loaded(i)
             }
         }
@@ -1116,6 +1132,66 @@ mod tests {
             .trace_member("/jdk/lib/libjava.so", &["/jdk/lib/libnio.so".into()])
             .unwrap();
         assert!(!t.complete());
+    }
+
+    /// A hard link is the object it links to; a copy of the same bytes (same size, same
+    /// contents, another inode) is another object.
+    #[test]
+    fn a_hard_link_is_the_same_object_and_a_copy_is_not() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let m = X86.elf_machine();
+        write(
+            d,
+            "lib64/ld-linux-x86-64.so.2",
+            &Synth::lib(m, "ld-linux-x86-64.so.2").build(),
+        );
+        let x = Synth::lib(m, "").no_soname().build();
+        write(d, "lib/x86_64-linux-gnu/libx.so.1", &x);
+        write(d, "lib/x86_64-linux-gnu/libcopy.so.1", &x);
+        std::fs::create_dir_all(d.join("opt/y")).unwrap();
+        std::fs::hard_link(
+            d.join("lib/x86_64-linux-gnu/libx.so.1"),
+            d.join("opt/y/liby.so.1"),
+        )
+        .unwrap();
+        let app = Synth::exe(m, "/lib64/ld-linux-x86-64.so.2")
+            .runpath("/opt/y")
+            .needs("libx.so.1")
+            .needs("liby.so.1")
+            .needs("libcopy.so.1");
+        write(d, "app", &app.build());
+        let root = Arc::new(Root::new(d).unwrap());
+        let cache = ObjectCache::new(elf::Options { symbols: false });
+        let loader = Loader::new(
+            root,
+            X86,
+            CpuProfile::for_level(X86, CpuLevel::Baseline),
+            None,
+        );
+        for tracer in [
+            Tracer::new(&loader, &cache),
+            Tracer::new(&loader, &cache).sequential(),
+        ] {
+            let t = tracer.trace("/app").unwrap();
+            let libs: Vec<(&str, &[String])> = t
+                .libraries()
+                .map(|(_, o)| (o.path.as_str(), &o.aliases[..]))
+                .collect();
+            assert_eq!(
+                libs,
+                [
+                    (
+                        "/lib/x86_64-linux-gnu/libx.so.1",
+                        &["/opt/y/liby.so.1".to_string()][..]
+                    ),
+                    ("/lib/x86_64-linux-gnu/libcopy.so.1", &[][..]),
+                ]
+            );
+            let (x, _) = t.libraries().next().unwrap();
+            assert!(t.object(0).deps.iter().any(|e| e.name == "liby.so.1"
+                && e.outcome == Outcome::Already(x, crate::resolve::Already::File)));
+        }
     }
 
     #[test]

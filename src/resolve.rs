@@ -2,19 +2,87 @@
 //! DT_SONAME, or by file identity), found by the search, missing, or fatal.
 //!
 //! [`LinkMaps`] is the loader's list of loaded objects for one program (glibc's namespace
-//! list of link maps). [`LinkMaps::map_object`] is glibc 2.36's `_dl_map_object` for a
-//! dependency: it first looks for the name among loaded objects, then searches
-//! ([`Loader::search`]), then recognises a file that is already loaded under another path
-//! (`/lib/x86_64-linux-gnu/libc.so.6` and `/usr/lib/x86_64-linux-gnu/libc.so.6` in a
-//! usrmerged root are one object). It does not walk dependencies (see `closure.rs`).
+//! list of link maps). [`LinkMaps::find_loaded`], [`LinkMaps::prepare`] and
+//! [`LinkMaps::apply`] are glibc 2.36's `_dl_map_object` for a dependency: it first looks
+//! for the name among loaded objects, then searches ([`Loader::search`]), then recognises a
+//! file that is already loaded under another path. A file is its device and inode
+//! ([`FileId`], glibc's `_dl_file_id_match_p` on `st_dev`/`st_ino`), not its name:
+//! `/lib/x86_64-linux-gnu/libc.so.6` and `/usr/lib/x86_64-linux-gnu/libc.so.6` in a
+//! usrmerged root are one object (one canonical path), and so are two hard links of one
+//! library (two canonical paths, one inode). It does not walk dependencies (see
+//! `closure.rs`).
 
 /// Hashed with foldhash: fast, randomly seeded, never iterated for output.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
 use crate::elf::{DepKind, ElfInfo, Verdict};
 use crate::ldso::dst::{self, SearchDir};
 use crate::ldso::{self, ChainLink, Loader, Request, Search, SkipWhy, Skipped, Step, Tried};
+use crate::sysroot::Root;
+
+/// A file as the loader identifies it: glibc's `struct r_file_id`, the `st_dev` and
+/// `st_ino` of the opened file. Two paths with one id are one object, whatever their
+/// names: hard links have two canonical paths and one id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+/// File ids by canonical path, kept for every program a tracer traces: each file of the
+/// root is stat'ed at most once per tracer, and only when a size comparison asks for it.
+#[derive(Default)]
+pub struct FileIds(crate::memo::Memo<String, Option<FileId>>);
+
+impl FileIds {
+    /// The id of the file at canonical path `real`; None when it cannot be stat'ed (then
+    /// it cannot be opened either, and parsing it gives the error).
+    fn get(&self, root: &Root, real: &str) -> Option<FileId> {
+        if let Some(id) = self.0.get(real) {
+            return id;
+        }
+        let id = std::fs::metadata(root.host_path(real))
+            .ok()
+            .map(|m| FileId {
+                dev: m.dev(),
+                ino: m.ino(),
+            });
+        self.0.insert(real.to_string(), id)
+    }
+}
+
+/// What the file identity check asks of the root: file sizes (free: the root remembers
+/// the lstat of every path it resolved) and device and inode (a stat). Two paths of one
+/// file have one size, so the stat is only made for files whose size a loaded library
+/// also has: tracing a whole /usr/bin stats almost nothing.
+pub struct Files<'r> {
+    root: &'r Root,
+    ids: &'r FileIds,
+}
+
+impl<'r> Files<'r> {
+    pub fn new(root: &'r Root, ids: &'r FileIds) -> Files<'r> {
+        Files { root, ids }
+    }
+    fn size(&self, real: &str) -> Option<u64> {
+        self.root.file_size(real)
+    }
+    fn id(&self, real: &str) -> Option<FileId> {
+        self.ids.get(self.root, real)
+    }
+}
+
+/// How a loaded object is recognised as a file by later requests (glibc `l_file_id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// Never: the program and ld.so (glibc leaves their file ids empty) and the vDSO.
+    None,
+    /// A library: by its canonical path, and by device and inode among the files of its
+    /// size (None: unknown, compared with every new file).
+    File { size: Option<u64> },
+}
 
 /// Why an object is in the loader's list.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -49,8 +117,12 @@ pub struct Object {
     pub name: String,
     /// The path it was opened under (absolute inside the root).
     pub path: String,
-    /// Its canonical path inside the root (its identity).
+    /// Its canonical path inside the root.
     pub real: String,
+    /// Other paths a later search found this same file under (a hard link, another path
+    /// to its inode), in the order they were found: the loader opens such a path before
+    /// it recognises the file, so an image must hold it for the request to succeed.
+    pub aliases: Vec<String>,
     pub how: How,
     /// The object whose request loaded it (glibc `l_loader`).
     pub loader: Option<usize>,
@@ -153,8 +225,14 @@ pub struct LinkMaps {
     by_name: HashMap<String, Ids>,
     /// DT_SONAMEs not yet added as names: soname -> objects.
     by_soname: HashMap<String, Ids>,
-    /// Canonical path -> library object (file identity; not the program or ld.so).
-    by_file: HashMap<String, usize>,
+    /// Canonical path -> library object: one canonical path is one file, known without
+    /// a stat (not the program or ld.so).
+    by_real: HashMap<String, usize>,
+    /// File size -> library objects of that size: the only ones a new file with another
+    /// canonical path can be (hard links: two canonical paths, one file).
+    by_size: HashMap<u64, Ids>,
+    /// Library objects whose size is unknown (compared with every new file).
+    size_unknown: Vec<usize>,
     /// Indices of objects whose name was satisfied through soname.
     soname_added: Vec<bool>,
 }
@@ -178,16 +256,17 @@ impl LinkMaps {
             order: Vec::with_capacity(n),
             by_name: HashMap::with_capacity_and_hasher(2 * n, Default::default()),
             by_soname: HashMap::with_capacity_and_hasher(n, Default::default()),
-            by_file: HashMap::with_capacity_and_hasher(n, Default::default()),
+            by_real: HashMap::with_capacity_and_hasher(n, Default::default()),
+            by_size: HashMap::with_capacity_and_hasher(n, Default::default()),
             soname_added: Vec::with_capacity(n),
             ..LinkMaps::default()
         }
     }
 
     /// Adds an object to the list (at the end of the load order), matchable by `names`
-    /// (glibc: `l_name` and `l_libname`), by its DT_SONAME, and by file identity if
-    /// `identity` (not for the program and ld.so, whose file ids glibc leaves empty).
-    pub fn push(&mut self, obj: Object, names: &[&str], identity: bool) -> usize {
+    /// (glibc: `l_name` and `l_libname`), by its DT_SONAME, and as a file as `identity`
+    /// says.
+    pub fn push(&mut self, obj: Object, names: &[&str], identity: Identity) -> usize {
         let i = self.objects.len();
         for n in names {
             self.add_name(i, n);
@@ -200,8 +279,17 @@ impl LinkMaps {
                 }
             }
         }
-        if identity {
-            self.by_file.entry(obj.real.clone()).or_insert(i);
+        if let Identity::File { size } = identity {
+            self.by_real.entry(obj.real.clone()).or_insert(i);
+            match size {
+                Some(n) => match self.by_size.get_mut(&n) {
+                    Some(v) => v.push(i),
+                    None => {
+                        self.by_size.insert(n, Ids::One(i));
+                    }
+                },
+                None => self.size_unknown.push(i),
+            }
         }
         self.objects.push(obj);
         self.soname_added.push(false);
@@ -246,7 +334,12 @@ impl LinkMaps {
             .into_iter()
             .filter_map(|(k, v)| keep(&v).map(|v| (k, v)))
             .collect();
-        self.by_file.retain(|_, i| *i < objects);
+        self.by_size = std::mem::take(&mut self.by_size)
+            .into_iter()
+            .filter_map(|(k, v)| keep(&v).map(|v| (k, v)))
+            .collect();
+        self.by_real.retain(|_, i| *i < objects);
+        self.size_unknown.retain(|i| *i < objects);
     }
 
     /// Whether `name` is a path or requested name of a loaded object.
@@ -348,6 +441,7 @@ pub struct NewObject {
     pub name: String,
     pub path: String,
     pub real: String,
+    pub identity: Identity,
     pub how: How,
 }
 
@@ -363,8 +457,9 @@ pub enum Applied {
 }
 
 impl LinkMaps {
-    /// The rest of `_dl_map_object` once the search is done: file identity, or a new object.
-    pub fn apply(&mut self, name: &str, prepared: Prepared) -> Applied {
+    /// The rest of `_dl_map_object` once the search is done: file identity, or a new
+    /// object.
+    pub fn apply(&mut self, name: &str, prepared: Prepared, files: &Files) -> Applied {
         let (path, real, how) = match prepared {
             Prepared::Unreadable(e) => {
                 return Applied::Missing {
@@ -419,9 +514,8 @@ impl LinkMaps {
                     dir,
                 } => {
                     // Shared answer: only a file that is not loaded yet needs owned strings.
-                    if let Some(&i) = self.by_file.get(real.as_str()) {
-                        self.add_name(i, name);
-                        return Applied::Already(i, Already::File);
+                    if let Some(&i) = self.by_real.get(real.as_str()) {
+                        return self.same_file(i, name, path);
                     }
                     (
                         path.clone(),
@@ -441,16 +535,56 @@ impl LinkMaps {
                 Search::Fatal { path, error } => return Applied::Fatal(format!("{path}: {error}")),
             },
         };
-        if let Some(&i) = self.by_file.get(&real) {
-            self.add_name(i, name);
-            return Applied::Already(i, Already::File);
+        if let Some(&i) = self.by_real.get(&real) {
+            return self.same_file(i, name, &path);
+        }
+        // glibc stats every file it opens and compares it with every loaded object
+        // (`_dl_map_object_from_fd`): a hard link of a loaded library is that library.
+        let size = files.size(&real);
+        if let Some(i) = self.same_inode(&real, size, files) {
+            return self.same_file(i, name, &path);
         }
         Applied::New(NewObject {
             name: name.to_string(),
             path,
             real,
+            identity: Identity::File { size },
             how,
         })
+    }
+
+    /// The loaded library that is the file at canonical path `real` (of `size`) under
+    /// another canonical path, if any. Only a file of the same size can be: device and
+    /// inode are asked for only then.
+    fn same_inode(&self, real: &str, size: Option<u64>, files: &Files) -> Option<usize> {
+        let sized = size.and_then(|n| self.by_size.get(&n));
+        if size.is_some() && sized.is_none() && self.size_unknown.is_empty() {
+            return None;
+        }
+        let id = files.id(real)?;
+        let candidates: Vec<usize> = match size {
+            Some(_) => sized
+                .into_iter()
+                .flat_map(Ids::iter)
+                .chain(self.size_unknown.iter().copied())
+                .collect(),
+            None => self.by_real.values().copied().collect(),
+        };
+        candidates
+            .into_iter()
+            .filter(|&i| files.id(&self.objects[i].real) == Some(id))
+            .min_by_key(|&i| self.position(i))
+    }
+
+    /// Object `i` found again under `path` by a request for `name`: the name is added
+    /// to it (glibc `add_name_to_object`) and the path remembered.
+    fn same_file(&mut self, i: usize, name: &str, path: &str) -> Applied {
+        self.add_name(i, name);
+        let o = &mut self.objects[i];
+        if o.path != path && !o.aliases.iter().any(|a| a == path) {
+            o.aliases.push(path.to_string());
+        }
+        Applied::Already(i, Already::File)
     }
 
     /// Decomposes the search paths of a new object.

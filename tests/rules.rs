@@ -187,6 +187,14 @@ impl Case {
         self
     }
 
+    /// A hard link at `inside` of the file at `existing` (both inside the root).
+    fn hard_link(&self, inside: &str, existing: &str) -> &Self {
+        let p = self.root.host(inside);
+        std::fs::create_dir_all(p.parent().unwrap()).expect("mkdir");
+        std::fs::hard_link(self.root.host(existing), p).expect("hard link");
+        self
+    }
+
     /// The program at /usr/bin/app.
     fn app(&self, s: Synth) -> &Self {
         self.put("/usr/bin/app", s)
@@ -496,6 +504,49 @@ fn already_loaded_same_file_through_usrmerge_link() {
             ],
             0,
         );
+    });
+}
+
+#[test]
+fn hard_link_to_a_loaded_library_is_the_same_object() {
+    both(|a| {
+        let c = Case::new(a);
+        let d = dlib(a);
+        // /opt/y/liby.so.1 is a hard link of /lib/<triplet>/libx.so.1: two canonical paths,
+        // one inode. liba's request for liby.so.1 matches no name or soname, its RUNPATH
+        // finds /opt/y/liby.so.1, and the loader, comparing st_dev/st_ino with every loaded
+        // object (`_dl_map_object_from_fd`), recognises libx.so.1: nothing new is loaded.
+        c.app(exe(a).needs("liba.so.1").needs("libx.so.1"))
+            .put(
+                &format!("{d}/liba.so.1"),
+                lib(a, "liba.so.1").runpath("/opt/y").needs("liby.so.1"),
+            )
+            .put(
+                &format!("{d}/libx.so.1"),
+                lib(a, "libx.so.1").needs("libdep.so.1"),
+            )
+            .put(&format!("{d}/libdep.so.1"), lib(a, "libdep.so.1"))
+            .hard_link("/opt/y/liby.so.1", &format!("{d}/libx.so.1"));
+        c.check(
+            &[
+                &format!("liba.so.1 => {d}/liba.so.1"),
+                &format!("libx.so.1 => {d}/libx.so.1"),
+                &format!("libdep.so.1 => {d}/libdep.so.1"),
+            ],
+            0,
+        );
+        // The same file (without a soname) found first under its second name: that is
+        // the object's name and path, and the request for its first name finds it again.
+        let c = Case::new(a);
+        c.app(
+            exe(a)
+                .runpath("/opt/y")
+                .needs("liby.so.1")
+                .needs("libx.so.1"),
+        )
+        .put(&format!("{d}/libx.so.1"), lib(a, "").no_soname())
+        .hard_link("/opt/y/liby.so.1", &format!("{d}/libx.so.1"));
+        c.check(&["liby.so.1 => /opt/y/liby.so.1"], 0);
     });
 }
 
