@@ -5,6 +5,11 @@
 //!
 //! Overflow checks are on in the default test profile, so `cargo test` (not `--release`)
 //! is the run that catches an arithmetic overflow coming back.
+//!
+//! Every target has inputs: besides the files that once broke it, each directory holds the
+//! generated seeds of the target (`seed-*`, written by `fuzz/seed.sh --regressions` from
+//! `fuzz/seed/src/seeds.rs`, which this file includes as a module and checks the files
+//! against), and a target with no input at all fails: a replay of nothing proves nothing.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,6 +18,10 @@ use minroot::arch::Arch;
 use minroot::elf::{self, Options};
 use minroot::ldso::cache::LdCache;
 use minroot::ldso::hwcaps::{CpuLevel, CpuProfile};
+
+/// The generated seeds, shared with the fuzz seed binary.
+#[path = "../fuzz/seed/src/seeds.rs"]
+mod seeds;
 
 /// Per input; generous for a debug build (the fuzzers ran with a 10 s timeout in release).
 const LIMIT: Duration = Duration::from_secs(10);
@@ -33,8 +42,13 @@ fn inputs(target: &str) -> Vec<PathBuf> {
     v
 }
 
+/// Replays every input of `target`; fails when it has none.
 fn replay(target: &str, f: impl Fn(&[u8])) -> usize {
     let files = inputs(target);
+    assert!(
+        !files.is_empty(),
+        "testdata/fuzz-regressions/{target}/ holds no input: run fuzz/seed.sh --regressions"
+    );
     for p in &files {
         let bytes = std::fs::read(p).expect("read regression input");
         let start = Instant::now();
@@ -56,6 +70,7 @@ fn elf_inspect(data: &[u8]) {
     if let (Ok(a), Ok(b)) = (&with, &without) {
         assert_eq!(a.deps, b.deps);
         assert_eq!(a.interp, b.interp);
+        assert!(b.imports.is_empty());
     }
     for arch in Arch::ALL {
         let _ = elf::verify_candidate(data, arch.elf_machine(), arch.libc_abi_max());
@@ -88,7 +103,43 @@ fn ldcache(data: &[u8]) {
 /// As fuzz/fuzz_targets/dlopen_note.rs.
 fn dlopen_note(data: &[u8]) {
     if let Ok(notes) = elf::parse_dlopen_json(data) {
-        assert!(notes.iter().all(|n| !n.soname.is_empty()));
+        // What is accepted is usable: no empty soname lists, no empty names, no paths.
+        for n in notes {
+            assert!(!n.soname.is_empty());
+            assert!(n.soname.iter().all(|s| !s.is_empty() && !s.contains('/')));
+        }
+    }
+}
+
+#[test]
+fn generated_seeds_are_kept_as_regression_inputs() {
+    // The committed seed-* files are exactly what fuzz/seed.sh --regressions writes: no
+    // seed missing, changed or left over from an older generator.
+    for (target, generated) in seeds::all() {
+        let want: std::collections::BTreeMap<String, Vec<u8>> = generated
+            .into_iter()
+            .map(|(n, b)| (format!("seed-{n}"), b))
+            .collect();
+        let got: std::collections::BTreeMap<String, Vec<u8>> = inputs(target)
+            .into_iter()
+            .filter_map(|p| {
+                let n = p.file_name()?.to_str()?.to_string();
+                n.starts_with("seed-")
+                    .then(|| (n, std::fs::read(&p).expect("read seed")))
+            })
+            .collect();
+        assert!(!want.is_empty(), "{target}: no generated seed");
+        assert!(
+            got == want,
+            "testdata/fuzz-regressions/{target}/seed-*: {:?} on disk, {:?} generated, {:?} differ; \
+             rewrite them with fuzz/seed.sh --regressions",
+            got.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            want.iter()
+                .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+                .map(|(k, _)| k)
+                .collect::<Vec<_>>()
+        );
     }
 }
 
