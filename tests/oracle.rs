@@ -5,10 +5,13 @@
 //! roots made by scripts/make-fixtures.sh (testdata/README.md). minroot is run ONCE per
 //! root with every program, as a user tracing a whole /usr/bin does.
 //!
-//! The loaded SETS (name, canonical path) must be identical; order differences are
-//! reported, not failed. Programs the loader refuses (nonzero exit, time-out) are skipped
-//! and counted. The last test checks minroot's ld.so.cache reader against
-//! `ldconfig -p -C CACHE`.
+//! The loaded objects (name, canonical path) must be identical and in the same order:
+//! README promises load order, and ldd's order is the order of the loader's list. Each
+//! missing name counts once, at its first request (the loader prints `not found` once per
+//! request; minroot's list once per name). Programs the loader refuses (nonzero exit,
+//! time-out) are skipped, listed in the report, and bounded: at most one in ten on the host
+//! and in the sysroots (more means the harness or the root is broken), none in the fixture
+//! roots. The last test checks minroot's ld.so.cache reader against `ldconfig -p -C CACHE`.
 //!
 //! This file owns the comparison; the helpers that run a root's loader live in
 //! tests/common. It does not test a single rule: tests/rules.rs does.
@@ -226,6 +229,9 @@ struct Comparison {
     order_diffs: Vec<String>,
 }
 
+/// How many of the programs of a root the loader may refuse: `1 / REFUSED_AT_MOST`.
+const REFUSED_AT_MOST: usize = 10;
+
 impl Comparison {
     fn report(&self) {
         println!(
@@ -245,24 +251,70 @@ impl Comparison {
         }
     }
 
-    /// Fails unless something was compared and every set matched.
-    fn assert_ok(&self) {
-        self.report();
-        assert!(
-            self.compared > 0,
-            "{}: no program was compared (skipped: {:?})",
-            self.label,
-            self.skipped
-        );
-        assert!(
-            self.set_diffs.is_empty(),
-            "{}: {} of {} programs load a different set than the real loader:\n{}",
-            self.label,
-            self.set_diffs.len(),
-            self.compared,
-            self.set_diffs.join("\n")
-        );
+    /// What is wrong with this comparison, if anything: nothing compared, a set or an
+    /// order that differs, or more programs skipped than `max_skipped` allows (a
+    /// fraction `1 / max_skipped` of them; 0: none at all).
+    fn verdict(&self, max_skipped: usize) -> Result<(), String> {
+        let label = &self.label;
+        if self.compared == 0 {
+            return Err(format!(
+                "{label}: no program was compared (skipped: {:?})",
+                self.skipped
+            ));
+        }
+        if !self.set_diffs.is_empty() {
+            return Err(format!(
+                "{label}: {} of {} programs load a different set than the real loader:\n{}",
+                self.set_diffs.len(),
+                self.compared,
+                self.set_diffs.join("\n")
+            ));
+        }
+        if !self.order_diffs.is_empty() {
+            return Err(format!(
+                "{label}: {} of {} programs load the same objects in another order than the real loader:\n  {}",
+                self.order_diffs.len(),
+                self.compared,
+                self.order_diffs.join("\n  ")
+            ));
+        }
+        let total = self.compared + self.skipped.len();
+        let too_many = match max_skipped {
+            0 => !self.skipped.is_empty(),
+            n => self.skipped.len() * n > total,
+        };
+        if too_many {
+            return Err(format!(
+                "{label}: the loader refused {} of {total} programs (at most {}):\n  {}",
+                self.skipped.len(),
+                if max_skipped == 0 {
+                    "none".to_string()
+                } else {
+                    format!("1 in {max_skipped}")
+                },
+                self.skipped.join("\n  ")
+            ));
+        }
+        Ok(())
     }
+
+    /// Prints the report, then fails on what [`Comparison::verdict`] finds.
+    fn assert_ok(&self, max_skipped: usize) {
+        self.report();
+        if let Err(e) = self.verdict(max_skipped) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// The loader's list with each missing name kept only at its first request, as
+/// minroot lists it.
+fn first_misses(lines: Vec<Line>) -> Vec<Line> {
+    let mut seen = BTreeSet::new();
+    lines
+        .into_iter()
+        .filter(|(n, p)| p != "not found" || seen.insert(n.clone()))
+        .collect()
 }
 
 fn fmt_lines(lines: &[Line]) -> String {
@@ -311,7 +363,7 @@ fn compare(
             }
         };
         c.compared += 1;
-        let want = common::canonical_lines(root, &real);
+        let want = first_misses(common::canonical_lines(root, &real));
         let got = common::canonical_lines(root, ours.get(prog).map_or(&[][..], |v| v));
         let want_set: BTreeSet<&Line> = want.iter().collect();
         let got_set: BTreeSet<&Line> = got.iter().collect();
@@ -363,15 +415,8 @@ fn host_usr_bin_and_sbin_match_the_loader() {
         programs.len()
     );
     let c = compare("host", Path::new("/"), None, &programs, host_loader_list);
-    c.assert_ok();
     // The loader refusing many programs means the harness is broken, not the programs.
-    assert!(
-        c.skipped.len() * 10 <= programs.len(),
-        "host: the loader refused {} of {} programs: {:?}",
-        c.skipped.len(),
-        programs.len(),
-        c.skipped
-    );
+    c.assert_ok(REFUSED_AT_MOST);
 }
 
 /// The dirs of a Debian root whose programs are compared.
@@ -398,7 +443,7 @@ fn sysroot_matches_its_loader(name: &str, arch: Arch) -> Option<Comparison> {
     let c = compare(name, &root, Some(&root), &programs, |p| {
         root_loader_list(&root, arch, p)
     });
-    c.assert_ok();
+    c.assert_ok(REFUSED_AT_MOST);
     Some(c)
 }
 
@@ -449,15 +494,94 @@ fn fixtures_match_the_loader() {
         let c = compare(name, &root, Some(&root), &programs, |p| {
             root_loader_list(&root, arch, p)
         });
-        c.assert_ok();
-        assert!(
-            c.skipped.is_empty(),
-            "fixture {name}: the loader refused {:?}",
-            c.skipped
-        );
+        c.assert_ok(0);
         total += c.compared;
     }
     println!("fixtures: {total} programs compared");
+}
+
+/// The fixture root x86_64 and its programs, for the tests of the comparison itself.
+fn judged_fixture() -> Option<(PathBuf, Vec<String>)> {
+    let root = common::fixture("x86_64");
+    if !common::require(
+        "fixture root x86_64 (scripts/make-fixtures.sh)",
+        root.is_some(),
+    ) || !common::require("bwrap", common::can_run_loader(Arch::X86_64))
+    {
+        return None;
+    }
+    let root = root.expect("checked");
+    let (programs, _) = dynamic_programs(&root, &["/app/bin"], Arch::X86_64, false);
+    Some((root, programs))
+}
+
+#[test]
+fn oracle_fails_on_a_load_order_difference() {
+    // The real loader's list of app-filter with its first two objects swapped: the same
+    // set, in another order, must fail the comparison (it was only reported).
+    let Some((root, programs)) = judged_fixture() else {
+        return;
+    };
+    let c = compare("x86_64 swapped", &root, Some(&root), &programs, |p| {
+        let mut l = root_loader_list(&root, Arch::X86_64, p)?;
+        if p.ends_with("/app-filter") {
+            l.swap(0, 1);
+        }
+        Ok(l)
+    });
+    assert_eq!(c.set_diffs, Vec::<String>::new());
+    let e = c.verdict(0).expect_err("an order difference fails");
+    assert!(
+        e.contains("in another order") && e.contains("app-filter"),
+        "{e}"
+    );
+    // The loader's repeated `not found` lines are not an order difference.
+    let c = compare(
+        "x86_64 repeated misses",
+        &root,
+        Some(&root),
+        &programs,
+        |p| {
+            let mut l = root_loader_list(&root, Arch::X86_64, p)?;
+            if let Some(m) = l.iter().find(|(_, p)| p == "not found").cloned() {
+                l.push(m);
+            }
+            Ok(l)
+        },
+    );
+    c.verdict(0)
+        .expect("a missing name counts at its first request");
+}
+
+#[test]
+fn oracle_fails_when_the_loader_refuses_too_many_programs() {
+    // Two of the fixture's programs refused: more than one in ten fails, like the host's
+    // bound; a bound of 0 (the fixture roots) fails on one.
+    let Some((root, programs)) = judged_fixture() else {
+        return;
+    };
+    let refused = [&programs[0], &programs[1]];
+    let c = compare("x86_64 refusing", &root, Some(&root), &programs, |p| {
+        if refused.iter().any(|r| r.as_str() == p) {
+            return Err("loader exited with Some(127)".into());
+        }
+        root_loader_list(&root, Arch::X86_64, p)
+    });
+    assert_eq!(c.skipped.len(), 2);
+    assert!(
+        programs.len() < 20,
+        "2 of {} is over 1 in 10",
+        programs.len()
+    );
+    let e = c.verdict(REFUSED_AT_MOST).expect_err("too many refused");
+    assert!(e.contains("refused 2 of"), "{e}");
+    let one = Comparison {
+        skipped: c.skipped[..1].to_vec(),
+        compared: 100,
+        ..Comparison::default()
+    };
+    assert!(one.verdict(REFUSED_AT_MOST).is_ok());
+    assert!(one.verdict(0).is_err());
 }
 
 /// What the real loader must load in fixture root `name` (testdata/README.md): (program,
