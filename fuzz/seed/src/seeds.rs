@@ -11,8 +11,11 @@ use minroot::arch::{Arch, EM_AARCH64, EM_X86_64};
 use minroot::elf::synth::Synth;
 use minroot::ldso::cache::{write_new_format, write_old_format};
 
-/// The fuzz targets, each with its generated seeds (name, bytes), in a fixed order.
-pub fn all() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
+/// Named inputs of one target: (file name, bytes).
+pub type Seeds = Vec<(String, Vec<u8>)>;
+
+/// The fuzz targets, each with its generated seeds, in a fixed order.
+pub fn all() -> Vec<(&'static str, Seeds)> {
     vec![
         ("elf_inspect", elf_seeds()),
         ("ldcache", cache_seeds()),
@@ -22,7 +25,7 @@ pub fn all() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
 
 /// Synthetic ELF files: libraries and executables of both arches, RPATH/RUNPATH, filters,
 /// imports, `.note.dlopen`, no section headers, ET_EXEC, 32-bit, big-endian.
-pub fn elf_seeds() -> Vec<(String, Vec<u8>)> {
+pub fn elf_seeds() -> Seeds {
     const X86: &str = "/lib64/ld-linux-x86-64.so.2";
     const NOTE: &str = r#"[{"soname":["libzstd.so.1"],"feature":"zstd","priority":"suggested"}]"#;
     let seeds: Vec<(&str, Synth)> = vec![
@@ -85,7 +88,7 @@ pub fn elf_seeds() -> Vec<(String, Vec<u8>)> {
 /// ld.so.caches: new format (plain, glibc-hwcaps, mixed arches with unsigned `char`
 /// order), old, compat, empty; and small forms of the two crafted caches that once made
 /// the parser loop or search quadratically (src/ldso/cache.rs, tests `r_*`).
-pub fn cache_seeds() -> Vec<(String, Vec<u8>)> {
+pub fn cache_seeds() -> Seeds {
     let x = Arch::X86_64.cache_flags();
     let a = Arch::Aarch64.cache_flags();
     let mut v = vec![
@@ -185,7 +188,7 @@ fn strings_without_nul(n: usize, run: usize) -> Vec<u8> {
 
 /// `.note.dlopen` payloads: good ones, ones the parser must refuse, and shapes that
 /// stress a JSON parser (deep nesting, invalid UTF-8, a huge number, duplicate keys).
-pub fn note_seeds() -> Vec<(String, Vec<u8>)> {
+pub fn note_seeds() -> Seeds {
     let mut notes: Vec<Vec<u8>> = [
         r#"[{"soname":["libzstd.so.1"],"feature":"zstd","description":"Support zstd compression","priority":"suggested"},{"soname":["libcrypt.so.2","libcrypt.so.1"]}]"#,
         r#"[{"soname":["libfido2.so.1"],"priority":"required"}]"#,
