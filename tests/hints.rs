@@ -4,7 +4,11 @@
 //!
 //! The table tests iterate `KNOWN` and `OPT_IN`, so an entry added to the table is tested
 //! without a new test being written; a rule that is not in the table gets its own test.
-//! What each test expects follows from the rule, not from minroot's output. This file
+//! What each test expects follows from the rule, not from minroot's output. The glibc
+//! rules are also judged against real programs: `glibc_hints_match_what_real_programs_load`
+//! runs the gcc-built `app-hints` fixture and `getent` in a copy of each Debian test root
+//! under strace (qemu-user for arm64) and checks what they open against what minroot
+//! selects, with the hint's reason. This file
 //! owns no helper that other test files need; shared helpers live in tests/common.
 
 mod common;
@@ -904,4 +908,162 @@ fn include_directory_link_to_a_directory_outside_warns() {
         );
     }
     assert!(!f.stderr.contains("to-inner"), "{}", f.stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Against real programs: what glibc really loads at run time, observed from outside.
+
+/// A private copy of Debian test root `name` made of hard links (a moment's work, and
+/// never written: the runs bind it read-only, and the test only replaces names in it),
+/// with the gcc-built `app-hints` fixture of root `fixture` at /app/bin/app-hints
+/// (testdata/README.md), `nsswitch` as /etc/nsswitch.conf, and an /etc/passwd.
+fn observed_root(name: &str, fixture: &str, nsswitch: &str) -> Option<FakeRoot> {
+    let sysroot = common::sysroot(name);
+    let fixtures = common::fixture(fixture);
+    if !common::require(
+        &format!("the {name} sysroot (scripts/make-sysroot.sh {name})"),
+        sysroot.is_some(),
+    ) || !common::require(
+        &format!("fixture root {fixture} (scripts/make-fixtures.sh)"),
+        fixtures.is_some(),
+    ) || !common::require("strace", common::have("strace"))
+    {
+        return None;
+    }
+    let w = FakeRoot::new();
+    let copy = std::process::Command::new("cp")
+        .arg("-al")
+        .arg(format!("{}/.", sysroot.expect("checked").display()))
+        .arg(w.path())
+        .status()
+        .expect("run cp");
+    assert!(copy.success(), "cp -al of the {name} sysroot");
+    let conf = w.host("/etc/nsswitch.conf");
+    let _ = std::fs::remove_file(&conf);
+    w.write("/etc/nsswitch.conf", nsswitch.as_bytes());
+    // A root unpacked without maintainer scripts (arm64) has no /etc/passwd to look in.
+    if !w.host("/etc/passwd").exists() {
+        w.write("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n");
+    }
+    let app =
+        std::fs::read(fixtures.expect("checked").join("app/bin/app-hints")).expect("app-hints");
+    w.write("/app/bin/app-hints", &app);
+    Some(w)
+}
+
+#[test]
+fn glibc_hints_match_what_real_programs_load() {
+    // app-hints (iconv_open, and pthread_cancel when given an argument) and getent
+    // (getpwnam, through the `compat` NSS module that nsswitch.conf names) run in a copy
+    // of each Debian root under strace. Every file they open must be in what minroot
+    // selects for them, and the ones the glibc hints exist for (a gconv module and its
+    // configuration, libgcc_s.so.1, libnss_compat.so.2) must be both opened by the run
+    // and selected with the hint's reason: a hint that is not needed, or a need that no
+    // hint covers, fails here.
+    const NSSWITCH: &str = "passwd: compat\ngroup: files\n";
+    for (name, arch, fixture) in [
+        ("amd64", X86, "x86_64"),
+        ("arm64", Arch::Aarch64, "aarch64"),
+    ] {
+        if !common::require(
+            &format!("bwrap (and qemu-user for a foreign arch) to run the {arch} loader"),
+            common::can_run_loader(arch),
+        ) {
+            continue;
+        }
+        let Some(w) = observed_root(name, fixture, NSSWITCH) else {
+            continue;
+        };
+        let root = minroot::sysroot::Root::new(w.path()).expect("root");
+        let canonical = |p: &str| {
+            root.resolve(p)
+                .ok()
+                .flatten()
+                .map(|r| r.path)
+                .unwrap_or_else(|| p.to_string())
+        };
+        let (code, stdout, stderr) = common::run(&[
+            "files",
+            "--root",
+            w.path().to_str().expect("utf-8 temp dir"),
+            "--format",
+            "list",
+            "--include",
+            "/etc/nsswitch.conf",
+            "/app/bin/app-hints",
+            "/usr/bin/getent",
+        ]);
+        assert_eq!(code, 0, "{name}: minroot files: {stderr}");
+        // Canonical path -> the reasons of the entries that resolve to it.
+        let mut selected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, why) in parse_files_list(&stdout) {
+            selected.entry(canonical(&path)).or_default().push(why);
+        }
+        let mut opened_by_hint: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (prog, args, expect) in [
+            ("/app/bin/app-hints", &["cancel"][..], "ok"),
+            ("/usr/bin/getent", &["passwd", "root"][..], "root:x:0:0:"),
+        ] {
+            let run = common::opened_in_root(w.path(), arch, prog, args, &[]);
+            let out = String::from_utf8_lossy(&run.output.stdout);
+            assert!(
+                run.output.status.success() && out.starts_with(expect),
+                "{name}: {prog} {args:?} in the root: {:?} {out} {}",
+                run.output.status,
+                String::from_utf8_lossy(&run.output.stderr)
+            );
+            assert!(!run.paths.is_empty(), "{name}: {prog}: strace saw no open");
+            for p in &run.paths {
+                // The kernel's files, and the cache only the loader of this root reads
+                // (the layer's loader searches without it), are not the program's.
+                if p.starts_with("/proc/")
+                    || p.starts_with("/dev/")
+                    || p == "/etc/ld.so.cache"
+                    || p.starts_with("/.minroot-observe-")
+                {
+                    continue;
+                }
+                let c = canonical(p);
+                if w.host(&c).is_dir() {
+                    continue;
+                }
+                let Some(why) = selected.get(&c) else {
+                    panic!(
+                        "{name}: {prog} opened {p} ({c}), which minroot does not select; it selects:\n{stdout}"
+                    );
+                };
+                let hint = if c.ends_with("/libgcc_s.so.1") {
+                    Some("glibc unwinder (pthread_cancel)")
+                } else if c.contains("/gconv/") {
+                    Some("glibc gconv (iconv_open)")
+                } else if c.ends_with("/libnss_compat.so.2") {
+                    Some("glibc NSS service compat")
+                } else {
+                    None
+                };
+                if let Some(h) = hint {
+                    assert!(
+                        why.iter().any(|r| r == h),
+                        "{name}: {prog} opened {c}, selected as {why:?}, not as {h:?}"
+                    );
+                    opened_by_hint.entry(h).or_default().push(c);
+                }
+            }
+        }
+        let gconv = &opened_by_hint["glibc gconv (iconv_open)"];
+        assert!(
+            gconv.iter().any(|p| p.ends_with(".so")) && gconv.iter().any(|p| !p.ends_with(".so")),
+            "{name}: app-hints opened a gconv module and the gconv configuration: {gconv:?}"
+        );
+        for h in [
+            "glibc unwinder (pthread_cancel)",
+            "glibc NSS service compat",
+        ] {
+            assert!(
+                opened_by_hint.contains_key(h),
+                "{name}: no file of the hint {h:?} was opened: {opened_by_hint:?}"
+            );
+        }
+        println!("{name}: observed and selected: {opened_by_hint:?}");
+    }
 }

@@ -303,3 +303,140 @@ pub fn baseline() -> Option<PathBuf> {
     )
     .then(|| p.unwrap())
 }
+
+/// What a program run opened, observed from outside: the paths (as the program named
+/// them) of every open/openat that succeeded in the program, its threads and its
+/// children, in order, once each.
+pub struct Opened {
+    pub output: Output,
+    pub paths: Vec<String>,
+}
+
+/// Runs `prog` inside `root` as [`run_in_root`] does (but the root bound read-only), under
+/// the host's strace, and returns what it opened: ground truth for what a real program
+/// loads at run time (dlopen'ed modules, data files), independent of minroot. For a
+/// foreign `arch` the traced process is qemu-user, whose file system calls carry the
+/// guest's own paths (it runs without `-L`). Only what happens after the program's
+/// execve is kept (bwrap's own opens are not the program's).
+pub fn opened_in_root(
+    root: &Path,
+    arch: Arch,
+    prog: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Opened {
+    let log = tempfile::NamedTempFile::new().expect("strace log");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-s", "4096", "-e"])
+        .arg("trace=execve,open,openat,clone,clone3,fork,vfork")
+        .arg("-o")
+        .arg(log.path())
+        .arg("bwrap");
+    cmd.arg("--ro-bind").arg(root).arg("/").args([
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/",
+        "--unshare-pid",
+        "--die-with-parent",
+        "--clearenv",
+    ]);
+    for (k, v) in env {
+        cmd.args(["--setenv", k, v]);
+    }
+    // qemu-user bound onto an empty file with a private name, as in run_in_root.
+    let (exec, mount_point) = if Arch::host() != Some(arch) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "/.minroot-observe-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let host = root.join(&name[1..]);
+        std::fs::write(&host, b"").expect("create the qemu mount point in the root");
+        cmd.arg("--ro-bind")
+            .arg(format!("/usr/bin/{}", arch.qemu_static()))
+            .arg(&name);
+        cmd.arg(&name);
+        (name, Some(host))
+    } else {
+        (prog.to_string(), None)
+    };
+    cmd.arg(prog).args(args);
+    let output = cmd.output().expect("run strace");
+    if let Some(q) = mount_point {
+        let _ = std::fs::remove_file(q);
+    }
+    let text = std::fs::read_to_string(log.path()).expect("read the strace log");
+    Opened {
+        output,
+        paths: parse_strace_opens(&text, &exec),
+    }
+}
+
+/// The successful opens of the process that execve'd `exec` and of the threads and
+/// processes it started, from `strace -f` output (calls split into `<unfinished ...>` and
+/// `<... resumed>` lines included).
+pub fn parse_strace_opens(log: &str, exec: &str) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    let mut tracked: HashSet<u32> = HashSet::new();
+    // Per pid: the call left unfinished (name, its first quoted argument).
+    let mut pending: HashMap<u32, (String, Option<String>)> = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let quoted = |s: &str| -> Option<String> {
+        let start = s.find('"')? + 1;
+        let end = start + s[start..].find('"')?;
+        Some(s[start..end].to_string())
+    };
+    let result = |s: &str| -> Option<i64> {
+        let r = s.rsplit_once(") = ")?.1;
+        r.split_whitespace().next()?.parse().ok()
+    };
+    for line in log.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let (call, arg, ret) = if let Some(r) = rest.strip_prefix("<... ") {
+            let Some((name, tail)) = r.split_once(" resumed>") else {
+                continue;
+            };
+            let (_, arg) = pending.remove(&pid).unwrap_or((name.to_string(), None));
+            (name.to_string(), arg, result(tail))
+        } else {
+            let Some((name, tail)) = rest.split_once('(') else {
+                continue;
+            };
+            if tail.ends_with("<unfinished ...>") {
+                pending.insert(pid, (name.to_string(), quoted(tail)));
+                continue;
+            }
+            (name.to_string(), quoted(tail), result(tail))
+        };
+        match call.as_str() {
+            "execve" if arg.as_deref() == Some(exec) && ret == Some(0) => {
+                tracked.insert(pid);
+            }
+            "clone" | "clone3" | "fork" | "vfork" if tracked.contains(&pid) => {
+                if let Some(child) = ret.filter(|&r| r > 0) {
+                    tracked.insert(child as u32);
+                }
+            }
+            "open" | "openat" if tracked.contains(&pid) && ret.is_some_and(|r| r >= 0) => {
+                if let Some(p) = arg
+                    && seen.insert(p.clone())
+                {
+                    out.push(p);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
