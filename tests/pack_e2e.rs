@@ -48,6 +48,12 @@ fn arm64_root() -> Option<PathBuf> {
     ok.then(|| r.unwrap())
 }
 
+/// The root's Python standard library (`/usr/lib/python3.11` on bookworm).
+fn stdlib(root: &Path) -> String {
+    let py = common::python_name(root).expect("/usr/bin/python3 in the root");
+    format!("/usr/lib/{py}")
+}
+
 fn tmpdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("minroot-e2e-")
@@ -246,7 +252,7 @@ fn python3_stdlib_ssl_sqlite_ctypes_hashlib_lzma_run_in_its_layer() {
     let layer = pack(
         &root,
         &d.path().join("python.tar.zst"),
-        &["--include", "/usr/lib/python3.11", "/usr/bin/python3"],
+        &["--include", &stdlib(&root), "/usr/bin/python3"],
     );
     let img = Image::import(&layer, "python3");
     let script = r#"
@@ -493,7 +499,7 @@ fn aarch64_python3_imports_ssl_from_its_layer() {
     let dir = arm64_layer_dir(
         &root,
         "python3",
-        &["--include", "/usr/lib/python3.11", "/usr/bin/python3"],
+        &["--include", &stdlib(&root), "/usr/bin/python3"],
     );
     let out = run_arm64(
         dir.path(),

@@ -237,7 +237,10 @@ fn python_app_with_a_dist_packages_module_packed_from_its_probe_runs() {
         .arg(app.path())
         .args([
             "--include",
-            "/usr/lib/python3.11",
+            &format!(
+                "/usr/lib/{}",
+                common::python_name(&app.path()).expect("/usr/bin/python3 in the root")
+            ),
             "--include",
             "/usr/lib/python3/dist-packages",
             "--include",

@@ -440,3 +440,63 @@ pub fn parse_strace_opens(log: &str, exec: &str) -> Vec<String> {
     }
     out
 }
+
+/// The canonical path of `path` inside `root`, as the kernel resolves it under chroot
+/// (openat2 with RESOLVE_IN_ROOT: an absolute symlink restarts at the root, `..` stays in
+/// it; the final symlink is followed), read back from the descriptor's /proc link; None
+/// when it does not exist. minroot's own resolver is not asked: tests derive names from
+/// the root with it instead of writing one release's file names.
+pub fn kernel_canonical(root: &Path, path: &str) -> Option<String> {
+    use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(root).ok()?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT);
+    let fd = openat2(&dir, path.trim_start_matches('/'), how).ok()?;
+    let host = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+    let top = std::fs::canonicalize(root).ok()?;
+    let rel = host.strip_prefix(&top).ok()?;
+    Some(format!("/{}", rel.to_string_lossy()))
+}
+
+/// What the root's Python is called (`python3.11` on bookworm): the file name of
+/// /usr/bin/python3's realpath in `root`, which also names its standard library
+/// (/usr/lib/python3.X).
+pub fn python_name(root: &Path) -> Option<String> {
+    let real = kernel_canonical(root, "/usr/bin/python3")?;
+    Some(real.rsplit('/').next()?.to_string())
+}
+
+/// The upstream part of `pkg`'s installed version in `root` (`7.88.1` of
+/// `7.88.1-10+deb12u14`, without an epoch): what the program says its version is. From
+/// the dpkg status, or, in a root unpacked without dpkg configuring it (mmdebstrap
+/// `--variant=extract`, whose status is empty), from the first line of the package's
+/// `/usr/share/doc/PKG/changelog.Debian.gz`: `PKG (VERSION) DIST; urgency=...`.
+pub fn package_upstream_version(root: &Path, pkg: &str) -> Option<String> {
+    let status = std::fs::read_to_string(root.join("var/lib/dpkg/status")).unwrap_or_default();
+    let from_status = status
+        .split("\n\n")
+        .find(|p| p.lines().any(|l| l == format!("Package: {pkg}")))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("Version: ")))
+        .map(str::to_string);
+    let version = from_status.or_else(|| {
+        use std::io::Read;
+        let gz = std::fs::File::open(root.join(format!("usr/share/doc/{pkg}/changelog.Debian.gz")))
+            .ok()?;
+        let mut head = Vec::new();
+        flate2::read::GzDecoder::new(gz)
+            .take(4096)
+            .read_to_end(&mut head)
+            .ok()?;
+        let text = String::from_utf8_lossy(&head);
+        let first = text.lines().next()?;
+        let rest = first.strip_prefix(pkg)?.trim_start().strip_prefix('(')?;
+        Some(rest.split_once(')')?.0.to_string())
+    })?;
+    let v = version
+        .split_once(':')
+        .map_or(version.as_str(), |(_, rest)| rest);
+    let upstream = v.rsplit_once('-').map_or(v, |(up, _)| up);
+    Some(upstream.split('+').next().unwrap_or(upstream).to_string())
+}
