@@ -255,6 +255,60 @@ fn dpkg_installed(admindir: &Path) -> BTreeMap<String, (String, String)> {
         .collect()
 }
 
+/// The installed packages that `seeds` need, themselves included: the closure over the
+/// `Depends` and `Pre-Depends` of a dpkg status file (every alternative of `a | b` that is
+/// installed, a virtual name standing for the installed packages that provide it;
+/// versions and `:any` qualifiers ignored); and the installed `Essential: yes` packages.
+fn depends_closure(status: &str, seeds: &BTreeSet<String>) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut providers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut essential = BTreeSet::new();
+    let names = |v: &str| -> Vec<String> {
+        v.split([',', '|'])
+            .filter_map(|d| d.split_whitespace().next())
+            .map(|d| d.split(['(', ':']).next().unwrap_or(d).to_string())
+            .filter(|d| !d.is_empty())
+            .collect()
+    };
+    for stanza in status.split("\n\n") {
+        let field = |k: &str| -> Option<&str> {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(": ")))
+        };
+        let (Some(pkg), Some(st)) = (field("Package"), field("Status")) else {
+            continue;
+        };
+        if st != "install ok installed" {
+            continue;
+        }
+        if field("Essential") == Some("yes") {
+            essential.insert(pkg.to_string());
+        }
+        let mut d = names(field("Depends").unwrap_or(""));
+        d.extend(names(field("Pre-Depends").unwrap_or("")));
+        deps.insert(pkg.to_string(), d);
+        for v in names(field("Provides").unwrap_or("")) {
+            providers.entry(v).or_default().push(pkg.to_string());
+        }
+    }
+    let mut out = BTreeSet::new();
+    let mut todo: Vec<String> = seeds.iter().cloned().collect();
+    while let Some(n) = todo.pop() {
+        let real: Vec<String> = if deps.contains_key(&n) {
+            vec![n]
+        } else {
+            providers.get(&n).cloned().unwrap_or_default()
+        };
+        for p in real {
+            if out.insert(p.clone()) {
+                todo.extend(deps[&p].iter().cloned());
+            }
+        }
+    }
+    (out, essential)
+}
+
 /// Canonical path -> packages, from `dpkg-query -S '*/BASENAME'` for each path's base name,
 /// the listed paths resolved inside the root (not following the last component).
 fn dpkg_owners(root: &Path, paths: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
@@ -345,10 +399,15 @@ impl Spdx {
 // ---------------------------------------------------------------------------------------
 // The nginx layer of the bookworm sysroot.
 
-/// At most 10 packages, each with the root's version and a purl; every file of the layer
-/// is in the SBOM with its sha256 and is attributed to the package dpkg says owns it, or
-/// is package metadata minroot added, or is explained (generated, or owned by no package
-/// according to dpkg-query too). The SPDX project's validator accepts the document.
+/// Few packages, judged from the root rather than counted for one release: the packages
+/// of nginx and of every library the real loader loads for it are there; a package is
+/// nginx's own (the program's, or of the /etc/nginx it includes), in their
+/// Depends/Pre-Depends closure in the root's dpkg database, Essential, or gives the
+/// layer data files only (no ELF file); the closure is not the whole root. Each has the
+/// root's version and a purl naming the root's os-release; every file of the layer is in the SBOM with
+/// its sha256 and is attributed to the package dpkg says owns it, or is package metadata
+/// minroot added, or is explained (generated, or owned by no package according to
+/// dpkg-query too). The SPDX project's validator accepts the document.
 #[test]
 fn nginx_spdx_few_packages_right_versions_every_file_attributed_or_explained() {
     let (Some(root), Some(tools), true) = (amd64(), pytools(), dpkg_query()) else {
@@ -366,28 +425,77 @@ fn nginx_spdx_few_packages_right_versions_every_file_attributed_or_explained() {
     assert_eq!(summary["sbom"][0]["format"], "spdx");
 
     let installed = dpkg_installed(&root.join("var/lib/dpkg"));
-    assert!(
-        installed.len() >= 105,
-        "the root has {} packages",
-        installed.len()
-    );
     let pkgs = spdx.packages();
     let names: BTreeSet<&str> = pkgs.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert!(
-        pkgs.len() <= 10,
-        "{} packages in the nginx layer: {names:?}",
-        pkgs.len()
-    );
-    for must in [
-        "nginx",
-        "nginx-common",
-        "libc6",
-        "libssl3",
-        "libpcre2-8-0",
-        "zlib1g",
-    ] {
-        assert!(names.contains(must), "{must} missing from {names:?}");
+    // What must be there: the packages of nginx and of each library its real loader loads.
+    // (Canonical paths, as the kernel resolves them in the root.)
+    let canonical = |p: &str| {
+        common::kernel_canonical(&root, p).unwrap_or_else(|| panic!("{p} is not in the root"))
+    };
+    let nginx = canonical("/usr/sbin/nginx");
+    let mut loaded = vec![nginx.clone()];
+    if require(
+        "bwrap, to ask the root's loader",
+        common::can_run_loader(Arch::X86_64),
+    ) {
+        let real = common::real_loader_list(&root, Arch::X86_64, "/usr/sbin/nginx", &[])
+            .expect("the root's loader lists nginx");
+        assert!(!real.is_empty());
+        loaded.extend(real.iter().map(|(_, p)| canonical(p)));
     }
+    let loaded_refs: Vec<&str> = loaded.iter().map(String::as_str).collect();
+    let loaded_owners = dpkg_owners(&root, &loaded_refs);
+    for c in &loaded {
+        let owners = loaded_owners
+            .get(c)
+            .unwrap_or_else(|| panic!("dpkg owns {c}"));
+        assert!(
+            owners.iter().any(|o| names.contains(o.as_str())),
+            "{c} is loaded; its package {owners:?} is not in {names:?}"
+        );
+    }
+    // What may be there: the Depends/Pre-Depends closure, in the root's dpkg database, of
+    // nginx's own packages (the program's and the /etc/nginx it includes), and the root's
+    // Essential packages (base-files: os-release). A package outside both (openssl, for
+    // the openssl.cnf libcrypto reads) may give the layer data files only, never code:
+    // checked with the files below.
+    let layer_paths: Vec<String> = tar_files(&d.path().join("layer.tar"))
+        .into_keys()
+        .map(|p| format!("/{p}"))
+        .collect();
+    let config: Vec<&str> = layer_paths
+        .iter()
+        .map(String::as_str)
+        .filter(|p| p.starts_with("/etc/nginx/"))
+        .collect();
+    let config_owners = dpkg_owners(&root, &config);
+    let mut seeds: BTreeSet<String> = loaded_owners.get(&nginx).cloned().unwrap_or_default();
+    for c in &config {
+        seeds.extend(config_owners.get(*c).into_iter().flatten().cloned());
+    }
+    assert!(seeds.contains("nginx-common"), "{seeds:?}");
+    let status = std::fs::read_to_string(root.join("var/lib/dpkg/status")).unwrap();
+    let (closure, essential) = depends_closure(&status, &seeds);
+    let outside: BTreeSet<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !closure.contains(*n) && !essential.contains(*n))
+        .collect();
+    assert!(
+        closure.len() + essential.len() < installed.len(),
+        "the closure {closure:?} and the Essential packages are the whole root ({} packages)",
+        installed.len()
+    );
+    // The distribution, from the root's os-release (`debian`, `12`).
+    let os_release = std::fs::read_to_string(root.join("usr/lib/os-release")).unwrap();
+    let os_field = |k: &str| {
+        os_release
+            .lines()
+            .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_else(|| panic!("{k} in the root's os-release"))
+    };
+    let (os_id, os_version) = (os_field("ID"), os_field("VERSION_ID"));
     for p in pkgs {
         let name = p["name"].as_str().unwrap();
         let (version, arch) = &installed[name];
@@ -396,7 +504,7 @@ fn nginx_spdx_few_packages_right_versions_every_file_attributed_or_explained() {
         let enc = version.replace('+', "%2B");
         assert!(
             purl.starts_with(&format!(
-                "pkg:deb/debian/{}@{enc}?arch={arch}&distro=debian-12",
+                "pkg:deb/{os_id}/{}@{enc}?arch={arch}&distro={os_id}-{os_version}",
                 name.replace('+', "%2B")
             )),
             "{purl}"
@@ -463,6 +571,13 @@ fn nginx_spdx_few_packages_right_versions_every_file_attributed_or_explained() {
             "CONTAINS" => {
                 let ours: BTreeSet<String> = r.iter().map(|(_, n)| n.clone()).collect();
                 assert_eq!(ours, dpkg, "{path}: owners");
+                for n in ours.iter().filter(|n| outside.contains(n.as_str())) {
+                    assert!(
+                        !bytes.starts_with(b"\x7fELF"),
+                        "{path}: code of {n}, which is neither a dependency of {seeds:?} \
+                         nor Essential: {closure:?}"
+                    );
+                }
             }
             "METAFILE_OF" => {
                 assert!(
