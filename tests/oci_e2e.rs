@@ -1665,3 +1665,79 @@ fn pack_oci_refuses_a_foreign_directory_and_leaves_nothing_behind() {
     // Only the new image's blobs: manifest, config, layer.
     assert_eq!(lay.blob_names().len(), 3);
 }
+
+/// `--oci DIR --oci-archive FILE` in one run: the layout directory is the OCI layout
+/// alone, byte for byte what `--oci DIR` alone writes (no Docker `manifest.json`, which
+/// once stayed behind in it), and skopeo reads it; the archive holds the same layout plus
+/// Docker's `manifest.json`, and `podman load` takes it and runs its program.
+#[test]
+fn oci_and_oci_archive_together_write_a_clean_layout() {
+    let (Some(root), true, true) = (amd64_root(), have_skopeo(), have_podman()) else {
+        return;
+    };
+    let d = tmpdir();
+    let both = d.path().join("both");
+    let archive = d.path().join("both.tar");
+    let alone = d.path().join("alone");
+    let name = image_name("oci-and-archive");
+    let args = ["--tag", name.as_str(), "/usr/bin/busybox"];
+    let mut with_archive = vec![
+        "--oci",
+        both.to_str().unwrap(),
+        "--oci-archive",
+        archive.to_str().unwrap(),
+    ];
+    with_archive.extend(args);
+    pack(&root, &with_archive);
+    let mut only = vec!["--oci", alone.to_str().unwrap()];
+    only.extend(args);
+    pack(&root, &only);
+
+    let files = |dir: &Path| -> BTreeSet<String> {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| !e.file_type().is_dir())
+            .map(|e| {
+                e.path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    };
+    assert!(
+        !both.join("manifest.json").exists(),
+        "a Docker manifest.json in the layout directory: {:?}",
+        files(&both)
+    );
+    assert_eq!(
+        files(&both),
+        files(&alone),
+        "the layout written with an archive"
+    );
+    assert_same_layout(&both, &alone);
+    assert_eq!(skopeo_inspect(&both, &name, &[])["Architecture"], "amd64");
+
+    // The archive: the layout's files and Docker's manifest.json, which podman loads.
+    let mut in_archive = BTreeSet::new();
+    let mut ar = tar::Archive::new(std::fs::File::open(&archive).unwrap());
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        if !e.header().entry_type().is_dir() {
+            in_archive.insert(e.path().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    let mut want = files(&alone);
+    want.insert("manifest.json".into());
+    assert_eq!(in_archive, want, "the archive's files");
+    let mut p = Podman::default();
+    p.load(&archive, &[&name]);
+    let out = p.run_ok(
+        &["--entrypoint", "/usr/bin/busybox"],
+        &name,
+        &["echo", "loaded"],
+    );
+    assert_eq!(out, "loaded\n");
+}
