@@ -5,8 +5,9 @@
 //! json'`, a child process that execs another bundled program by name, Python re-running
 //! `sys.executable`, a launcher reached through a symlink, and LD_LIBRARY_PATH absent from
 //! every child's environment; pip3, a `#!/usr/bin/python3` script, runs through the
-//! python3 launcher. An aarch64 bundle from the arm64 sysroot runs under
-//! qemu-user. A bundle with a missing library exits 1 and writes nothing; a .tar.gz is
+//! python3 launcher. An aarch64 bundle from the arm64 sysroot runs its launcher, whose
+//! exec of the aarch64 loader goes to qemu-user through a binfmt_misc instance of the
+//! test's own user namespace, and prints the root's curl version. A bundle with a missing library exits 1 and writes nothing; a .tar.gz is
 //! byte-reproducible.
 
 mod common;

@@ -1,6 +1,7 @@
 //! Golden digests: the exact bytes minroot writes for one fixed input, pinned as sha256
 //! literals, so that a change of output bytes (a dependency bump of tar, flate2, zstd or
-//! serde_json, a new field, another entry order) is noticed instead of silently accepted.
+//! serde_json, a new field, another entry order, and also minroot's own version, which the
+//! SBOMs name as their creator) is noticed instead of silently accepted.
 //!
 //! The input is a small usrmerged root built here, by code, from fixed bytes: ELF files
 //! written by `minroot::elf::synth` (no compiler, no host file), a dpkg database naming

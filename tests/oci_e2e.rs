@@ -10,7 +10,8 @@
 //! two-platform `minroot build` is one index whose amd64 image runs in podman and whose
 //! arm64 image runs under qemu-user. Outputs are byte-reproducible across directories,
 //! cwd and time; spec errors name the key and the line; a failed `pack --oci` or `build`
-//! leaves nothing behind.
+//! leaves nothing behind; `--oci` with `--oci-archive` leaves no Docker `manifest.json` in
+//! the layout directory.
 //!
 //! Every external tool and sysroot is required through `common::require`, so a missing
 //! one fails under MINROOT_REQUIRE_ALL=1 (scripts/test.sh) and skips otherwise. Images
