@@ -283,36 +283,15 @@ pub fn inspect_source(
     if head.len() < EI_NIDENT {
         return Err(ElfError::Truncated("ELF identification"));
     }
-    let header = goblin::elf::Elf::parse_header(&head).map_err(|e| classify(e, "ELF header"))?;
-    let container = header
-        .container()
-        .map_err(|e| ElfError::Malformed(e.to_string()))?;
-    let endian = header
-        .endianness()
-        .map_err(|e| ElfError::Malformed(e.to_string()))?;
-    let ctx = Ctx::new(container, endian);
-    let is64 = container == Container::Big;
+    let (header, ctx, phdrs) = headers(&head, src)?;
+    let is64 = ctx.container == Container::Big;
     let mut info = ElfInfo {
         class64: is64,
-        little_endian: endian == Endian::Little,
+        little_endian: ctx.le == Endian::Little,
         machine: header.e_machine,
         e_type: header.e_type,
         ..ElfInfo::default()
     };
-
-    let phentsize = if is64 { 56 } else { 32 };
-    if header.e_phnum > 0 && header.e_phentsize as usize != phentsize {
-        return Err(ElfError::Malformed(format!(
-            "program header size {} (expected {phentsize})",
-            header.e_phentsize
-        )));
-    }
-    let ph_len = (header.e_phnum as u64) * (phentsize as u64);
-    let ph_bytes = src
-        .get(header.e_phoff, ph_len)
-        .ok_or(ElfError::Truncated("program headers"))?;
-    let phdrs = ProgramHeader::parse(&ph_bytes, 0, header.e_phnum as usize, ctx)
-        .map_err(|e| classify(e, "program headers"))?;
 
     for ph in &phdrs {
         match ph.p_type {
@@ -339,27 +318,88 @@ pub fn inspect_source(
         }
     }
 
-    if let Some(dynph) = phdrs
-        .iter()
-        .find(|p| p.p_type == program_header::PT_DYNAMIC)
-    {
+    if let Some(dyns) = dynamic_entries(src, &phdrs, ctx)? {
         info.dynamic = true;
-        let dynsize = if is64 { 16 } else { 8 };
-        if (dynph.p_filesz as usize) / dynsize > limits::MAX_DYN {
-            return Err(ElfError::Malformed("dynamic section too large".into()));
-        }
-        let raw = src
-            .get(dynph.p_offset, dynph.p_filesz)
-            .ok_or(ElfError::Truncated("dynamic section"))?;
-        let dyns = parse_dyns(&raw, ctx)?;
         read_dynamic(src, &phdrs, &dyns, &mut info)?;
         if opts.symbols {
             let bytes =
                 whole.ok_or_else(|| ElfError::Malformed("symbols need the whole file".into()))?;
-            info.imports = read_imports(bytes, &header, &phdrs, &dyns, ctx)?;
+            info.imports = read_symbols(bytes, &header, &phdrs, &dyns, ctx, Symbols::Undefined)?;
         }
     }
     Ok(info)
+}
+
+/// The ELF header (from `head`, the file's first bytes), the byte order and class, and
+/// the program headers.
+fn headers(head: &[u8], src: &dyn Source) -> Result<(Header, Ctx, Vec<ProgramHeader>), ElfError> {
+    let header = goblin::elf::Elf::parse_header(head).map_err(|e| classify(e, "ELF header"))?;
+    let container = header
+        .container()
+        .map_err(|e| ElfError::Malformed(e.to_string()))?;
+    let endian = header
+        .endianness()
+        .map_err(|e| ElfError::Malformed(e.to_string()))?;
+    let ctx = Ctx::new(container, endian);
+    let phentsize = if container == Container::Big { 56 } else { 32 };
+    if header.e_phnum > 0 && header.e_phentsize as usize != phentsize {
+        return Err(ElfError::Malformed(format!(
+            "program header size {} (expected {phentsize})",
+            header.e_phentsize
+        )));
+    }
+    let ph_len = (header.e_phnum as u64) * (phentsize as u64);
+    let ph_bytes = src
+        .get(header.e_phoff, ph_len)
+        .ok_or(ElfError::Truncated("program headers"))?;
+    let phdrs = ProgramHeader::parse(&ph_bytes, 0, header.e_phnum as usize, ctx)
+        .map_err(|e| classify(e, "program headers"))?;
+    Ok((header, ctx, phdrs))
+}
+
+/// The entries of the PT_DYNAMIC segment, if there is one.
+fn dynamic_entries(
+    src: &dyn Source,
+    phdrs: &[ProgramHeader],
+    ctx: Ctx,
+) -> Result<Option<Vec<Dyn>>, ElfError> {
+    let Some(dynph) = phdrs
+        .iter()
+        .find(|p| p.p_type == program_header::PT_DYNAMIC)
+    else {
+        return Ok(None);
+    };
+    let dynsize = if ctx.container == Container::Big {
+        16
+    } else {
+        8
+    };
+    if (dynph.p_filesz as usize) / dynsize > limits::MAX_DYN {
+        return Err(ElfError::Malformed("dynamic section too large".into()));
+    }
+    let raw = src
+        .get(dynph.p_offset, dynph.p_filesz)
+        .ok_or(ElfError::Truncated("dynamic section"))?;
+    parse_dyns(&raw, ctx).map(Some)
+}
+
+/// The dynamic symbols a file defines for other objects to bind to (global, weak or
+/// unique binding, not undefined), sorted: what a program exports with `-rdynamic` for
+/// its plugins (CPython's `Py_BytesMain`, Perl's `perl_parse`). Empty for a file without
+/// a dynamic section.
+pub fn exports(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
+    let head = &bytes[..bytes.len().min(64)];
+    if !is_elf(head) {
+        return Err(ElfError::NotElf);
+    }
+    if head.len() < EI_NIDENT {
+        return Err(ElfError::Truncated("ELF identification"));
+    }
+    let (header, ctx, phdrs) = headers(head, &bytes)?;
+    match dynamic_entries(&bytes, &phdrs, ctx)? {
+        Some(dyns) => read_symbols(bytes, &header, &phdrs, &dyns, ctx, Symbols::Defined),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The dynamic entries up to DT_NULL (as the loader reads them).
@@ -632,14 +672,44 @@ fn is_string_tag(tag: u64) -> bool {
 const DT_FILTER: u64 = 0x7fff_ffff;
 const DT_AUXILIARY: u64 = 0x7fff_fffd;
 
-/// Reads the names of undefined dynamic symbols, from the `.dynsym` section when the file
-/// has section headers, otherwise from DT_SYMTAB sized by DT_HASH or DT_GNU_HASH.
-fn read_imports(
+/// Which dynamic symbols [`read_symbols`] returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Symbols {
+    /// Undefined: what the file imports.
+    Undefined,
+    /// Defined with a binding other objects can bind to (STB_GLOBAL, STB_WEAK,
+    /// STB_GNU_UNIQUE): what it exports.
+    Defined,
+}
+
+impl Symbols {
+    fn wants(self, s: &Sym) -> bool {
+        let undefined = s.st_shndx == section_header::SHN_UNDEF as usize;
+        match self {
+            Symbols::Undefined => undefined,
+            Symbols::Defined => {
+                !undefined
+                    && matches!(
+                        s.st_bind(),
+                        goblin::elf::sym::STB_GLOBAL
+                            | goblin::elf::sym::STB_WEAK
+                            | goblin::elf::sym::STB_GNU_UNIQUE
+                    )
+            }
+        }
+    }
+}
+
+/// Reads the names of the dynamic symbols `which` asks for, from the `.dynsym` section
+/// when the file has section headers, otherwise from DT_SYMTAB sized by DT_HASH or
+/// DT_GNU_HASH.
+fn read_symbols(
     bytes: &[u8],
     header: &Header,
     phdrs: &[ProgramHeader],
     dyns: &[Dyn],
     ctx: Ctx,
+    which: Symbols,
 ) -> Result<Vec<String>, ElfError> {
     let symsize = if ctx.container == Container::Big {
         24
@@ -707,7 +777,7 @@ fn read_imports(
         Sym::parse(bytes, off as usize, count, ctx).map_err(|e| classify(e, "dynamic symbols"))?;
     let mut out: Vec<String> = syms
         .iter()
-        .filter(|s| s.st_shndx == section_header::SHN_UNDEF as usize && s.st_name != 0)
+        .filter(|s| which.wants(s) && s.st_name != 0)
         .map(|s| strtab.get(s.st_name as u64))
         .collect::<Result<_, _>>()?;
     out.sort_unstable();

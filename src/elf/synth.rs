@@ -25,6 +25,8 @@ pub struct Synth {
     pub flags_1: u64,
     /// Undefined dynamic symbols.
     pub imports: Vec<String>,
+    /// Defined (exported) dynamic symbols, global functions at address 0.
+    pub exports: Vec<String>,
     /// Payloads of `.note.dlopen` notes (JSON text).
     pub dlopen_notes: Vec<String>,
     /// Emit section headers (.dynsym, .dynstr, .shstrtab).
@@ -53,6 +55,7 @@ impl Synth {
             runpath: None,
             flags_1: 0,
             imports: Vec::new(),
+            exports: Vec::new(),
             dlopen_notes: Vec::new(),
             section_headers: true,
         }
@@ -100,6 +103,10 @@ impl Synth {
         self.imports.extend(names.iter().map(|s| s.to_string()));
         self
     }
+    pub fn exports(mut self, names: &[&str]) -> Self {
+        self.exports.extend(names.iter().map(|s| s.to_string()));
+        self
+    }
     pub fn dlopen_note(mut self, json: &str) -> Self {
         self.dlopen_notes.push(json.to_string());
         self
@@ -134,6 +141,7 @@ impl Synth {
         let rpath_off = self.rpath.as_deref().map(&mut add_str);
         let runpath_off = self.runpath.as_deref().map(&mut add_str);
         let import_offs: Vec<u64> = self.imports.iter().map(|s| add_str(s)).collect();
+        let export_offs: Vec<u64> = self.exports.iter().map(|s| add_str(s)).collect();
 
         let mut phnum = 4; // PHDR, LOAD, DYNAMIC, GNU_STACK
         if self.interp.is_some() {
@@ -152,7 +160,7 @@ impl Synth {
         off += dynstr.len() as u64;
         off = align(off, 8);
         let dynsym_off = off;
-        let nsyms = 1 + import_offs.len() as u64;
+        let nsyms = 1 + import_offs.len() as u64 + export_offs.len() as u64;
         off += 24 * nsyms;
         off = align(off, 4);
         let hash_off = off;
@@ -283,6 +291,14 @@ impl Synth {
             w.buf.push(0x12); // STB_GLOBAL, STT_FUNC
             w.buf.push(0);
             w.u16(0); // SHN_UNDEF
+            w.u64(0);
+            w.u64(0);
+        }
+        for o in &export_offs {
+            w.u32(*o as u32); // st_name
+            w.buf.push(0x12); // STB_GLOBAL, STT_FUNC
+            w.buf.push(0);
+            w.u16(1); // defined (in the first section)
             w.u64(0);
             w.u64(0);
         }

@@ -61,6 +61,26 @@ fn imports_without_section_headers_use_dt_hash() {
     assert_eq!(info.imports, ["backtrace"]);
 }
 
+/// Exports are the defined dynamic symbols only: an import of the same name, or the name
+/// as bytes elsewhere in the file, is not one.
+#[test]
+fn exports_are_defined_dynamic_symbols() {
+    for section_headers in [true, false] {
+        let mut s = Synth::exe(EM_X86_64, "/lib64/ld-linux-x86-64.so.2")
+            .needs("libc.so.6")
+            .imports(&["printf"])
+            .exports(&["Py_BytesMain", "main"])
+            .dlopen_note(r#"[{"soname":["perl_parse"],"priority":"required"}]"#);
+        s.section_headers = section_headers;
+        let bytes = s.build();
+        assert_eq!(exports(&bytes).unwrap(), ["Py_BytesMain", "main"]);
+        let info = inspect(&bytes, Options { symbols: true }).unwrap();
+        assert_eq!(info.imports, ["printf"], "exports are not imports");
+    }
+    assert_eq!(exports(b"not elf"), Err(ElfError::NotElf));
+    assert!(exports(b"\x7fELF\x02\x01").is_err());
+}
+
 #[test]
 fn reads_dlopen_notes() {
     let json =

@@ -50,7 +50,7 @@ pub const PROFILE: Profile = Profile {
         // libjli: the launcher library of `java` and of every JDK tool; libjvm: a program
         // that embeds the JVM (JNI_CreateJavaVM) links it directly.
         sonames: &["libjli.so", "libjvm.so"],
-        markers: &[],
+        exports: &[],
     },
     locate,
 };

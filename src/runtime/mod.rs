@@ -6,8 +6,9 @@
 //! [`PROFILES`], each saying
 //!
 //! - how it is recognised in a trace, by what is loaded (a runtime library's soname, or
-//!   marker bytes of an interpreter that links its runtime in statically), never by the
-//!   name the program was typed as;
+//!   a dynamic symbol that an interpreter linking its runtime in statically exports for
+//!   its extension modules), never by the name the program was typed as, nor by bytes
+//!   anywhere in the file (minroot's own binary holds every symbol name of this table);
 //! - where its files are, found in the root the way the runtime itself finds them
 //!   (`locate`: CPython's landmarks as `getpath` searches them, Perl's `Config`, the
 //!   realpath of `java`, the paths `libnode` names);
@@ -36,9 +37,12 @@ pub struct Recognise {
     /// A loaded object whose DT_SONAME starts with one of these is the runtime's library
     /// (`libpython3.`, `libperl.so`, `libnode.so`, `libjvm.so`, `libjli.so`).
     pub sonames: &'static [&'static str],
-    /// Bytes found in the program's own file when it links the runtime in statically
-    /// (Debian's `python3.11` and `perl` do): a symbol or string only that runtime has.
-    pub markers: &'static [&'static [u8]],
+    /// Dynamic symbols the program itself defines when it links the runtime in
+    /// statically and exports it to its extension modules (Debian's `python3.11` and
+    /// `perl` do): a symbol only that runtime has. Looked up in the program's dynamic
+    /// symbol table ([`crate::elf::exports`]), not as bytes: a program that merely
+    /// mentions the name (minroot itself) is not the runtime.
+    pub exports: &'static [&'static str],
 }
 
 /// One runtime.
@@ -67,7 +71,7 @@ pub const PROFILES: &[Profile] = &[
             // Debian's perl5.36-<triplet> links libperl.so.5.36; its /usr/bin/perl links
             // Perl in statically and exports perl_parse for XS modules.
             sonames: &["libperl.so"],
-            markers: &[b"perl_parse"],
+            exports: &["perl_parse"],
         },
         locate: perl::locate,
     },
@@ -77,7 +81,7 @@ pub const PROFILES: &[Profile] = &[
             // Debian's /usr/bin/node links libnode.so.108; a node linked statically (the
             // project's own builds) exports node::Start(int, char**) for addons.
             sonames: &["libnode.so"],
-            markers: &[b"_ZN4node5StartEiPPc"],
+            exports: &["_ZN4node5StartEiPPc"],
         },
         locate: node::locate,
     },
@@ -205,7 +209,7 @@ pub const OTHERS: &[Other] = &[
         name: "Ruby",
         recognise: Recognise {
             sonames: &["libruby"],
-            markers: &[],
+            exports: &[],
         },
         include: "/usr/lib/ruby (and /usr/lib/<triplet>/ruby)",
     },
@@ -213,7 +217,7 @@ pub const OTHERS: &[Other] = &[
         name: "PHP",
         recognise: Recognise {
             sonames: &["libphp"],
-            markers: &[b"zend_execute_scripts"],
+            exports: &["zend_execute_scripts"],
         },
         include: "/usr/lib/php and /etc/php",
     },
@@ -221,7 +225,7 @@ pub const OTHERS: &[Other] = &[
         name: "Lua",
         recognise: Recognise {
             sonames: &["liblua5.", "libluajit-5.1"],
-            markers: &[b"lua_newstate"],
+            exports: &["lua_newstate"],
         },
         include: "/usr/share/lua and /usr/lib/<triplet>/lua",
     },
@@ -229,7 +233,7 @@ pub const OTHERS: &[Other] = &[
         name: "Tcl",
         recognise: Recognise {
             sonames: &["libtcl8."],
-            markers: &[],
+            exports: &[],
         },
         include: "/usr/share/tcltk",
     },
@@ -237,7 +241,7 @@ pub const OTHERS: &[Other] = &[
         name: "Guile",
         recognise: Recognise {
             sonames: &["libguile-"],
-            markers: &[],
+            exports: &[],
         },
         include: "/usr/share/guile and /usr/lib/<triplet>/guile",
     },
@@ -245,7 +249,7 @@ pub const OTHERS: &[Other] = &[
         name: "Erlang",
         recognise: Recognise {
             sonames: &[],
-            markers: &[b"erts_start_schedulers"],
+            exports: &["erts_start_schedulers"],
         },
         include: "/usr/lib/erlang",
     },
@@ -261,11 +265,11 @@ pub enum Recognised {
 }
 
 /// Whether `r` matches the loaded objects of `trace` (returning the matching library) or
-/// the bytes of the program.
+/// the dynamic symbols the program exports.
 fn matches(
     r: &Recognise,
     trace: &Trace,
-    program_bytes: &dyn Fn() -> Option<Vec<u8>>,
+    program_exports: &dyn Fn() -> Option<Vec<String>>,
 ) -> Option<Option<String>> {
     for (_, o) in trace.loaded() {
         let soname = o.info.as_ref().and_then(|i| i.soname.as_deref());
@@ -275,13 +279,13 @@ fn matches(
             return Some(Some(o.real.clone()));
         }
     }
-    if r.markers.is_empty() {
+    if r.exports.is_empty() {
         return None;
     }
-    let bytes = program_bytes()?;
-    r.markers
+    let exports = program_exports()?;
+    r.exports
         .iter()
-        .any(|m| memchr::memmem::find(&bytes, m).is_some())
+        .any(|m| exports.binary_search_by(|e| e.as_str().cmp(m)).is_ok())
         .then_some(None)
 }
 
@@ -293,11 +297,14 @@ pub fn recognise(root: &Root, trace: &Trace, env: &[String]) -> Option<Recognise
     }
     let program = trace.object(0);
     let real = program.real.clone();
-    // Read at most once, and only when a profile has markers to look for.
+    // Read at most once, and only when a profile has exports to look for.
     let cell = std::cell::OnceCell::new();
-    let bytes = || {
-        cell.get_or_init(|| root.read_canonical(&real).ok().map(|b| b.to_vec()))
-            .clone()
+    let exports = || {
+        cell.get_or_init(|| {
+            let bytes = root.read_canonical(&real).ok()?;
+            crate::elf::exports(&bytes).ok()
+        })
+        .clone()
     };
     let found = |library: Option<String>| Found {
         program: trace.program.clone(),
@@ -306,12 +313,12 @@ pub fn recognise(root: &Root, trace: &Trace, env: &[String]) -> Option<Recognise
         env: env.to_vec(),
     };
     for p in PROFILES {
-        if let Some(library) = matches(&p.recognise, trace, &bytes) {
+        if let Some(library) = matches(&p.recognise, trace, &exports) {
             return Some(Recognised::Profile(p, found(library)));
         }
     }
     for o in OTHERS {
-        if let Some(library) = matches(&o.recognise, trace, &bytes) {
+        if let Some(library) = matches(&o.recognise, trace, &exports) {
             return Some(Recognised::Other(o, found(library)));
         }
     }
@@ -356,7 +363,7 @@ mod tests {
         assert_eq!(names.len(), n, "names are unique");
         for p in PROFILES {
             assert!(
-                !p.recognise.sonames.is_empty() || !p.recognise.markers.is_empty(),
+                !p.recognise.sonames.is_empty() || !p.recognise.exports.is_empty(),
                 "{} must be recognisable",
                 p.name
             );
@@ -370,7 +377,7 @@ mod tests {
         }
         for o in OTHERS {
             assert!(!o.include.is_empty());
-            assert!(!o.recognise.sonames.is_empty() || !o.recognise.markers.is_empty());
+            assert!(!o.recognise.sonames.is_empty() || !o.recognise.exports.is_empty());
         }
     }
 

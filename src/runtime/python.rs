@@ -2,8 +2,8 @@
 //! CPython's own `getpath` does (`Modules/getpath.py`, 3.11), and say what of it to take.
 //!
 //! Recognised by a loaded `libpython3.*` (an interpreter that links its runtime as a
-//! library) or by the marker `Py_BytesMain` in the program's file (Debian's
-//! `/usr/bin/python3.11` links it in statically). X.Y comes from the program itself: the
+//! library) or by the program exporting `Py_BytesMain` (Debian's `/usr/bin/python3.11`
+//! links it in statically and exports its C API for extension modules). X.Y comes from the program itself: the
 //! `libpython3.X` soname, else the version string CPython compiles in (`PY_VERSION`, a
 //! NUL-terminated `3.11.2` among the interpreter's bytes), never from the name it was
 //! typed as (`python3` says nothing about the minor version).
@@ -74,7 +74,7 @@ pub const PROFILE: Profile = Profile {
     name: "CPython",
     recognise: Recognise {
         sonames: &["libpython3."],
-        markers: &[b"Py_BytesMain"],
+        exports: &["Py_BytesMain"],
     },
     locate,
 };
