@@ -44,7 +44,8 @@ Exit status: 0 written, 1 not written because something is missing (use --allow-
     Pack(Box<PackArgs>),
     /// Build a multi-platform OCI image from a spec file (one root per platform)
     #[command(
-        after_help = "Example minroot.toml:\n  bins = [\"/usr/bin/curl\"]\n  [image]\n  tag = \"curl:8\"\n  [[platform]]\n  name = \"linux/amd64\"\n  root = \"roots/amd64\"\n  [[platform]]\n  name = \"linux/arm64\"\n  root = \"roots/arm64\"\n\n  minroot build minroot.toml --oci out/\n\n\
+        after_help = "Example minroot.toml:\n  bins = [\"/usr/bin/curl\"]\n  [image]\n  tag = \"curl:8\"\n  [[platform]]\n  name = \"linux/amd64\"\n  root = \"roots/amd64\"\n  [[platform]]\n  name = \"linux/arm64\"\n  root = \"roots/arm64\"\n\n  minroot build minroot.toml --oci out/\n  skopeo copy --all oci:out/:curl:8 docker://registry.example/curl:8\n\n\
+Prints each platform's manifest digest and, with several platforms, the index digest each tag names.\n\
 Keys: bins, include, dlopen, dlopen_priority, data, no_base, strip_setuid, gconv, runtime, chown, source_date_epoch,\n\
 compression (gzip|zstd|none), dev, package_db, copyright, [image] tag/entrypoint/cmd/env/user/workdir/labels,\n\
 [[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file."
@@ -387,7 +388,9 @@ pub struct BuildArgs {
     /// Write even if libraries are missing
     #[arg(long)]
     pub allow_missing: bool,
-    /// Print what was written as JSON
+    /// Print what was written as JSON: per platform and tag, the manifest, config and
+    /// layer digests, and with several platforms the digest of the index the tag names
+    /// (what a registry holds under the tag after `skopeo copy --all`)
     #[arg(long)]
     pub json: bool,
 }

@@ -33,6 +33,7 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
         if args.json {
             println!("{}", serde_json::to_string_pretty(written)?);
         } else {
+            let mut indexes: Vec<(&str, &str)> = Vec::new();
             for w in written {
                 println!(
                     "{} {} manifest {} ({} layers)",
@@ -41,6 +42,15 @@ pub fn run(args: BuildArgs, env: &HostEnv) -> Result<Status> {
                     w.manifest_digest,
                     w.layers.len()
                 );
+                if let Some(d) = &w.index_digest
+                    && !indexes.contains(&(&w.tag, d))
+                {
+                    indexes.push((&w.tag, d));
+                }
+            }
+            // What each tag names in a registry once pushed with `skopeo copy --all`.
+            for (tag, digest) in indexes {
+                println!("{tag} index {digest}");
             }
         }
     }

@@ -113,6 +113,12 @@ pub struct WrittenImage {
     pub platform: String,
     pub tag: String,
     pub manifest_digest: String,
+    /// The digest of the image index the tag names when the image has several platforms
+    /// (one manifest per platform): what a registry stores under the tag after
+    /// `skopeo copy --all`, and what `podman pull NAME:TAG` resolves. None with one
+    /// platform, where the tag names the manifest itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_digest: Option<String>,
     pub config_digest: String,
     pub layers: Vec<LayerInfo>,
 }
@@ -180,6 +186,7 @@ fn stage_images(
                 ),
                 tag: tag.clone(),
                 manifest_digest: manifest.digest.clone(),
+                index_digest: None,
                 config_digest: config.digest.clone(),
                 layers: layers.iter().map(|l| l.info.clone()).collect(),
             });
@@ -190,10 +197,23 @@ fn stage_images(
             });
         }
     }
-    let (index, nested) = oci::index(&entries);
+    let (index, nested) = oci::image_index(&entries);
     for b in &nested {
         st.add_blob(b).map_err(io("writing", dest))?;
     }
+    // The tags that name a (nested) index rather than a manifest.
+    for d in index.manifests.iter().flatten() {
+        if d.media_type != oci::MT_INDEX {
+            continue;
+        }
+        let Some(tag) = d.annotations.get(oci::ANN_REF_NAME) else {
+            continue;
+        };
+        for w in written.iter_mut().filter(|w| &w.tag == tag) {
+            w.index_digest = Some(d.digest.clone());
+        }
+    }
+    let index = serde_json::to_value(index).expect("indexes serialise");
     Ok((index, docker, written))
 }
 
