@@ -20,10 +20,11 @@
 
 mod common;
 
+use common::podman::{Podman, assert_no_shell};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Instant;
 
 use minroot::arch::Arch;
@@ -311,136 +312,6 @@ fn umoci_unpack(dir: &Path, tag: &str, out: &Path) -> Output {
         .expect("run umoci");
     eprintln!("timing: umoci unpack: {:.2}s", t.elapsed().as_secs_f64());
     o
-}
-
-// ---------------------------------------------------------------------------------------
-// podman
-
-/// podman as it works on this machine (as root, cgroupfs).
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--cgroup-manager=cgroupfs");
-    c
-}
-
-/// Images (and containers) created by a test; removed on drop.
-#[derive(Default)]
-struct Podman {
-    images: Vec<String>,
-    containers: Vec<String>,
-}
-
-impl Podman {
-    /// `podman load -i ARCHIVE`, which must name `expect` (removed at the end).
-    fn load(&mut self, archive: &Path, expect: &[&str]) {
-        self.images.extend(expect.iter().map(|s| s.to_string()));
-        let out = tool(podman().arg("load").arg("-i").arg(archive));
-        for name in expect {
-            assert!(out.contains(&format!("Loaded image: {name}")), "{out}");
-        }
-    }
-
-    /// `podman build -t NAME DIR`.
-    fn build(&mut self, dir: &Path, name: &str) {
-        self.images.push(name.to_string());
-        tool(
-            podman()
-                .args(["build", "--runtime", "runc", "-t", name])
-                .arg(dir),
-        );
-    }
-
-    /// `podman run --rm ... PRE... IMAGE ARGS...`.
-    fn run(&self, pre: &[&str], image: &str, args: &[&str]) -> Output {
-        let t = Instant::now();
-        let o = podman()
-            .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
-            .args([
-                "--ulimit",
-                "nofile=20000:20000",
-                "--ulimit",
-                "nproc=1024:1024",
-            ])
-            .args(pre)
-            .arg(image)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("podman run");
-        eprintln!(
-            "timing: podman run {pre:?} {image} {args:?}: {:.2}s",
-            t.elapsed().as_secs_f64()
-        );
-        o
-    }
-
-    /// Runs, which must exit 0; returns stdout.
-    fn run_ok(&self, pre: &[&str], image: &str, args: &[&str]) -> String {
-        let o = self.run(pre, image, args);
-        assert!(
-            o.status.success(),
-            "{pre:?} {image} {args:?} exited {:?}:\nstdout: {}\nstderr: {}",
-            o.status.code(),
-            text(&o.stdout),
-            text(&o.stderr)
-        );
-        text(&o.stdout)
-    }
-
-    /// The image's whole filesystem, as `podman export` of a created (never started)
-    /// container writes it.
-    fn export(&mut self, image: &str, dest: &Path) -> Vec<u8> {
-        // Unique in the process: tests run in parallel.
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let name = format!(
-            "minroot-oci-e2e-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        self.containers.push(name.clone());
-        tool(podman().args(["create", "--name", &name, image]));
-        tool(podman().args(["export", &name, "-o"]).arg(dest));
-        std::fs::read(dest).unwrap()
-    }
-
-    /// `podman image inspect NAME` (the first image).
-    fn inspect(&self, image: &str) -> Value {
-        let out = tool(podman().args(["image", "inspect", image]));
-        let v: Value = serde_json::from_str(&out).unwrap();
-        v[0].clone()
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        for c in &self.containers {
-            let _ = podman()
-                .args(["rm", "--force", c])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-        for i in &self.images {
-            let _ = podman()
-                .args(["rmi", "--force", i])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-/// Asserts that running `sh` (by name, through PATH, and as /bin/sh) fails in `image`.
-fn assert_no_shell(p: &Podman, image: &str) {
-    for sh in ["sh", "/bin/sh"] {
-        let o = p.run(&["--entrypoint", sh], image, &["-c", "true"]);
-        assert!(!o.status.success(), "{sh} ran in {image}");
-        let err = text(&o.stderr);
-        assert!(
-            err.contains("not found") || err.contains("no such file"),
-            "{sh} in {image}: {err}"
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------------
