@@ -68,7 +68,7 @@ impl Staging {
         created_by: String,
     ) -> io::Result<LayerRef> {
         let tmp = pack::temp_file_in(&self.dir.path().join("blobs/sha256"), ".layer-")?;
-        let (_, info) = pack::write_layer_to(plan, mtime, compression, tmp.as_file())?;
+        let info = pack::write_layer_file(plan, mtime, compression, tmp.as_file())?;
         tmp.persist(self.blob_path(&info.blob_digest))
             .map_err(|e| e.error)?;
         self.blobs

@@ -2,13 +2,17 @@
 //! cannot say it (long names or link targets, sizes of 8 GiB and more, large ids, file
 //! capabilities), PAX records sorted by key; mtime is the one time input, no atime/ctime,
 //! no user or group names, and the PAX header names are fixed (`PaxHeaders/<name>`), so the
-//! bytes depend on the plan only. File contents are streamed (read in 1 MiB blocks).
+//! bytes depend on the plan only. File contents are mapped and written whole, or copied
+//! in the kernel by a [`Sink`] that can.
 
+use std::fs::File;
 use std::io::{self, Write};
+use std::path::Path;
 
 use tar::{EntryType, Header};
 
 use crate::plan::{Content, Entry, Plan};
+use crate::sysroot::read::FileBytes;
 
 const BLOCK: usize = 512;
 /// The largest size an 11-digit octal field holds.
@@ -28,12 +32,52 @@ pub struct TarStats {
     pub content_bytes: u64,
 }
 
+/// Where the tar stream goes: a writer, and how a file's content is written into it. The
+/// default writes the bytes through [`Write`]; a sink on a file can copy them in the
+/// kernel instead (`pack::copy`).
+pub trait Sink: Write {
+    /// Writes one file's content: `head` (the plan's replacement of the first bytes),
+    /// then `bytes[head.len()..]`. `file` is the open file `bytes` were read from.
+    fn file_body(&mut self, file: File, bytes: FileBytes, head: &[u8]) -> io::Result<()> {
+        let _ = file;
+        self.write_all(head)?;
+        self.write_all(&bytes[head.len()..])
+    }
+}
+
+/// A plain writer as a [`Sink`].
+pub struct WriteSink<W>(pub W);
+
+impl<W: Write> Write for WriteSink<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: Write> Sink for WriteSink<W> {}
+
 /// Writes the whole plan as a tar stream (including the two zero end blocks).
 pub fn write_plan<W: Write>(plan: &Plan, mtime: u64, out: &mut W) -> io::Result<TarStats> {
+    write_plan_into(plan, mtime, &mut WriteSink(out), &mut |_| ())
+}
+
+/// [`write_plan`] into a [`Sink`], calling `done` after each entry with what was written
+/// so far (for progress).
+pub fn write_plan_into<S: Sink>(
+    plan: &Plan,
+    mtime: u64,
+    out: &mut S,
+    done: &mut dyn FnMut(&TarStats),
+) -> io::Result<TarStats> {
     let mut stats = TarStats::default();
-    let mut buf = vec![0u8; 1 << 20];
     for (path, e) in plan.entries() {
-        write_entry(path, e, mtime, out, &mut buf)
+        write_entry(path, e, mtime, out)
             .map_err(|err| io::Error::new(err.kind(), format!("{path}: {err}")))?;
         stats.entries += 1;
         match &e.content {
@@ -49,18 +93,13 @@ pub fn write_plan<W: Write>(plan: &Plan, mtime: u64, out: &mut W) -> io::Result<
             Content::Symlink(_) => stats.symlinks += 1,
             Content::Hardlink(_) => stats.hardlinks += 1,
         }
+        done(&stats);
     }
     out.write_all(&[0u8; 2 * BLOCK])?;
     Ok(stats)
 }
 
-fn write_entry<W: Write>(
-    path: &str,
-    e: &Entry,
-    mtime: u64,
-    out: &mut W,
-    buf: &mut [u8],
-) -> io::Result<()> {
+fn write_entry<S: Sink>(path: &str, e: &Entry, mtime: u64, out: &mut S) -> io::Result<()> {
     let name = match e.content {
         Content::Dir => format!("{path}/"),
         _ => path.to_string(),
@@ -137,17 +176,12 @@ fn write_entry<W: Write>(
             // Large files are mapped (no copy into a buffer); the header already promised
             // `size` bytes, so a file that changed size meanwhile is an error, not a
             // corrupt archive.
-            let bytes = crate::sysroot::read::read_file(host)?;
+            let (file, bytes) = crate::sysroot::read::open_and_read(host)?;
             if bytes.len() as u64 != *size || head.len() > bytes.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("{} changed size while being packed", host.display()),
-                ));
+                return Err(changed_size(host));
             }
-            let _ = buf;
             // The plan's replacement of the first bytes (a `.pyc` header), then the rest.
-            out.write_all(head)?;
-            out.write_all(&bytes[head.len()..])?;
+            out.file_body(file, bytes, head)?;
             pad(out, *size)?;
         }
         Content::Data(d) => {
@@ -157,6 +191,14 @@ fn write_entry<W: Write>(
         _ => {}
     }
     Ok(())
+}
+
+/// The error for a file whose size is not the one its header promised.
+pub fn changed_size(host: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("{} changed size while being packed", host.display()),
+    )
 }
 
 fn pad<W: Write>(out: &mut W, size: u64) -> io::Result<()> {

@@ -66,6 +66,12 @@ fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
 
 /// Reads (or maps) the whole file at `path`.
 pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
+    open_and_read(path).map(|(_, bytes)| bytes)
+}
+
+/// Reads (or maps) the whole file at `path`, and keeps it open (a layer writer copies a
+/// mapped file's content in the kernel, from the file, while hashing the mapping).
+pub fn open_and_read(path: &Path) -> std::io::Result<(File, FileBytes)> {
     let mut file = open_regular(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -74,12 +80,12 @@ pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
     if meta.len() >= READ_BELOW {
         // Any mapping error falls back to a plain read.
         if let Ok(map) = map(&file) {
-            return Ok(FileBytes::Mapped(map));
+            return Ok((file, FileBytes::Mapped(map)));
         }
     }
     let mut buf = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut buf)?;
-    Ok(FileBytes::Read(buf))
+    Ok((file, FileBytes::Read(buf)))
 }
 
 /// Reads at most `n` bytes from the start of `path` (a candidate's ELF header).
