@@ -7,7 +7,7 @@ set -eu
 PKGS="podman runc skopeo umoci uidmap fuse-overlayfs qemu-user-static mmdebstrap bubblewrap \
 gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross libtree pax-utils python3 python3-pyelftools python3-venv python3-pip \
 patchelf hyperfine ca-certificates curl xz-utils libcap2-bin busybox-static libseccomp-dev iproute2 \
-openjdk-17-jdk-headless docker-registry"
+openjdk-17-jdk-headless docker-registry bsdutils"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

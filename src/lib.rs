@@ -20,6 +20,7 @@
 pub mod arch;
 pub mod facts;
 pub mod problem;
+pub mod progress;
 pub mod reason;
 
 // Inputs: the root, the files in it, and the job that names them.

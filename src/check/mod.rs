@@ -73,7 +73,12 @@ pub struct Checked {
 /// Materialises `path`, scans it and removes the temporary directory (if any).
 pub fn check(path: &std::path::Path, opts: &CheckOptions) -> Result<Checked, CheckError> {
     let target = Target::open(path, &opts.target)?;
-    let report = scan::scan(&target.root, target.info.arch, opts.cpu_level)?;
+    let report = scan::scan(
+        &target.root,
+        target.info.arch,
+        opts.cpu_level,
+        &*opts.target.progress,
+    )?;
     Ok(Checked {
         target: target.info.clone(),
         report,

@@ -41,6 +41,7 @@ use crate::closure::{ObjectCache, Trace, Tracer};
 use crate::elf::{self, DepKind, ElfInfo};
 use crate::ldso::Loader;
 use crate::ldso::hwcaps::{CpuLevel, CpuProfile};
+use crate::progress::{Progress, Stage};
 use crate::runtime::{self, Recognised};
 use crate::sysroot::{Root, SysrootError};
 
@@ -95,11 +96,17 @@ enum Class {
 
 /// Scans the image at `dir`. `arch` is the architecture the image says it is for;
 /// `cpu` the glibc-hwcaps level (baseline by default).
-pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Report, CheckError> {
+pub fn scan(
+    dir: &Path,
+    arch: Option<Arch>,
+    cpu: Option<CpuLevel>,
+    progress: &dyn Progress,
+) -> Result<Report, CheckError> {
     let root = Arc::new(Root::new(dir)?);
     let mut stats = Stats::default();
     let mut found: Vec<Finding> = Vec::new();
-    let mut elfs: Vec<String> = Vec::new();
+    let mut files: Vec<String> = Vec::new();
+    let mut links: Vec<String> = Vec::new();
 
     // 1. Walk everything, in sorted order; symlinks are checked here.
     let host = root.host_dir().to_path_buf();
@@ -148,22 +155,39 @@ pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Rep
         let ft = e.file_type();
         if ft.is_symlink() {
             stats.symlinks += 1;
-            found.extend(check_symlink(&root, &inside));
+            links.push(inside);
         } else if ft.is_dir() {
             stats.dirs += 1;
         } else if ft.is_file() {
             stats.files += 1;
-            if root
-                .head_canonical(&inside, 4)
-                .is_ok_and(|h| elf::is_elf(&h))
-            {
-                elfs.push(inside);
-            }
+            files.push(inside);
         } else {
             stats.other += 1;
         }
     }
+    // The walk only lists; the files are opened in parallel: the symlinks resolved, the
+    // regular files' first bytes read (opened without blocking: a file that became a FIFO
+    // since the walk reads as empty).
+    found.extend(
+        links
+            .par_iter()
+            .filter_map(|l| check_symlink(&root, l))
+            .collect::<Vec<_>>(),
+    );
+    let elfs: Vec<String> = files
+        .into_par_iter()
+        .filter(|f| starts_as_elf(&root.host_path(f)))
+        .collect();
     stats.elf = elfs.len() as u64;
+    let checking = progress;
+    checking.begin(Stage::Check, Some(stats.elf));
+    struct End<'a>(&'a dyn Progress);
+    impl Drop for End<'_> {
+        fn drop(&mut self) {
+            self.0.end();
+        }
+    }
+    let _end = End(checking);
 
     // 2. Parse every ELF file once (in parallel), then decide the image's architecture.
     let cache = ObjectCache::new(elf::Options { symbols: true });
@@ -200,6 +224,11 @@ pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Rep
     };
     let is_program =
         |i: &Result<Arc<ElfInfo>, String>| i.as_ref().is_ok_and(|i| i.interp.is_some());
+    let inspect = |path: &String, info: &Result<Arc<ElfInfo>, String>| {
+        let r = inspect(path, info);
+        checking.add(1);
+        r
+    };
     let mut results: Vec<Option<(Class, Vec<Finding>)>> = parsed
         .par_iter()
         .map(|(path, info)| is_program(info).then(|| inspect(path, info)))
@@ -253,6 +282,14 @@ pub fn scan(dir: &Path, arch: Option<Arch>, cpu: Option<CpuLevel>) -> Result<Rep
         stats,
         findings: found,
     })
+}
+
+/// Whether the file at `host` starts with the ELF magic.
+fn starts_as_elf(host: &Path) -> bool {
+    let mut head = [0u8; 4];
+    crate::sysroot::read::open_nonblocking(host)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok_and(|()| elf::is_elf(&head))
 }
 
 /// The architecture whose loader the image holds (when exactly one), else the most
@@ -637,7 +674,23 @@ fn lexical_target(parent: &str, target: &str) -> String {
 mod tests {
     use super::*;
     use crate::elf::synth::Synth;
+    use crate::progress::Silent;
+    use crate::progress::tests::{Event, recorder};
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn checking_tells_the_observer_each_elf_file_once() {
+        let t = image();
+        let (o, r) = recorder();
+        let report = scan(t.path(), None, None, &*o).unwrap();
+        let events = r.0.lock().unwrap().clone();
+        let n = report.stats.elf;
+        assert!(n >= 4, "{n}");
+        let mut want = vec![Event::Begin(Stage::Check, Some(n))];
+        want.extend((0..n).map(|_| Event::Add(1)));
+        want.push(Event::End);
+        assert_eq!(events, want);
+    }
 
     const X86: Arch = Arch::X86_64;
     const LIBDIR: &str = "usr/lib/x86_64-linux-gnu";
@@ -686,7 +739,7 @@ mod tests {
     #[test]
     fn a_complete_image_is_clean() {
         let t = image();
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         assert_eq!(r.arch, Some(X86));
         assert!(r.findings.is_empty(), "{:?}", r.findings);
         assert_eq!(r.stats.programs, 1);
@@ -697,7 +750,7 @@ mod tests {
     fn a_removed_library_is_named_for_every_elf_that_needs_it() {
         let t = image();
         std::fs::remove_file(t.path().join(LIBDIR).join("libc.so.6")).unwrap();
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         let missing: Vec<_> = r
             .findings
             .iter()
@@ -728,7 +781,7 @@ mod tests {
         let t = image();
         std::fs::remove_file(t.path().join("usr/lib64/ld-linux-x86-64.so.2")).unwrap();
         // The loader is gone, so the architecture comes from the programs.
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         assert_eq!(r.arch, Some(X86));
         assert!(r.findings.contains(&Finding::MissingInterpreter {
             elf: "/usr/bin/app".into(),
@@ -742,7 +795,7 @@ mod tests {
         let arm = Synth::lib(Arch::Aarch64.elf_machine(), "libz.so.1").build();
         write(t.path(), "usr/lib/aarch64-linux-gnu/libz.so.1", &arm);
         write(t.path(), &format!("{LIBDIR}/libarm.so"), &arm);
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         assert_eq!(
             kinds(&r),
             [
@@ -764,7 +817,7 @@ mod tests {
         );
         std::fs::remove_file(t.path().join(LIBDIR).join("libarm.so")).unwrap();
         // The same image said to be for aarch64 (its OCI config): every x86_64 file is foreign.
-        let r = scan(t.path(), Some(Arch::Aarch64), None).unwrap();
+        let r = scan(t.path(), Some(Arch::Aarch64), None, &Silent).unwrap();
         assert_eq!(
             r.findings
                 .iter()
@@ -784,7 +837,7 @@ mod tests {
         symlink("l2", d.join("usr/l1")).unwrap();
         symlink("l1", d.join("usr/l2")).unwrap();
         symlink("/usr/bin/app", d.join("usr/abs")).unwrap();
-        let r = scan(d, None, None).unwrap();
+        let r = scan(d, None, None, &Silent).unwrap();
         let k = kinds(&r);
         assert!(
             k.contains(&("dangling_symlink".into(), format!("/{LIBDIR}/libgone.so"))),
@@ -842,7 +895,7 @@ mod tests {
             &format!("{LIBDIR}/libssl.so.3"),
             &Synth::lib(m, "libssl.so.3").needs("libc.so.6").build(),
         );
-        let r = scan(d, None, None).unwrap();
+        let r = scan(d, None, None, &Silent).unwrap();
         let k = kinds(&r);
         assert!(
             k.contains(&("gconv_missing".into(), "/usr/bin/conv".into())),
@@ -878,7 +931,7 @@ mod tests {
             "etc/ssl/certs/ca-certificates.crt",
             b"-----BEGIN CERTIFICATE-----\n",
         );
-        let r = scan(d, None, None).unwrap();
+        let r = scan(d, None, None, &Silent).unwrap();
         assert!(r.findings.is_empty(), "{:?}", r.findings);
     }
 
@@ -930,7 +983,7 @@ mod tests {
     fn r_issue_10_a_jre_plugin_set_is_satisfied_by_its_members() {
         let t = image();
         jre(&t);
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         assert!(r.findings.is_empty(), "{:?}", r.findings);
 
         // Without a launcher in the image, the home a library lies in is the set.
@@ -938,7 +991,7 @@ mod tests {
         let away = tempfile::tempdir().unwrap();
         std::fs::copy(home.join("bin/java"), away.path().join("java")).unwrap();
         std::fs::remove_file(home.join("bin/java")).unwrap();
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         let k = kinds(&r);
         assert_eq!(k, [("dangling_symlink".into(), "/usr/bin/java".into())]);
         std::fs::copy(away.path().join("java"), home.join("bin/java")).unwrap();
@@ -953,7 +1006,7 @@ mod tests {
                 .needs("libX11.so.6")
                 .build(),
         );
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         let missing: Vec<(&str, &str)> = r
             .findings
             .iter()
@@ -977,7 +1030,7 @@ mod tests {
         jre(&t);
         let home = t.path().join("usr/lib/jvm/java-17-openjdk-amd64");
         std::fs::remove_file(home.join("lib/modules")).unwrap();
-        let r = scan(t.path(), None, None).unwrap();
+        let r = scan(t.path(), None, None, &Silent).unwrap();
         let k = kinds(&r);
         assert!(
             k.contains(&(
@@ -1033,8 +1086,8 @@ mod tests {
             .num_threads(4)
             .build()
             .unwrap();
-        let a = one.install(|| scan(t.path(), None, None).unwrap());
-        let b = four.install(|| scan(t.path(), None, None).unwrap());
+        let a = one.install(|| scan(t.path(), None, None, &Silent).unwrap());
+        let b = four.install(|| scan(t.path(), None, None, &Silent).unwrap());
         assert_eq!(a.findings, b.findings);
         assert_eq!(
             a.findings.len(),

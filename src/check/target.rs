@@ -20,6 +20,7 @@ use super::CheckError;
 use super::oci::{self, VerifyingReader};
 use super::untar::{self, Budget, Limits};
 use crate::arch::Arch;
+use crate::progress::{Observer, ReadProgress, Stage};
 
 /// Options for materialising a target.
 #[derive(Clone, Debug)]
@@ -29,6 +30,8 @@ pub struct TargetOptions {
     /// Where the temporary directory is made.
     pub scratch_parent: PathBuf,
     pub limits: Limits,
+    /// Told how the unpacking goes.
+    pub progress: Observer,
 }
 
 /// What kind of target it was.
@@ -167,8 +170,11 @@ impl Target {
             path: shown.clone(),
             source: e,
         })?;
+        let unpacking = opts.progress.stage(Stage::Unpack, Some(meta.len()));
+        let f = ReadProgress::new(f, &*unpacking);
         let r = untar::decompress(io::BufReader::new(f), &shown)?;
         untar::apply(r, &outer, &shown, &opts.limits, &mut budget)?;
+        drop(unpacking);
         let image = if oci::is_layout(&outer) {
             Some(oci::read_layout(&outer, opts.platform, Arch::host())?)
         } else if oci::is_docker_archive(&outer) {
@@ -229,6 +235,13 @@ fn apply_image(
     opts: &TargetOptions,
     budget: &mut Budget,
 ) -> Result<(), CheckError> {
+    let total = image
+        .layers
+        .iter()
+        .filter_map(|b| fs::metadata(&b.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let unpacking = opts.progress.stage(Stage::Unpack, Some(total));
     for (k, blob) in image.layers.iter().enumerate() {
         let name = match &blob.digest {
             Some(d) => format!("layer {d}"),
@@ -249,7 +262,7 @@ fn apply_image(
             source: e,
         })?;
         let mut vr = VerifyingReader {
-            inner: io::BufReader::new(f),
+            inner: io::BufReader::new(ReadProgress::new(f, &*unpacking)),
             verifier: oci::Verifier::new(blob.digest.as_deref().unwrap_or("")),
         };
         {

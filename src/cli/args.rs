@@ -19,6 +19,9 @@ Exit status: 0 when everything was found, 1 when the closure is incomplete (a li
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// No progress bars (they are only drawn on a terminal's stderr, for work over a second)
+    #[arg(long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]

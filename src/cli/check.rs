@@ -34,6 +34,7 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
             platform,
             scratch_parent: env.tmpdir.clone(),
             limits: Limits::default(),
+            progress: env.progress.clone(),
         },
         cpu_level,
     };

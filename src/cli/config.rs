@@ -30,6 +30,8 @@ pub struct HostEnv {
     pub source_date_epoch: Option<String>,
     /// Where temporary directories go ($TMPDIR, else /tmp).
     pub tmpdir: PathBuf,
+    /// Progress bars on stderr (silent unless stderr is a terminal and not `--quiet`).
+    pub progress: crate::progress::Observer,
 }
 
 impl HostEnv {
@@ -42,6 +44,7 @@ impl HostEnv {
             stderr_tty: std::io::stderr().is_terminal(),
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
             tmpdir: std::env::temp_dir(),
+            progress: Default::default(),
         }
     }
 }
@@ -90,7 +93,7 @@ pub fn open_root(
         }
         return Ok((root_dir(root)?, None));
     }
-    let img = image::open(root, arch, &env.tmpdir, max).with_context(|| {
+    let img = image::open(root, arch, &env.tmpdir, max, &env.progress).with_context(|| {
         if root.is_dir() {
             format!("--root {}: an OCI image layout", root.display())
         } else {
@@ -260,5 +263,6 @@ pub fn job(
         packages,
         allow_missing: false,
         cwd: env.cwd.clone(),
+        progress: env.progress.clone(),
     })
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod files;
 pub mod pack;
 pub mod probe;
+pub mod progress;
 pub mod report;
 pub mod spec;
 pub mod trace;
@@ -70,7 +71,8 @@ pub fn main() -> Status {
             return code;
         }
     };
-    let env = config::HostEnv::read();
+    let mut env = config::HostEnv::read();
+    env.progress = progress::observer(cli.quiet, env.stderr_tty);
     match run(cli, &env) {
         Ok(s) => s,
         Err(e) => {

@@ -97,6 +97,7 @@ pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
         max_processes: args.max_processes,
         tmpdir: env.tmpdir.clone(),
         root_info,
+        progress: env.progress.clone(),
     };
     let probed = probe::run(&opts)?;
     let rec = &probed.record;

@@ -223,6 +223,7 @@ pub fn load(path: &Path, out: BuildOutputs, env: &HostEnv) -> Result<Job> {
                 Some(arch),
                 &env.tmpdir,
                 crate::image::DEFAULT_MAX_BYTES,
+                &env.progress,
             )
             .map_err(|e| {
                 anyhow!(
@@ -327,6 +328,7 @@ pub fn load(path: &Path, out: BuildOutputs, env: &HostEnv) -> Result<Job> {
         },
         allow_missing: out.allow_missing,
         cwd: env.cwd.clone(),
+        progress: env.progress.clone(),
     })
 }
 

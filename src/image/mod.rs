@@ -99,6 +99,7 @@ pub fn open(
     platform: Option<Arch>,
     tmpdir: &Path,
     max_bytes: u64,
+    progress: &crate::progress::Observer,
 ) -> Result<ImageRoot, CheckError> {
     let target = Target::open(
         path,
@@ -110,6 +111,7 @@ pub fn open(
                 faithful: true,
                 ..Limits::default()
             },
+            progress: progress.clone(),
         },
     )?;
     Ok(ImageRoot {

@@ -226,11 +226,13 @@ pub fn write_oci(
     spec: &ImageSpec,
     mtime: u64,
     compression: Compression,
+    progress: &crate::progress::Observer,
 ) -> Result<Vec<WrittenImage>, JobError> {
     let Some(first) = dir.or(archive) else {
         return Ok(Vec::new());
     };
     let mut st = Staging::new(first).map_err(io("writing", first))?;
+    st.progress = progress.clone();
     let (index, docker, written) =
         stage_images(&mut st, first, platforms, spec, mtime, compression)?;
     st.finish_layout(&index).map_err(io("writing", first))?;
@@ -253,6 +255,7 @@ pub fn write_dockerfile_dir(
     spec: &ImageSpec,
     mtime: u64,
     programs: &[String],
+    progress: &dyn crate::progress::Progress,
 ) -> Result<LayerInfo, JobError> {
     let not_empty = dest.exists()
         && std::fs::read_dir(dest)
@@ -264,7 +267,7 @@ pub fn write_dockerfile_dir(
     }
     std::fs::create_dir_all(dest).map_err(io("creating", dest))?;
     let layer = dest.join("layer.tar");
-    let info = crate::pack::write_layer(plan, mtime, Compression::None, &layer)
+    let info = crate::pack::write_layer(plan, mtime, Compression::None, &layer, progress)
         .map_err(io("writing", &layer))?;
     let path = dest.join("Dockerfile");
     let tmp = crate::pack::AtomicFile::create(&path).map_err(io("writing", &path))?;

@@ -62,6 +62,8 @@ pub struct Job {
     pub allow_missing: bool,
     /// The current directory: relative paths in the host's root are relative to it.
     pub cwd: PathBuf,
+    /// Told how long work goes (silent by default; the command line draws it).
+    pub progress: crate::progress::Observer,
 }
 
 /// What a run is for, and what it writes.

@@ -246,7 +246,7 @@ fn finish(
     };
     let report = match (&made.packages, wants_report) {
         (Some(pk), true) => {
-            let scan = scan_root(&made.root).map_err(JobError::Scan)?;
+            let scan = scan_root(&made.root, &*job.progress).map_err(JobError::Scan)?;
             let mut r = Report::new(pk.db.as_ref(), &made.plan, &pk.attribution, &scan);
             r.image = made.platform.image.as_ref().map(|i| match i.digest() {
                 Some(d) => format!("{}@{d}", i.reference()),
@@ -292,8 +292,14 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
         first.platform.image.as_deref(),
     );
     if let Some(out) = &o.layer {
-        let info = pack::write_layer(&first.plan, mtime, Compression::from_path(out), out)
-            .map_err(write_err(out))?;
+        let info = pack::write_layer(
+            &first.plan,
+            mtime,
+            Compression::from_path(out),
+            out,
+            &*job.progress,
+        )
+        .map_err(write_err(out))?;
         w.layer = Some((out.clone(), info));
     }
     if let Some(dir) = &o.rootfs {
@@ -301,7 +307,14 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
         w.rootfs = Some((dir.clone(), first.plan.entries().len()));
     }
     if let Some(dir) = &o.dockerfile {
-        let info = write_dockerfile_dir(dir, &first.plan, &spec, mtime, &first.programs)?;
+        let info = write_dockerfile_dir(
+            dir,
+            &first.plan,
+            &spec,
+            mtime,
+            &first.programs,
+            &*job.progress,
+        )?;
         w.dockerfile = Some((dir.clone(), info));
     }
     if o.oci.is_some() || o.oci_archive.is_some() {
@@ -323,6 +336,7 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
             &spec,
             mtime,
             o.compression,
+            &job.progress,
         )?;
         w.oci = o.oci.clone().map(|d| (d, images.clone()));
         w.oci_archive = o.oci_archive.clone().map(|f| (f, images));
@@ -359,8 +373,14 @@ fn write_bundle(job: &Job, out: &BundleOutput, made: &Made) -> Result<WrittenBun
     )?;
     let tarball = match &out.tarball {
         Some(_) => Some(
-            pack::write_layer(&b.plan, job.layer.mtime, Compression::Gzip, &out.path)
-                .map_err(write_err(&out.path))?,
+            pack::write_layer(
+                &b.plan,
+                job.layer.mtime,
+                Compression::Gzip,
+                &out.path,
+                &*job.progress,
+            )
+            .map_err(write_err(&out.path))?,
         ),
         None => {
             pack::rootfs::write_rootfs(&b.plan, job.layer.mtime, &out.path)

@@ -23,6 +23,8 @@ pub struct Staging {
     dir: TempDir,
     /// Blob digests with their media types (for the Docker manifest).
     pub blobs: BTreeMap<String, String>,
+    /// Told how the layers' writing goes (silent unless set).
+    pub progress: crate::progress::Observer,
 }
 
 impl Staging {
@@ -33,6 +35,7 @@ impl Staging {
         Ok(Staging {
             dir,
             blobs: BTreeMap::new(),
+            progress: crate::progress::Observer::silent(),
         })
     }
 
@@ -68,7 +71,8 @@ impl Staging {
         created_by: String,
     ) -> io::Result<LayerRef> {
         let tmp = pack::temp_file_in(&self.dir.path().join("blobs/sha256"), ".layer-")?;
-        let info = pack::write_layer_file(plan, mtime, compression, tmp.as_file())?;
+        let info =
+            pack::write_layer_file(plan, mtime, compression, tmp.as_file(), &*self.progress)?;
         tmp.persist(self.blob_path(&info.blob_digest))
             .map_err(|e| e.error)?;
         self.blobs

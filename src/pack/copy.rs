@@ -258,7 +258,7 @@ mod tests {
         let mut out = tempfile::tempfile().unwrap();
         let mut calls = 0;
         let (stats, digest, n) = write_tar(&plan, 7, &out, &mut |_| calls += 1).unwrap();
-        assert_eq!(calls, plan.entries().count());
+        assert_eq!(calls, plan.entries().len());
         assert_eq!(stats.entries, calls);
         let mut got = Vec::new();
         out.rewind().unwrap();

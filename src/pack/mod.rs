@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use tempfile::{NamedTempFile, TempDir};
 
 use crate::plan::Plan;
+use crate::progress::{Progress, Stage};
 use digest::DigestWriter;
+use tar::{TarStats, WriteSink};
 
 /// Layer compression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -75,17 +77,22 @@ pub struct LayerInfo {
     pub blob_bytes: u64,
 }
 
-/// Writes the layer to `w`.
+/// Writes the layer to `w`, telling `progress` (a [`Stage::Pack`] in bytes of content
+/// and entries).
 pub fn write_layer_to<W: Write + Send>(
     plan: &Plan,
     mtime: u64,
     compression: Compression,
     w: W,
+    progress: &dyn Progress,
 ) -> io::Result<(W, LayerInfo)> {
+    let _stage = PackStage::begin(plan, progress);
+    let done = &mut |s: &TarStats| progress.at(s.content_bytes, s.entries as u64);
     if compression == Compression::None {
         // The blob is the tar itself: one hash, not two.
-        let mut t = DigestWriter::new(BufWriter::with_capacity(1 << 20, w));
-        let stats = tar::write_plan(plan, mtime, &mut t)?;
+        let mut t = WriteSink(DigestWriter::new(BufWriter::with_capacity(1 << 20, w)));
+        let stats = tar::write_plan_into(plan, mtime, &mut t, done)?;
+        let t = t.0;
         let (bw, diff_id, tar_bytes) = t.finish();
         let w = bw.into_inner().map_err(|e| e.into_error())?;
         let info = LayerInfo {
@@ -102,9 +109,9 @@ pub fn write_layer_to<W: Write + Send>(
     let (blob, stats, diff_id, tar_bytes) = match compression {
         Compression::None => unreachable!("handled above"),
         Compression::Gzip => {
-            let mut t = DigestWriter::new(gz::ParGzWriter::new(blob, GZIP_LEVEL));
-            let stats = tar::write_plan(plan, mtime, &mut t)?;
-            let (gzw, d, n) = t.finish();
+            let mut t = WriteSink(DigestWriter::new(gz::ParGzWriter::new(blob, GZIP_LEVEL)));
+            let stats = tar::write_plan_into(plan, mtime, &mut t, done)?;
+            let (gzw, d, n) = t.0.finish();
             (gzw.finish()?, stats, d, n)
         }
         Compression::Zstd => {
@@ -112,9 +119,9 @@ pub fn write_layer_to<W: Write + Send>(
             // Multithreaded zstd output does not depend on the number of workers (>= 1).
             enc.multithread(rayon::current_num_threads().max(1) as u32)?;
             enc.include_checksum(true)?;
-            let mut t = DigestWriter::new(BufWriter::with_capacity(1 << 20, enc));
-            let stats = tar::write_plan(plan, mtime, &mut t)?;
-            let (bw, d, n) = t.finish();
+            let mut t = WriteSink(DigestWriter::new(BufWriter::with_capacity(1 << 20, enc)));
+            let stats = tar::write_plan_into(plan, mtime, &mut t, done)?;
+            let (bw, d, n) = t.0.finish();
             let enc = bw.into_inner().map_err(|e| e.into_error())?;
             (enc.finish()?, stats, d, n)
         }
@@ -142,13 +149,14 @@ pub fn write_layer(
     mtime: u64,
     compression: Compression,
     out: &Path,
+    progress: &dyn Progress,
 ) -> io::Result<LayerInfo> {
     if is_special(out) {
         let f = std::fs::OpenOptions::new().write(true).open(out)?;
-        return write_layer_file(plan, mtime, compression, &f);
+        return write_layer_file(plan, mtime, compression, &f, progress);
     }
     let tmp = AtomicFile::create(out)?;
-    let info = write_layer_file(plan, mtime, compression, tmp.as_file())?;
+    let info = write_layer_file(plan, mtime, compression, tmp.as_file(), progress)?;
     // Not synced before the rename: see `AtomicFile::commit` for what a crash can leave.
     tmp.commit()?;
     Ok(info)
@@ -161,11 +169,15 @@ pub fn write_layer_file(
     mtime: u64,
     compression: Compression,
     f: &File,
+    progress: &dyn Progress,
 ) -> io::Result<LayerInfo> {
     if compression != Compression::None {
-        return write_layer_to(plan, mtime, compression, f).map(|(_, info)| info);
+        return write_layer_to(plan, mtime, compression, f, progress).map(|(_, info)| info);
     }
-    let (stats, diff_id, tar_bytes) = copy::write_tar(plan, mtime, f, &mut |_| ())?;
+    let _stage = PackStage::begin(plan, progress);
+    let (stats, diff_id, tar_bytes) = copy::write_tar(plan, mtime, f, &mut |s| {
+        progress.at(s.content_bytes, s.entries as u64)
+    })?;
     Ok(LayerInfo {
         compression,
         stats,
@@ -174,6 +186,32 @@ pub fn write_layer_file(
         diff_id,
         blob_bytes: tar_bytes,
     })
+}
+
+/// A [`Stage::Pack`] told to `progress`, with the plan's content bytes as its total;
+/// ended when dropped.
+struct PackStage<'a>(&'a dyn Progress);
+
+impl<'a> PackStage<'a> {
+    fn begin(plan: &Plan, progress: &'a dyn Progress) -> PackStage<'a> {
+        let total = plan
+            .entries()
+            .values()
+            .map(|e| match &e.content {
+                crate::plan::Content::File { size, .. } => *size,
+                crate::plan::Content::Data(d) => d.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        progress.begin(Stage::Pack, Some(total));
+        PackStage(progress)
+    }
+}
+
+impl Drop for PackStage<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
 /// The directory `dest` is written in, which must exist.
@@ -312,6 +350,7 @@ impl AtomicFile {
 pub(crate) mod tests {
     use super::*;
     use crate::plan::{Content, Entry};
+    use crate::progress::Silent;
     use crate::reason::Reason;
     use std::collections::BTreeSet;
     use std::fs;
@@ -390,6 +429,7 @@ pub(crate) mod tests {
             0,
             Compression::None,
             &dest,
+            &Silent,
         )
         .unwrap();
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
@@ -401,6 +441,44 @@ pub(crate) mod tests {
 
     fn planted_name(p: &Path) -> String {
         p.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn packing_tells_the_observer_bytes_and_entries_for_every_compression() {
+        use crate::progress::tests::{Event, recorder};
+        let d = tempfile::tempdir().unwrap();
+        for (c, name) in [
+            (Compression::None, "l.tar"),
+            (Compression::Gzip, "l.tar.gz"),
+            (Compression::Zstd, "l.tar.zst"),
+        ] {
+            let (o, r) = recorder();
+            let p = plan(Content::Data(b"hello".to_vec()));
+            write_layer(&p, 0, c, &d.path().join(name), &*o).unwrap();
+            assert_eq!(
+                *r.0.lock().unwrap(),
+                [
+                    Event::Begin(Stage::Pack, Some(5)),
+                    Event::At(0, 1),
+                    Event::At(5, 2),
+                    Event::End
+                ],
+                "{c:?}"
+            );
+        }
+        // A failed write ends its stage too.
+        let (o, r) = recorder();
+        assert!(
+            write_layer(
+                &failing_plan(),
+                0,
+                Compression::None,
+                &d.path().join("x"),
+                &*o
+            )
+            .is_err()
+        );
+        assert_eq!(r.0.lock().unwrap().last(), Some(&Event::End));
     }
 
     #[test]
@@ -423,7 +501,7 @@ pub(crate) mod tests {
         fs::write(d.path().join("keep"), "k").unwrap();
         let dest = d.path().join("layer.tar.gz");
         for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
-            assert!(write_layer(&failing_plan(), 0, c, &dest).is_err());
+            assert!(write_layer(&failing_plan(), 0, c, &dest, &Silent).is_err());
             assert_eq!(names(d.path()), BTreeSet::from(["keep".into()]), "{c:?}");
         }
         // Written but not committed: removed when dropped.
@@ -433,7 +511,13 @@ pub(crate) mod tests {
         assert_eq!(names(d.path()), BTreeSet::from(["keep".into()]));
         // The rename fails at the end (a directory is in the way): nothing left either.
         fs::create_dir(&dest).unwrap();
-        let e = write_layer(&plan(Content::Data(vec![])), 0, Compression::None, &dest);
+        let e = write_layer(
+            &plan(Content::Data(vec![])),
+            0,
+            Compression::None,
+            &dest,
+            &Silent,
+        );
         assert!(e.is_err());
         assert_eq!(
             names(d.path()),
@@ -476,6 +560,7 @@ pub(crate) mod tests {
             0,
             Compression::Gzip,
             null,
+            &Silent,
         )
         .unwrap();
         assert!(!fs::metadata(null).unwrap().is_file());

@@ -66,6 +66,8 @@ pub struct ProbeOptions {
     pub tmpdir: PathBuf,
     /// What the record says about the root (os-release, an image digest).
     pub root_info: record::RootInfo,
+    /// Told how the run goes (file system calls seen).
+    pub progress: crate::progress::Observer,
 }
 
 /// Why a probe could not run or record (exit status 2).
@@ -248,8 +250,11 @@ pub fn run(opts: &ProbeOptions) -> Result<Probed, ProbeError> {
         notifications: 0,
         cwds: HashMap::new(),
         dirfds: HashMap::new(),
+        progress: opts.progress.clone(),
     };
+    let probing = opts.progress.stage(crate::progress::Stage::Probe, None);
     let outcome = sup.supervise(&listener, &mut child, opts);
+    drop(probing);
     let status = child.wait().map_err(setup("waiting for the sandbox"))?;
     let exit = match outcome {
         Ok(exit) => exit,
@@ -327,6 +332,7 @@ struct Supervisor {
     /// The program's pid (the first process to call execve).
     main: Option<Pid>,
     notifications: u64,
+    progress: crate::progress::Observer,
     /// Working directories by pid (inside the root), read once from `/proc/PID/cwd`:
     /// forgotten on any chdir or fchdir (threads share theirs).
     cwds: HashMap<i32, Option<String>>,
@@ -487,6 +493,7 @@ impl Supervisor {
             return;
         };
         self.notifications += 1;
+        self.progress.add(1);
         let nr = req.data.syscall.as_raw_syscall();
         let Some(call) = self.table.get(&nr).copied() else {
             let _ = ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::empty()).respond(fd);

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::attribute::{Attribution, Owner, Unowned};
 use super::{Database, SbomError};
 use crate::plan::{Content, Plan, XATTR_CAPS};
+use crate::progress::{Progress, Stage};
 use crate::sysroot::Root;
 
 /// Names of shells (and multi-call binaries that contain one).
@@ -167,7 +168,14 @@ fn base(path: &str) -> &str {
 }
 
 /// Walks the root (one file system, links not followed).
-pub fn scan_root(root: &Root) -> Result<RootScan, SbomError> {
+pub fn scan_root(root: &Root, progress: &dyn Progress) -> Result<RootScan, SbomError> {
+    progress.begin(Stage::Root, None);
+    let s = walk_root(root, progress);
+    progress.end();
+    s
+}
+
+fn walk_root(root: &Root, progress: &dyn Progress) -> Result<RootScan, SbomError> {
     let host = root.host_dir();
     let mut s = RootScan::default();
     let mut seen: HashSet<(u64, u64)> = HashSet::new();
@@ -195,6 +203,7 @@ pub fn scan_root(root: &Root) -> Result<RootScan, SbomError> {
         if !ft.is_file() {
             continue;
         }
+        progress.add(1);
         let Ok(m) = e.metadata() else { continue };
         if seen.insert((m.dev(), m.ino())) {
             s.files += 1;
@@ -365,7 +374,7 @@ mod tests {
         )
         .unwrap();
         let root = Root::new(d).unwrap();
-        let s = scan_root(&root).unwrap();
+        let s = scan_root(&root, &crate::progress::Silent).unwrap();
         assert_eq!(s.files, 4, "dash and its hard link are one file");
         assert_eq!(s.bytes, 5 + 1 + 1 + 1);
         assert_eq!(s.surface.shells, 2, "dash and the sh link");
