@@ -125,29 +125,58 @@ pub fn read(
     let mut out: Vec<Package> = Vec::new();
     if let Some(paragraphs) = parse_at(root, STATUS)? {
         sources.push(STATUS.to_string());
-        for p in paragraphs {
-            if !files_on_disk(p.get("Status")) {
-                continue;
-            }
-            let Some(mut pkg) = package_of(&p, STATUS, warnings) else {
-                continue;
-            };
-            match info_file(root, &pkg.name, &pkg.arch, "list")? {
-                Some(t) => pkg.files = parse_list(&t),
-                None => warnings.push(format!(
-                    "{}: no file list in {INFO}; its files are not attributed",
-                    pkg.name
-                )),
-            }
-            if let (Some(t), Record::Deb { md5sums, .. }) = (
-                info_file(root, &pkg.name, &pkg.arch, "md5sums")?,
-                &mut pkg.record,
-            ) {
-                *md5sums = parse_md5sums(&t);
-            }
-            out.push(pkg);
+        // The ~2,000 small info files of a root are read in parallel; warnings and
+        // packages merge in the status file's order.
+        use rayon::prelude::*;
+        let read = paragraphs.par_iter().map(|p| {
+            let mut warnings = Vec::new();
+            let pkg = read_installed(root, p, &mut warnings);
+            pkg.map(|pkg| (pkg, warnings))
+        });
+        for r in read.collect::<Vec<_>>() {
+            let (pkg, w) = r?;
+            warnings.extend(w);
+            out.extend(pkg);
         }
     }
+    read_status_d(root, sources, warnings, out)
+}
+
+/// A package of the status file with its file list and md5sums, if installed.
+fn read_installed(
+    root: &Root,
+    p: &Paragraph,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Package>, SbomError> {
+    if !files_on_disk(p.get("Status")) {
+        return Ok(None);
+    }
+    let Some(mut pkg) = package_of(p, STATUS, warnings) else {
+        return Ok(None);
+    };
+    match info_file(root, &pkg.name, &pkg.arch, "list")? {
+        Some(t) => pkg.files = parse_list(&t),
+        None => warnings.push(format!(
+            "{}: no file list in {INFO}; its files are not attributed",
+            pkg.name
+        )),
+    }
+    if let (Some(t), Record::Deb { md5sums, .. }) = (
+        info_file(root, &pkg.name, &pkg.arch, "md5sums")?,
+        &mut pkg.record,
+    ) {
+        *md5sums = parse_md5sums(&t);
+    }
+    Ok(Some(pkg))
+}
+
+/// The packages of distroless' `status.d` not in the status file.
+fn read_status_d(
+    root: &Root,
+    sources: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+    mut out: Vec<Package>,
+) -> Result<Vec<Package>, SbomError> {
     if let Some(d) = root.resolve(STATUS_D)?
         && d.kind == Kind::Dir
     {

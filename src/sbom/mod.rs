@@ -227,7 +227,7 @@ impl Database {
                 let f = f.trim_end_matches('/');
                 let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
                 let v = by_name.entry(name.to_string()).or_default();
-                if v.last() != Some(&(dir.to_string(), i)) {
+                if !v.last().is_some_and(|(d, j)| d == dir && *j == i) {
                     v.push((dir.to_string(), i));
                 }
             }
