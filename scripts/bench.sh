@@ -1,31 +1,45 @@
 #!/bin/sh
-# Whole-command benchmarks against the peers, in one run, printed as ratios:
-#   1. trace /usr/bin/ffmpeg            minroot vs libtree vs lddtree
-#   2. trace every ELF of /usr/bin      (one process each)
-#   3. pack ffmpeg's closure            minroot vs GNU tar | sha256sum (and | gzip -6),
-#                                       and vs reading + hashing the files once (cat | sha256sum)
-#   4. import-heavy CPython start       from the packed image vs in the root
-#   5. minroot probe overhead           a run under observation vs the same run
-#   4. import-heavy CPython start       from the packed image vs in the root (bwrap, read-only,
-#                                       alternated run by run, median of the per-pair ratios)
+# Whole-command benchmarks, one per row of the speed table (issue 14), measured the way
+# users run them: outputs written to real files on the disk (target/bench/work, not a
+# tmpfs), default options where the row says so, and the peer doing the same work. The
+# commands of a row are alternated run by run (A B A B ...; scripts/alternate.py) and the
+# medians of the per-round ratios printed, as Markdown tables for benches/README.md:
+#   1. pack ffmpeg's closure -o x.tar    vs `cat` of the same files into one file (the copy
+#                                        limit) and GNU `tar | tee x.tar | sha256sum`
+#   2. the same -o /dev/null             vs GNU `tar | sha256sum`
+#   3. default pack -o x.tar (package metadata on) vs the same without package metadata
+#   4. trace --format list /usr/bin/ffmpeg            vs libtree (and lddtree, once)
+#   5. trace --format list of every ELF of /usr/bin   vs libtree, one process each
+#   6. check of the amd64 test root (~13k entries)    (goal: <= 0.3 s; no peer)
+#   7. the gzip and zstd layers          vs GNU `tar | gzip -6 > x.tar.gz`, and the sizes
+#   8. import-heavy CPython start        from the packed image vs in the root
+#   9. minroot probe overhead            a run under observation vs the same run
+# OLD=/path/to/an/older/minroot puts that binary next to the new one in rows 1-7.
 # Installs what it needs (ffmpeg, libtree, pax-utils' lddtree, hyperfine) when missing.
 # The machine is small and noisy: compare the ratios, not the absolute times.
-# Usage: scripts/bench.sh [RUNS]   (default 20 runs per command; lddtree on all of /usr/bin runs once)
+# Usage: [OLD=...] scripts/bench.sh [RUNS]   (default 10 rounds; 3 for the compressed layers)
 set -eu
 cd "$(dirname "$0")/.."
-RUNS=${1:-20}
-OUT=target/bench
-mkdir -p "$OUT"
+RUNS=${1:-10}
+OUT=$PWD/target/bench
+W=$OUT/work
+mkdir -p "$W"
 scripts/deps.sh
 if ! command -v ffmpeg >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
 fi
 cargo build --release -q
 M=$PWD/target/release/minroot
+OLD=${OLD:-}
 LDDTREE="/usr/bin/python3 /usr/bin/lddtree"
-TMP=${TMPDIR:-/dev/shm}/minroot-bench.$$
+TMP=$W/tmp.$$
 mkdir -p "$TMP"
 trap 'rm -rf "$TMP"' EXIT
+A="/usr/bin/python3 $PWD/scripts/alternate.py"
+echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r),"
+echo "  $W on $(df --output=source,fstype "$W" | tail -1 | tr -s ' '), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "minroot $M${OLD:+, old $OLD}"
+echo
 
 # Every ELF of /usr/bin, one per line.
 for f in /usr/bin/*; do
@@ -34,60 +48,70 @@ done > "$TMP/elfs"
 ELFS=$(tr '\n' ' ' < "$TMP/elfs")
 NELF=$(wc -l < "$TMP/elfs")
 
-ratio() { # hyperfine JSON -> "name: mean ms (x ratio to the first)"
-    /usr/bin/python3 - "$1" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-base = r[0]["mean"]
-for x in r:
-    print(f"  {x['command'][:60]:60s} {x['mean']*1e3:10.1f} ms  x{x['mean']/base:6.2f}")
-PY
-}
-
-echo "== 1. trace /usr/bin/ffmpeg ($($M trace -f list /usr/bin/ffmpeg | wc -l) libraries)"
-hyperfine -N -w 5 -r "$RUNS" --export-json "$OUT/trace-ffmpeg.json" \
-    "$M trace -f list /usr/bin/ffmpeg" "libtree /usr/bin/ffmpeg" "$LDDTREE /usr/bin/ffmpeg" >/dev/null
-ratio "$OUT/trace-ffmpeg.json"
-
-echo "== 2. trace all $NELF ELFs of /usr/bin in one process"
-hyperfine -N -i -w 2 -r "$RUNS" --export-json "$OUT/trace-usr-bin.json" \
-    "$M trace -f list $ELFS" "libtree $ELFS" >/dev/null
-ratio "$OUT/trace-usr-bin.json"
-echo "  lddtree (one run):"
-hyperfine -N -i -r 1 --export-json "$OUT/trace-usr-bin-lddtree.json" "$LDDTREE $ELFS" >/dev/null
-ratio "$OUT/trace-usr-bin-lddtree.json"
-
-echo "== 3. pack ffmpeg's closure"
-# The same files and links for everyone: the closure minroot selects (no base files,
-# package database or gconv), as paths relative to /.
-$M files --no-base --no-gconv -f json /usr/bin/ffmpeg 2>/dev/null | /usr/bin/python3 -c '
+# ffmpeg's closure as minroot selects it without base files and package metadata, as
+# paths relative to / (files and links for tar; the regular files alone for cat).
+$M files --no-base --no-package-db --no-copyright -f json /usr/bin/ffmpeg 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-skip = ("/var/lib/dpkg/", "/usr/share/doc/")
-keep = [e for e in d["entries"] if e["kind"] in ("file", "symlink") and not e["path"].startswith(skip)]
+keep = [e for e in d["entries"] if e["kind"] in ("file", "symlink")]
 print("\n".join(e["path"].lstrip("/") for e in keep))
 print(sum(e["size"] for e in keep), len(keep), file=sys.stderr)
 ' > "$TMP/list" 2> "$TMP/size"
-echo "  $(cut -d' ' -f2 "$TMP/size") files and links, $(cut -d' ' -f1 "$TMP/size") bytes"
 ( cd / && xargs -a "$TMP/list" sh -c 'for f; do [ -L "$f" ] || echo "$f"; done' sh ) > "$TMP/files"
+echo "ffmpeg's closure: $(cut -d' ' -f2 "$TMP/size") files and links, $(wc -l < "$TMP/files") regular files, $(cut -d' ' -f1 "$TMP/size") bytes"
+echo
 TAR="tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C / -cf - -T $TMP/list"
-P="$M pack --no-base --no-gconv --no-package-db --no-copyright /usr/bin/ffmpeg"
-hyperfine -N -w 1 -r "$RUNS" --export-json "$OUT/pack-tar.json" \
-    "$P -o /dev/null" \
-    "sh -c '$TAR | sha256sum'" \
-    "sh -c 'cd / && xargs -a $TMP/files cat | sha256sum'" >/dev/null
-ratio "$OUT/pack-tar.json"
-hyperfine -N -w 1 -r "$(( (RUNS + 3) / 4 ))" --export-json "$OUT/pack-gzip.json" \
-    "$P -o $TMP/l.tar.gz" \
-    "sh -c '$TAR | gzip -6 | sha256sum'" \
-    "$P -o $TMP/l.tar.zst" >/dev/null
-ratio "$OUT/pack-gzip.json"
+NOMETA="--no-base --no-package-db --no-copyright"
+# with_old NAME COMMAND-WITH-@M@: the row's minroot command, and the old one's if OLD is set.
+with_old() {
+    printf '%s\n' "minroot $1=$(echo "$2" | sed "s|@M@|$M|g")"
+    [ -z "$OLD" ] || printf '%s\n' "old minroot $1=$(echo "$2" | sed "s|@M@|$OLD|g")"
+}
+row() { # TITLE RUNS, then the NAME=COMMAND lines on stdin
+    title=$1
+    runs=$2
+    set --
+    while IFS= read -r l; do set -- "$@" "$l"; done
+    $A "$runs" "$title" "$@"
+}
 
-$P -o "$TMP/l.tar.gz" >/dev/null
-$P -o "$TMP/l.tar.zst" >/dev/null
-sh -c "$TAR | gzip -6 > $TMP/g.tar.gz"
-echo "  sizes: minroot gzip $(stat -c %s "$TMP/l.tar.gz"), GNU gzip -6 $(stat -c %s "$TMP/g.tar.gz"), minroot zstd $(stat -c %s "$TMP/l.tar.zst") bytes"
-echo "== 4. import-heavy CPython start: from the packed image vs in the root"
+{ with_old "pack -o x.tar" "@M@ pack $NOMETA -o $W/x.tar /usr/bin/ffmpeg"
+  echo "cat FILES > c.out (the copy limit)=cd / && xargs -a $TMP/files cat > $W/c.out"
+  echo "GNU tar | tee x.tar | sha256sum=$TAR | tee $W/t.tar | sha256sum"
+} | row "1. pack ffmpeg's closure into a file" "$RUNS"
+
+{ with_old "pack -o /dev/null" "@M@ pack $NOMETA -o /dev/null /usr/bin/ffmpeg"
+  echo "GNU tar | sha256sum=$TAR | sha256sum"
+} | row "2. the same, written to /dev/null" "$RUNS"
+
+{ echo "minroot pack --no-package-db --no-copyright -o x.tar=$M pack --no-package-db --no-copyright -o $W/x.tar /usr/bin/ffmpeg"
+  with_old "pack -o x.tar (default: package metadata)" "@M@ pack -o $W/x.tar /usr/bin/ffmpeg"
+} | row "3. package metadata: default pack vs without metadata" "$RUNS"
+
+{ with_old "trace --format list ffmpeg" "@M@ trace --format list /usr/bin/ffmpeg"
+  echo "libtree /usr/bin/ffmpeg=libtree /usr/bin/ffmpeg"
+} | row "4. trace /usr/bin/ffmpeg ($($M trace --format list /usr/bin/ffmpeg | wc -l) libraries)" "$RUNS"
+echo "lddtree /usr/bin/ffmpeg=$LDDTREE /usr/bin/ffmpeg" | row "4b. lddtree (Python), for scale" 1
+
+{ with_old "trace --format list (all)" "@M@ trace --format list $ELFS; true"
+  echo "libtree (all)=libtree $ELFS; true"
+} | row "5. trace all $NELF ELFs of /usr/bin in one process" "$RUNS"
+
+SYSROOT="${MINROOT_SYSROOTS:-$PWD/target/sysroots}/amd64"
+if [ -d "$SYSROOT" ]; then
+    with_old "check $SYSROOT" "@M@ check $SYSROOT >/dev/null; true" |
+        row "6. check of the amd64 test root ($(find "$SYSROOT" | wc -l) entries, $($M check --json "$SYSROOT" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["elf"])') ELFs)" "$RUNS"
+fi
+
+ZRUNS=$(( (RUNS + 3) / 4 ))
+[ "$ZRUNS" -ge 3 ] || ZRUNS=3
+{ with_old "pack -o x.tar.gz" "@M@ pack $NOMETA -o $W/x.tar.gz /usr/bin/ffmpeg"
+  echo "GNU tar | gzip -6 > g.tar.gz=$TAR | gzip -6 > $W/g.tar.gz"
+  with_old "pack -o x.tar.zst" "@M@ pack $NOMETA -o $W/x.tar.zst /usr/bin/ffmpeg"
+} | row "7. compressed layers" "$ZRUNS"
+echo "sizes: minroot gzip $(stat -c %s "$W/x.tar.gz"), GNU gzip -6 $(stat -c %s "$W/g.tar.gz") (minroot $(/usr/bin/python3 -c "print(f'{$(stat -c %s "$W/x.tar.gz")/$(stat -c %s "$W/g.tar.gz")*100-100:+.1f}%')")), minroot zstd $(stat -c %s "$W/x.tar.zst") bytes"
+echo
+echo "### 8. import-heavy CPython start: from the packed image vs in the root"
 # The root is the amd64 test sysroot when it exists (scripts/make-sysroot.sh), else the host.
 # Both sides run the same command under bwrap with the tree bound read-only, as in a
 # read-only image: CPython can use its cached bytecode but never write any, so a layer
@@ -119,7 +143,7 @@ print(f"  in the root ({root})            median {statistics.median(a)*1e3:7.1f}
 print(f"  from the packed image (--rootfs) median {statistics.median(b)*1e3:7.1f} ms")
 print(f"  image / root: median of {runs} per-pair ratios x{statistics.median(ratios):.2f}")
 PY
-echo "== 5. minroot probe: a run under observation vs the same run"
+echo "### 9. minroot probe: a run under observation vs the same run"
 # The same command in the same root, alternated: plain under bwrap (read-only root, as
 # above), and under `minroot probe` (which also sets up its namespaces and overlay and
 # writes the record). Two kinds of run: an import-heavy CPython start (~1000 file calls)
@@ -150,4 +174,3 @@ for name, cmd in cases:
     print(f"  {name}: plain median {statistics.median(a)*1e3:7.1f} ms, probed {statistics.median(b)*1e3:7.1f} ms,"
           f" median of {runs} per-pair ratios x{statistics.median(ratios):.2f}")
 PY
-echo "(raw hyperfine results in $OUT/)"

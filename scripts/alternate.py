@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Times shell commands alternated run by run (A B C A B C ...), for scripts/bench.sh.
+
+On a small shared machine absolute times drift with the load; two commands run back to
+back see about the same load, so each run of a command is divided by the run of the
+first command in the same round, and the median of those per-round ratios is printed
+(with each command's median time).
+
+usage: alternate.py RUNS TITLE NAME=COMMAND [NAME=COMMAND ...]
+The first command is the reference (ratio 1.00). Each command runs once first (warm-up,
+page cache). stdout goes to /dev/null; a failing command stops the benchmark.
+Prints one table row per command: name, median ms, median of the per-round ratios."""
+
+import statistics
+import subprocess
+import sys
+import time
+
+
+def once(cmd):
+    t = time.perf_counter()
+    subprocess.run(["sh", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def main():
+    runs, title = int(sys.argv[1]), sys.argv[2]
+    cmds = [a.split("=", 1) for a in sys.argv[3:]]
+    for _, c in cmds:
+        once(c)
+    times = [[] for _ in cmds]
+    for _ in range(runs):
+        for k, (_, c) in enumerate(cmds):
+            times[k].append(once(c))
+    print(f"### {title} ({runs} alternated rounds)")
+    print()
+    print("| command | median | ratio to the first (median of per-round ratios) |")
+    print("|---|---:|---:|")
+    for k, (name, c) in enumerate(cmds):
+        ratios = [t / r for t, r in zip(times[k], times[0])]
+        print(
+            f"| {name} | {statistics.median(times[k]) * 1e3:.1f} ms | x{statistics.median(ratios):.2f} |"
+        )
+    print()
+    sys.stdout.flush()
+
+
+main()
