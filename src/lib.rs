@@ -13,7 +13,8 @@
 //! [`select`]), lays the layer out ([`plan`]), attributes it to packages ([`sbom`]) and
 //! writes it ([`pack`], [`oci`], [`bundle`]); the command line renders the returned
 //! [`job::Outcome`] and decides the exit status. `check` reads any image with the same
-//! loader rules. Only `main.rs` and `cli/` read the process environment or print.
+//! loader rules. Only `main.rs` and `cli/` read the process environment or print; the
+//! only process-wide state is [`cleanup`]'s registry of temporary paths.
 #![deny(unsafe_code)] // allowed in one function only: the mmap of `sysroot::read::map`
 
 // Facts shared by every stage.
@@ -22,6 +23,9 @@ pub mod facts;
 pub mod problem;
 pub mod progress;
 pub mod reason;
+
+// What an interrupted run leaves behind: the one process-wide registry.
+pub mod cleanup;
 
 // Inputs: the root, the files in it, and the job that names them.
 pub mod elf;

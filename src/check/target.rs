@@ -9,7 +9,8 @@
 //!   into a second directory, else the extracted tree is the image (one layer).
 //!
 //! The temporary directory is made under the directory the caller names (the CLI passes
-//! $TMPDIR, read once), mode 0700, and removed when the [`Target`] is dropped.
+//! $TMPDIR, read once), mode 0700 with an unpredictable name (`tempfile`), and removed
+//! when the [`Target`] is dropped, or on a signal (`cleanup`).
 
 use std::fs;
 use std::io;
@@ -20,6 +21,7 @@ use super::CheckError;
 use super::oci::{self, VerifyingReader};
 use super::untar::{self, Budget, Limits};
 use crate::arch::Arch;
+use crate::cleanup;
 use crate::progress::{Observer, ReadProgress, Stage};
 
 /// Options for materialising a target.
@@ -29,6 +31,8 @@ pub struct TargetOptions {
     pub platform: Option<Arch>,
     /// Where the temporary directory is made.
     pub scratch_parent: PathBuf,
+    /// The start of its name (`minroot-check-`, `minroot-image-`), then random characters.
+    pub scratch_prefix: &'static str,
     pub limits: Limits,
     /// Told how the unpacking goes.
     pub progress: Observer,
@@ -77,37 +81,34 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// A private temporary directory, removed on drop.
-struct Scratch(PathBuf);
+/// A private temporary directory (mode 0700, an unpredictable name made by `tempfile`),
+/// removed on drop and on a signal (`cleanup`).
+struct Scratch {
+    dir: tempfile::TempDir,
+    // After `dir`: unregistered once removed.
+    _guard: cleanup::Guard,
+}
 
 impl Scratch {
-    fn new(parent: &Path) -> Result<Scratch, CheckError> {
-        let io_err = |e: io::Error| CheckError::Io {
+    fn new(parent: &Path, prefix: &str) -> Result<Scratch, CheckError> {
+        let (dir, _guard) = cleanup::track(
+            || {
+                tempfile::Builder::new()
+                    .prefix(prefix)
+                    .permissions(fs::Permissions::from_mode(0o700))
+                    .tempdir_in(parent)
+            },
+            |d| d.path(),
+        )
+        .map_err(|e| CheckError::Io {
             path: parent.display().to_string(),
             source: e,
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        for i in 0..100u32 {
-            let p = parent.join(format!(
-                "minroot-check-{}-{nanos:x}-{i}",
-                std::process::id()
-            ));
-            match fs::DirBuilder::new().mode(0o700).create(&p) {
-                Ok(()) => return Ok(Scratch(p)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(e)),
-            }
-        }
-        Err(io_err(io::Error::other(
-            "cannot create a temporary directory",
-        )))
+        })?;
+        Ok(Scratch { dir, _guard })
     }
 
     fn subdir(&self, name: &str) -> Result<PathBuf, CheckError> {
-        let p = self.0.join(name);
+        let p = self.dir.path().join(name);
         fs::DirBuilder::new()
             .mode(0o700)
             .create(&p)
@@ -116,14 +117,6 @@ impl Scratch {
                 source: e,
             })?;
         Ok(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        // Directories were given owner rwx when extracted; make sure of it for the root.
-        let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o700));
-        let _ = fs::remove_dir_all(&self.0);
     }
 }
 
@@ -139,7 +132,7 @@ impl Target {
         if meta.is_dir() {
             if oci::is_layout(path) {
                 let image = oci::read_layout(path, opts.platform, Arch::host())?;
-                let scratch = Scratch::new(&opts.scratch_parent)?;
+                let scratch = Scratch::new(&opts.scratch_parent, opts.scratch_prefix)?;
                 let root = scratch.subdir("rootfs")?;
                 apply_image(&image, &root, opts, &mut budget)?;
                 return Ok(Target {
@@ -164,7 +157,7 @@ impl Target {
         if !meta.is_file() {
             return Err(CheckError::UnknownTarget { path: shown });
         }
-        let scratch = Scratch::new(&opts.scratch_parent)?;
+        let scratch = Scratch::new(&opts.scratch_parent, opts.scratch_prefix)?;
         let outer = scratch.subdir("archive")?;
         let f = fs::File::open(path).map_err(|e| CheckError::Io {
             path: shown.clone(),

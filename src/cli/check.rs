@@ -33,6 +33,7 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
         target: TargetOptions {
             platform,
             scratch_parent: env.tmpdir.clone(),
+            scratch_prefix: "minroot-check-",
             limits: Limits::default(),
             progress: env.progress.clone(),
         },

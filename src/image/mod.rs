@@ -106,6 +106,7 @@ pub fn open(
         &TargetOptions {
             platform,
             scratch_parent: tmpdir.to_path_buf(),
+            scratch_prefix: "minroot-image-",
             limits: Limits {
                 max_total_bytes: max_bytes,
                 faithful: true,

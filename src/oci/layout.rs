@@ -11,7 +11,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use tempfile::TempDir;
 
 use super::{Blob, LayerRef, spec};
 use crate::pack::{self, AtomicFile, Compression};
@@ -20,7 +19,7 @@ use crate::plan::Plan;
 /// A layout being built in a temporary directory ([`pack::temp_dir_next_to`]), removed
 /// with everything in it when dropped before [`Staging::commit_dir`].
 pub struct Staging {
-    dir: TempDir,
+    dir: pack::TempTree,
     /// Blob digests with their media types (for the Docker manifest).
     pub blobs: BTreeMap<String, String>,
     /// Told how the layers' writing goes (silent unless set).
@@ -114,12 +113,26 @@ impl Staging {
             }
             // rename(2) of a directory onto an empty directory replaces it.
             let old = pack::temp_dir_next_to(dest, "old")?;
-            fs::rename(dest, old.path())?;
-            if let Err(e) = fs::rename(self.dir.path(), dest) {
-                if fs::rename(old.path(), dest).is_ok() {
-                    let _ = old.keep();
+            // A signal between the two renames would remove the earlier layout (in
+            // `old`) and the new one (still staged): it waits until both are done.
+            let moved = crate::cleanup::critical(|| {
+                fs::rename(dest, old.path()).map_err(|e| (e, false))?;
+                if let Err(e) = fs::rename(self.dir.path(), dest) {
+                    if fs::rename(old.path(), dest).is_ok() {
+                        return Err((e, true));
+                    }
+                    return Err((e, false));
                 }
-                return Err(e);
+                Ok(())
+            });
+            match moved {
+                Ok(()) => {}
+                Err((e, put_back)) => {
+                    if put_back {
+                        let _ = old.keep();
+                    }
+                    return Err(e);
+                }
             }
             let _ = self.dir.keep();
             // Dropping `old` removes the earlier layout (best effort, as a cleanup).

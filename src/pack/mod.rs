@@ -5,8 +5,9 @@
 //! Temporary files and directories for every output (layers, images, rootfs trees,
 //! Dockerfiles, SBOMs) come from here, made by `tempfile` next to the destination (a
 //! rename does not cross file systems): unpredictable names, created exclusively, removed
-//! on error or drop. Only a crash (SIGKILL, SIGINT, power loss) leaves one behind, as a
-//! dot-file `.NAME.minroot-XXXXXX.{tmp,staging,old}` that nothing will open again by name.
+//! on error or drop, and registered with `cleanup` so that SIGINT, SIGTERM and SIGHUP
+//! remove them too. Only SIGKILL or a power loss leaves one behind, as a dot-file
+//! `.NAME.minroot-XXXXXX.{tmp,staging,old}` that nothing will open again by name.
 
 pub mod copy;
 pub mod digest;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::{NamedTempFile, TempDir};
 
+use crate::cleanup;
 use crate::plan::Plan;
 use crate::progress::{Progress, Stage};
 use digest::DigestWriter;
@@ -260,14 +262,41 @@ pub fn temp_file_in(dir: &Path, prefix: &str) -> io::Result<NamedTempFile> {
 /// A new empty directory next to `dest` in its directory, for a tree that is renamed onto
 /// `dest` once complete: `.NAME.minroot-XXXXXX.SUFFIX`, created exclusively with the mode
 /// a plain mkdir gives (0777 less the umask), removed with everything in it when dropped
-/// unless kept ([`TempDir::keep`]).
-pub fn temp_dir_next_to(dest: &Path, suffix: &str) -> io::Result<TempDir> {
+/// unless kept ([`TempTree::keep`]); registered for removal on a signal (`cleanup`).
+pub fn temp_dir_next_to(dest: &Path, suffix: &str) -> io::Result<TempTree> {
     let dir = dest_dir(dest)?;
-    tempfile::Builder::new()
-        .prefix(&temp_prefix(dest))
-        .suffix(&format!(".{suffix}"))
-        .permissions(std::fs::Permissions::from_mode(0o777))
-        .tempdir_in(dir)
+    let (dir, _guard) = cleanup::track(
+        || {
+            tempfile::Builder::new()
+                .prefix(&temp_prefix(dest))
+                .suffix(&format!(".{suffix}"))
+                .permissions(std::fs::Permissions::from_mode(0o777))
+                .tempdir_in(dir)
+        },
+        |d| d.path(),
+    )?;
+    Ok(TempTree { dir, _guard })
+}
+
+/// A temporary directory of [`temp_dir_next_to`]: removed with everything in it when
+/// dropped, and on a signal while it lives.
+#[derive(Debug)]
+pub struct TempTree {
+    dir: TempDir,
+    // After `dir`: unregistered once removed.
+    _guard: cleanup::Guard,
+}
+
+impl TempTree {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    /// Keeps the directory (it was renamed into place, or must outlive the run); no
+    /// longer removed on a signal.
+    pub fn keep(self) -> PathBuf {
+        let TempTree { dir, _guard } = self;
+        dir.keep()
+    }
 }
 
 /// A file written under a temporary name next to its destination ([`temp_file_next_to`])
@@ -275,6 +304,8 @@ pub fn temp_dir_next_to(dest: &Path, suffix: &str) -> io::Result<TempDir> {
 pub struct AtomicFile {
     tmp: NamedTempFile,
     dest: PathBuf,
+    // Last: unregistered after the file is removed or renamed.
+    _guard: cleanup::Guard,
 }
 
 /// Whether `p` exists and is a device, FIFO or socket (symlinks followed).
@@ -305,9 +336,11 @@ impl AtomicFile {
         } else {
             dest
         };
+        let (tmp, _guard) = cleanup::track(|| temp_file_next_to(dest), |t| t.path())?;
         Ok(AtomicFile {
-            tmp: temp_file_next_to(dest)?,
+            tmp,
             dest: dest.to_path_buf(),
+            _guard,
         })
     }
     /// The temporary file's path (for messages; write through [`AtomicFile::file`], which
@@ -325,7 +358,8 @@ impl AtomicFile {
     pub fn as_file(&self) -> &File {
         self.tmp.as_file()
     }
-    /// Renames the temporary file onto the destination, after its data is on the disk.
+    /// Renames the temporary file onto the destination, after its data is on the disk
+    /// (one rename: a signal during it finds either the temporary file or none).
     ///
     /// The sync comes first so that a crash of the machine (power loss, kernel panic)
     /// at any moment leaves under the name either the old file or the complete new one,
@@ -335,11 +369,12 @@ impl AtomicFile {
     /// (EINVAL: some FUSE and special files) is renamed onto as is; any other sync error
     /// (EIO: the data may be lost) fails the write and leaves the destination alone.
     pub fn commit(self) -> io::Result<()> {
-        match self.tmp.as_file().sync_data() {
+        let AtomicFile { tmp, dest, _guard } = self;
+        match tmp.as_file().sync_data() {
             Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => {}
             r => r?,
         }
-        self.tmp.persist(&self.dest).map(drop).map_err(|e| e.error)
+        tmp.persist(&dest).map(drop).map_err(|e| e.error)
     }
 }
 
@@ -409,8 +444,13 @@ pub(crate) mod tests {
         );
         assert_ne!(tmp, planted);
         assert!(fs::symlink_metadata(&tmp).unwrap().is_file());
+        assert!(
+            crate::cleanup::registered().contains(&tmp),
+            "removed on a signal"
+        );
         f.file().unwrap().write_all(b"layer").unwrap();
         f.commit().unwrap();
+        assert!(!crate::cleanup::registered().contains(&tmp));
 
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
         assert_eq!(fs::read_to_string(&dest).unwrap(), "layer");
@@ -488,8 +528,15 @@ pub(crate) mod tests {
         assert_ne!(a.path(), b.path());
         assert!(c.path().to_string_lossy().ends_with(".staging"));
         assert_eq!(names(d.path()).len(), 3);
+        let staging = c.path().to_path_buf();
+        assert!(crate::cleanup::registered().contains(&staging));
         drop((a, b, c));
         assert!(names(d.path()).is_empty());
+        assert!(!crate::cleanup::registered().contains(&staging));
+        // Kept: no longer removed on a signal.
+        let kept = temp_dir_next_to(&dest, "staging").unwrap().keep();
+        assert!(kept.is_dir());
+        assert!(!crate::cleanup::registered().contains(&kept));
     }
 
     #[test]

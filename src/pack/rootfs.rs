@@ -1,7 +1,7 @@
 //! Writing a plan as an unpacked tree (for `COPY --from=build /rootfs/ /`): modes, numeric
 //! owners, symlinks, hard links, capabilities and mtimes as in the layer. Staged in a
 //! temporary directory next to the destination (`pack::temp_dir_next_to`) and renamed
-//! into place; on any error the staging tree is removed.
+//! into place; on any error (and on a signal, `cleanup`) the staging tree is removed.
 
 use std::fs;
 use std::io::{self, Write};
@@ -28,7 +28,7 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
         let p = root.join(path);
         let ctx = |err: io::Error| io::Error::new(err.kind(), format!("{path}: {err}"));
         match &e.content {
-            Content::Dir => fs::create_dir_all(&p).map_err(ctx)?,
+            Content::Dir => create_dir_below(root, path).map_err(ctx)?,
             Content::File { host, head, .. } => {
                 fs::copy(host, &p).map_err(ctx)?;
                 if !head.is_empty() {
@@ -71,11 +71,30 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
         }
     }
     filetime::set_file_times(root, t, t)?;
-    if dest.exists() {
-        fs::remove_dir(dest)?;
-    }
-    fs::rename(root, dest)?;
+    // The empty destination removed and the tree moved in, not cut by a signal.
+    crate::cleanup::critical(|| {
+        if dest.exists() {
+            fs::remove_dir(dest)?;
+        }
+        fs::rename(root, dest)
+    })?;
     let _ = stage.keep();
+    Ok(())
+}
+
+/// Creates the directory `rel` under `root` and its missing parents, but never `root`
+/// itself: when the staging tree is removed under a running write (on a signal), what is
+/// left to write fails instead of making the tree again.
+fn create_dir_below(root: &Path, rel: &str) -> io::Result<()> {
+    let mut p = root.to_path_buf();
+    for c in Path::new(rel).components() {
+        p.push(c);
+        match fs::create_dir(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && p.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(())
 }
 

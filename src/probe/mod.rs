@@ -209,10 +209,21 @@ pub fn run(opts: &ProbeOptions) -> Result<Probed, ProbeError> {
     let root = Root::new(&opts.root).map_err(|e| ProbeError::Setup(e.to_string()))?;
     let (_, arch) = program_arch(&root, &opts.command[0], &opts.env)?;
     let binfmt = binfmt(arch, &opts.command[0])?;
-    let dir = tempfile::Builder::new()
-        .prefix("minroot-probe-")
-        .tempdir_in(&opts.tmpdir)
-        .map_err(setup("creating the private directory"))?;
+    // Removed when dropped, and on a signal (`cleanup`): the run's mounts are in its own
+    // mount namespace, so here it is a plain tree; the run's stages die with this process
+    // (PR_SET_PDEATHSIG) and never make the directory again (`sandbox::mount_all`).
+    // The guard declared first, so dropped last: unregistered once the tree is removed.
+    let _dir_guard;
+    let dir;
+    (dir, _dir_guard) = crate::cleanup::track(
+        || {
+            tempfile::Builder::new()
+                .prefix("minroot-probe-")
+                .tempdir_in(&opts.tmpdir)
+        },
+        |d| d.path(),
+    )
+    .map_err(setup("creating the private directory"))?;
     let config = sandbox::Config {
         root: opts.root.clone(),
         dir: dir.path().to_path_buf(),

@@ -176,8 +176,10 @@ fn mount_all(c: &Config) -> Result<(), String> {
     let rw = c.dir.join("rw");
     let lower = c.dir.join("lower");
     let merged = c.merged();
+    // create_dir, not create_dir_all: the supervisor's private directory must exist; if a
+    // signal made the supervisor remove it, the setup fails rather than making it again.
     for d in [&rw, &lower, &merged] {
-        mkdir(d)?;
+        std::fs::create_dir(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
     }
     // The root is bound to a plain path first: overlay options cannot hold ':' or ','.
     mnt(
