@@ -15,7 +15,11 @@
 //! - an aarch64 layer (the arm64 sysroot packed): checked as aarch64; a two-platform
 //!   OCI layout (`minroot build`): the `--platform` asked for; a `docker save` archive;
 //! - hostile tars (`..`, absolute paths, a symlink then a file through it): exit 2 or
-//!   confined, never a write outside.
+//!   confined, never a write outside;
+//! - a 4 GiB file of zeros in a 4 MB gzip layer: checked with almost nothing written (its
+//!   size only: measured on the unpacked tree, and run in a 64 MiB tmpfs); over the size
+//!   bound (`--max-image-size`), exit 2 naming the image, the bound and the flag, and
+//!   nothing left in TMPDIR.
 //!
 //! The layers are made once per run by `minroot pack` from the sysroots and rewritten
 //! here with the `tar` crate.
@@ -910,4 +914,120 @@ fn debian_root_findings_are_confirmed_by_the_real_loader() {
         }
         eprintln!("{}", judge_check(name, &root, arch));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The size bound, and contents check never reads.
+
+/// A gzip layer holding one 4 GiB file of zeros (about 4 MB), made once.
+fn zero_layer() -> &'static Path {
+    static L: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, p) = L.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("zero.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&p).unwrap(),
+            flate2::Compression::default(),
+        );
+        let mut b = tar::Builder::new(gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(4 << 30);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "data/zero", std::io::repeat(0).take(4 << 30))
+            .unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+        (d, p)
+    });
+    p
+}
+
+#[test]
+fn a_4_gib_file_of_zeros_is_checked_without_writing_it() {
+    use minroot::check::untar::{Contents, Limits};
+    use minroot::check::{Target, TargetOptions};
+    use std::os::unix::fs::MetadataExt;
+    let layer = zero_layer();
+    let gz = std::fs::metadata(layer).unwrap().len();
+    assert!(gz < 8 << 20, "{gz} bytes of gzip");
+    // The tree check scans, kept alive to be measured: du of the scratch directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let target = Target::open(
+        layer,
+        &TargetOptions {
+            platform: None,
+            scratch_parent: tmp.path().to_path_buf(),
+            scratch_prefix: "minroot-check-",
+            limits: Limits {
+                contents: Contents::Checked,
+                max_total_bytes: 16 << 30,
+                ..Limits::default()
+            },
+        },
+    )
+    .unwrap();
+    let (mut apparent, mut disk) = (0u64, 0u64);
+    for e in walkdir::WalkDir::new(tmp.path()) {
+        let m = e.unwrap().metadata().unwrap();
+        apparent += m.len();
+        disk += m.blocks() * 512;
+    }
+    eprintln!(
+        "zero.tar.gz: {gz} bytes of gzip; scratch: {apparent} bytes apparent, {disk} bytes on disk"
+    );
+    assert_eq!(
+        std::fs::metadata(target.root.join("data/zero"))
+            .unwrap()
+            .len(),
+        4 << 30
+    );
+    assert!(disk < 1 << 20, "{disk} bytes on disk for the 4 GiB file");
+    drop(target);
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none());
+
+    // The command, with its TMPDIR in a 64 MiB tmpfs (a private mount namespace): writing
+    // the file would fail with ENOSPC.
+    if !common::require("unshare (util-linux)", common::have("unshare")) {
+        return;
+    }
+    let script =
+        r#"set -e; mount -t tmpfs -o size=64m tmpfs "$1"; TMPDIR="$1" "$2" check --json "$3""#;
+    let out = std::process::Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c", script, "sh"])
+        .arg(tmp.path())
+        .arg(env!("CARGO_BIN_EXE_minroot"))
+        .arg(layer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["target"]["kind"], "layer", "{v}");
+    assert_eq!(v["stats"]["files"], 1, "{v}");
+    assert_eq!(v["target"]["extracted"]["bytes"], 4u64 << 30, "{v}");
+}
+
+#[test]
+fn an_image_over_the_size_bound_fails_and_leaves_nothing() {
+    let layer = zero_layer();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = common::minroot()
+        .args(["check", "--max-image-size", "1G"])
+        .arg(layer)
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for part in [
+        layer.to_str().unwrap(),
+        "more than 1G (1073741824 bytes) of files",
+        "--max-image-size",
+    ] {
+        assert!(err.contains(part), "{part:?} not in: {err}");
+    }
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "left in TMPDIR"
+    );
+    // The default bound (16G) takes it: a_4_gib_file_of_zeros_is_checked_without_writing_it.
 }

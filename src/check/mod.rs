@@ -44,6 +44,11 @@ pub enum CheckError {
     },
     #[error("{layer}: {why}")]
     Layer { layer: String, why: String },
+    /// The files' bytes over all layers pass the bound (`Limits::max_total_bytes`).
+    #[error(
+        "{layer}: the image unpacks to more than {} of files, the bound on its unpacked size; raise it with --max-image-size", untar::show_size(*bound)
+    )]
+    OverBound { layer: String, bound: u64 },
     #[error("{path}: {why}")]
     Oci { path: String, why: String },
     #[error(

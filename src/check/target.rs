@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::CheckError;
 use super::oci::{self, VerifyingReader};
-use super::untar::{self, Budget, Limits};
+use super::untar::{self, Budget, Contents, Limits};
 use crate::arch::Arch;
 use crate::cleanup;
 use crate::progress::{Observer, ReadProgress, Stage};
@@ -166,7 +166,15 @@ impl Target {
         let unpacking = opts.progress.stage(Stage::Unpack, Some(meta.len()));
         let f = ReadProgress::new(f, &*unpacking);
         let r = untar::decompress(io::BufReader::new(f), &shown)?;
-        untar::apply(r, &outer, &shown, &opts.limits, &mut budget)?;
+        // What may be an archive's blobs is kept whole until the layers are applied.
+        let outer_limits = Limits {
+            contents: match opts.limits.contents {
+                Contents::Checked => Contents::CheckedOrArchive,
+                c => c,
+            },
+            ..opts.limits
+        };
+        untar::apply(r, &outer, &shown, &outer_limits, &mut budget)?;
         drop(unpacking);
         let image = if oci::is_layout(&outer) {
             Some(oci::read_layout(&outer, opts.platform, Arch::host())?)

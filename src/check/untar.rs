@@ -21,7 +21,17 @@
 //!   that claims a terabyte costs nothing;
 //! - modes keep the permission bits only (no setuid, setgid or sticky: nothing extracted
 //!   is ever run), with the owner's read bit (and write+search on directories) so that the
-//!   checker can read the tree and remove it afterwards.
+//!   checker can read the tree and remove it afterwards;
+//! - for `check` ([`Contents::Checked`]), only the contents a check rule reads are written:
+//!   ELF files (told by their first bytes), ld.so.cache files (by their magic) and any file
+//!   of at most [`WHOLE_UP_TO`] bytes. A larger file of another kind keeps its first
+//!   [`HEAD_BYTES`] bytes and its size, the rest a hole (a sparse file: zeros if read, no
+//!   disk used), so a 4 GiB file of zeros in a 4 MB gzip layer costs nothing on disk. It is
+//!   safe for the rules because every other file they read is read as text with a bound
+//!   no larger than [`WHOLE_UP_TO`] (ld.so.conf and its includes, nsswitch.conf, jvm.cfg,
+//!   pyvenv.cfg, perl's Config.pm: 4 MiB at most), and for the rest only the kind, the
+//!   size (the CA bundle must not be empty) and the first bytes (ELF magic, a `.pyc`
+//!   header) count.
 //!
 //! Whiteouts (OCI image spec, "Whiteouts"): `DIR/.wh.NAME` removes `DIR/NAME` of the lower
 //! layers; `DIR/.wh..wh..opq` removes everything the lower layers had in `DIR`. Entries of
@@ -30,7 +40,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -46,9 +56,31 @@ pub const WHITEOUT_PREFIX: &str = ".wh.";
 /// The opaque-directory marker.
 pub const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
 
+/// Files of at most this many bytes are always written whole (see the module doc: the
+/// largest text a check rule reads, perl's Config.pm, is bounded at 4 MiB).
+pub const WHOLE_UP_TO: u64 = 4 << 20;
+/// What a file not written whole keeps of its content.
+pub const HEAD_BYTES: usize = 4096;
+
+/// Which file contents an extraction writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// Every byte (an image used as a root: pack copies its files, probe runs them).
+    All,
+    /// What `check` reads (see the module doc); other files get their head and their
+    /// size only.
+    Checked,
+    /// As `Checked`, but files that may be the parts of an image archive are whole: those
+    /// at the top level, under `blobs/`, and `*/layer.tar` (the outer tar `check` is given
+    /// is only known to be an OCI or docker archive once it is unpacked).
+    CheckedOrArchive,
+}
+
 /// Bounds on what one target may extract, and how faithfully.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// Which contents are written.
+    pub contents: Contents,
     /// Keep what the layer says of each entry: setuid/setgid/sticky bits, owners, file
     /// mtimes, file capabilities (an image used as a root: pack reads them, probe runs
     /// it). Off for `check`, which never runs what it extracts and only needs to read it.
@@ -68,6 +100,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
+            contents: Contents::All,
             faithful: false,
             max_entries: 4_000_000,
             // The largest size a ustar header holds (8 GiB - 1): a bigger file needs a PAX
@@ -243,10 +276,10 @@ pub fn apply(
                 }
                 budget.bytes = budget.bytes.saturating_add(size);
                 if budget.bytes > limits.max_total_bytes {
-                    return Err(layer.limit(format!(
-                        "more than {} bytes of files",
-                        limits.max_total_bytes
-                    )));
+                    return Err(CheckError::OverBound {
+                        layer: name.into(),
+                        bound: limits.max_total_bytes,
+                    });
                 }
                 layer.file(&comps, &raw_path, &mut entry, size, mode, &meta)?;
             }
@@ -326,6 +359,17 @@ fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
         v.truncate(i);
     }
     v
+}
+
+/// A size as `--max-image-size` takes it (`16G`) when it is a whole number of K, M, G or
+/// T, with its bytes.
+pub fn show_size(n: u64) -> String {
+    for (shift, unit) in [(40, 'T'), (30, 'G'), (20, 'M'), (10, 'K')] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!("{}{unit} ({n} bytes)", n >> shift);
+        }
+    }
+    format!("{n} bytes")
 }
 
 fn show(b: &[u8]) -> String {
@@ -493,7 +537,23 @@ impl Layer<'_> {
             .create_new(true)
             .open(&p)
             .map_err(|e| self.io(raw, e))?;
-        let n = io::copy(&mut data.take(size), &mut f).map_err(|e| self.tar_err(e))?;
+        let mut data = data.take(size);
+        let mut head = Vec::with_capacity(HEAD_BYTES.min(size as usize));
+        (&mut data)
+            .take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| self.tar_err(e))?;
+        f.write_all(&head).map_err(|e| self.io(raw, e))?;
+        let rest = if self.whole(comps, &head, size) {
+            io::copy(&mut data, &mut f)
+        } else {
+            // Read through (the stream goes on, and a truncated layer is still an error),
+            // stored as a hole.
+            let n = io::copy(&mut data, &mut io::sink());
+            f.set_len(size).map_err(|e| self.io(raw, e))?;
+            n
+        };
+        let n = head.len() as u64 + rest.map_err(|e| self.tar_err(e))?;
         if n != size {
             return Err(self.tar_err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -520,6 +580,27 @@ impl Layer<'_> {
         }
         self.written.insert(p);
         Ok(())
+    }
+
+    /// Whether a file's content is written whole (see [`Contents`]).
+    fn whole(&self, comps: &[Vec<u8>], head: &[u8], size: u64) -> bool {
+        let archive_part = || {
+            comps.len() == 1
+                || comps.first().is_some_and(|c| c == b"blobs")
+                || comps.len() == 2 && comps[1] == b"layer.tar"
+        };
+        match self.limits.contents {
+            Contents::All => true,
+            Contents::Checked | Contents::CheckedOrArchive
+                if size <= WHOLE_UP_TO
+                    || crate::elf::is_elf(head)
+                    || crate::ldso::cache::has_magic(head) =>
+            {
+                true
+            }
+            Contents::Checked => false,
+            Contents::CheckedOrArchive => archive_part(),
+        }
     }
 
     fn dir(
@@ -877,13 +958,113 @@ mod tests {
             ..Limits::default()
         };
         let err = apply(&tar[..], t.path(), "l", &lim, &mut Budget::default()).unwrap_err();
-        assert!(err.to_string().contains("too large"), "{err}");
+        assert!(
+            matches!(err, CheckError::OverBound { bound: 1000, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .ends_with("more than 1000 bytes of files, the bound on its unpacked size; raise it with --max-image-size"),
+            "{err}"
+        );
         let lim = Limits {
             max_entries: 1,
             ..Limits::default()
         };
         let err = apply(&tar[..], t.path(), "l", &lim, &mut Budget::default()).unwrap_err();
         assert!(err.to_string().contains("entries"), "{err}");
+    }
+
+    /// A one-entry tar whose file is `head` followed by zeros up to `size`, streamed.
+    fn big_file_tar(name: &str, head: &[u8], size: u64) -> impl Read {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(name).unwrap();
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_entry_type(EntryType::Regular);
+        h.set_cksum();
+        let pad = (512 - size % 512) % 512;
+        io::Cursor::new(h.as_bytes().to_vec())
+            .chain(head)
+            .chain(io::repeat(0).take(size - head.len() as u64 + pad))
+            .chain(&[0u8; 1024][..])
+    }
+
+    fn disk_bytes(p: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(p).unwrap().blocks() * 512
+    }
+
+    #[test]
+    fn check_writes_only_the_contents_it_reads() {
+        let size = 64u64 << 20;
+        let checked = Limits {
+            contents: Contents::Checked,
+            ..Limits::default()
+        };
+        let t = tempfile::tempdir().unwrap();
+        for (name, head, whole) in [
+            ("usr/share/zero", &b""[..], false),
+            (
+                "usr/bin/script",
+                &b"#!/bin/sh
+exec app
+"[..],
+                false,
+            ),
+            ("usr/lib/libbig.so", &b"ELF"[..], true),
+            ("etc/ld.so.cache", &b"glibc-ld.so.cache1.1"[..], true),
+        ] {
+            let r = big_file_tar(name, head, size);
+            let mut b = Budget::default();
+            apply(r, t.path(), "l", &checked, &mut b).unwrap();
+            assert_eq!(b.bytes, size, "{name}: counted at its size");
+            let p = t.path().join(name);
+            assert_eq!(fs::metadata(&p).unwrap().len(), size, "{name}: its size");
+            let mut start = vec![0u8; head.len() + 16];
+            io::Read::read_exact(&mut fs::File::open(&p).unwrap(), &mut start).unwrap();
+            assert_eq!(&start[..head.len()], head, "{name}: its first bytes");
+            if whole {
+                assert!(disk_bytes(&p) >= size, "{name}: written whole");
+            } else {
+                assert!(
+                    disk_bytes(&p) <= 1 << 20,
+                    "{name}: {} on disk",
+                    disk_bytes(&p)
+                );
+            }
+            fs::remove_file(&p).unwrap();
+        }
+        // Small files are whole whatever they are; so is everything with Contents::All.
+        let r = big_file_tar("etc/small", b"text", WHOLE_UP_TO);
+        apply(r, t.path(), "l", &checked, &mut Budget::default()).unwrap();
+        assert!(disk_bytes(&t.path().join("etc/small")) >= WHOLE_UP_TO);
+        let r = big_file_tar("usr/share/zero", b"", size);
+        apply(r, t.path(), "l", &Limits::default(), &mut Budget::default()).unwrap();
+        assert!(disk_bytes(&t.path().join("usr/share/zero")) >= size);
+        // What may be an archive's blob stays whole in the outer tar.
+        let outer = Limits {
+            contents: Contents::CheckedOrArchive,
+            ..Limits::default()
+        };
+        for name in ["blobs/sha256/0123", "abc.tar", "0123/layer.tar"] {
+            let r = big_file_tar(name, b"", size);
+            apply(r, t.path(), "l", &outer, &mut Budget::default()).unwrap();
+            assert!(disk_bytes(&t.path().join(name)) >= size, "{name}");
+        }
+        let r = big_file_tar("usr/share/other", b"", size);
+        apply(r, t.path(), "l", &outer, &mut Budget::default()).unwrap();
+        assert!(disk_bytes(&t.path().join("usr/share/other")) <= 1 << 20);
+        // A truncated big file is still an error.
+        let r = big_file_tar("usr/share/cut", b"", size).take(1 << 20);
+        assert!(apply(r, t.path(), "l", &checked, &mut Budget::default()).is_err());
+    }
+
+    #[test]
+    fn sizes_are_shown_as_the_flag_takes_them() {
+        assert_eq!(show_size(16 << 30), "16G (17179869184 bytes)");
+        assert_eq!(show_size(1536 << 20), "1536M (1610612736 bytes)");
+        assert_eq!(show_size(1000), "1000 bytes");
     }
 
     #[test]

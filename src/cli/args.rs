@@ -418,6 +418,10 @@ pub struct CheckArgs {
     /// any CPU): baseline, x86-64-v2, x86-64-v3, x86-64-v4; aarch64: baseline, atomics
     #[arg(long, value_name = "LEVEL")]
     pub cpu_level: Option<String>,
+    /// Most bytes the image's files may unpack to, over all layers (K, M, G, T suffixes);
+    /// files check never reads are stored as their size only
+    #[arg(long, value_name = "SIZE", default_value = "16G")]
+    pub max_image_size: String,
 }
 
 #[derive(Args, Debug)]

@@ -11,7 +11,7 @@ use super::Status;
 use super::args::CheckArgs;
 use super::config::HostEnv;
 use crate::arch::Arch;
-use crate::check::untar::Limits;
+use crate::check::untar::{Contents, Limits};
 use crate::check::{self, CheckOptions, Finding, Severity, TargetKind, TargetOptions};
 
 pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
@@ -26,6 +26,8 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
         .as_deref()
         .map(super::config::cpu_level)
         .transpose()?;
+    let max_bytes = crate::job::parse::size(&args.max_image_size)
+        .with_context(|| format!("--max-image-size {}", args.max_image_size))?;
     if !args.target.exists() {
         bail!("{}: no such file or directory", args.target.display());
     }
@@ -34,7 +36,11 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
             platform,
             scratch_parent: env.tmpdir.clone(),
             scratch_prefix: "minroot-check-",
-            limits: Limits::default(),
+            limits: Limits {
+                contents: Contents::Checked,
+                max_total_bytes: max_bytes,
+                ..Limits::default()
+            },
             progress: env.progress.clone(),
         },
         cpu_level,

@@ -25,6 +25,11 @@ const EXT_TAG_GLIBC_HWCAPS: u32 = 1;
 const HWCAP_EXTENSION: u64 = 1 << 62;
 const ISA_LEVEL_MASK: u64 = (1 << 10) - 1;
 
+/// Whether `head` (a file's first bytes) starts like an ld.so.cache of either format.
+pub fn has_magic(head: &[u8]) -> bool {
+    head.starts_with(MAGIC_NEW) || head.starts_with(MAGIC_OLD)
+}
+
 /// Why a cache gives no answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CacheIssue {
