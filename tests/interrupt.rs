@@ -272,3 +272,64 @@ fn signals_during_probe_leave_nothing() {
         );
     }
 }
+
+#[test]
+fn an_image_root_leaves_nothing_after_a_run_or_an_error() {
+    let Some(root) = amd64() else { return };
+    let input = inputs(&root);
+    let t = tempfile::tempdir().unwrap();
+    let tmp = t.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    let truncated = t.path().join("truncated.tar");
+    let bytes = fs::read(&input.image).unwrap();
+    fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let image = input.image.to_str().unwrap();
+    let out = t.path().join("o.tar");
+    for (args, want) in [
+        (
+            vec![
+                "pack",
+                "--root",
+                image,
+                "-o",
+                out.to_str().unwrap(),
+                "/usr/bin/ls",
+            ],
+            0,
+        ),
+        (vec!["files", "--root", image, "/no/such/program"], 2),
+        (
+            vec![
+                "files",
+                "--root",
+                truncated.to_str().unwrap(),
+                "/usr/bin/ls",
+            ],
+            2,
+        ),
+        (
+            vec![
+                "files",
+                "--root",
+                image,
+                "--max-image-size",
+                "1M",
+                "/usr/bin/ls",
+            ],
+            2,
+        ),
+    ] {
+        let o = common::minroot()
+            .args(&args)
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(want), "{args:?}: {err}");
+        let left: Vec<_> = fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "{args:?}: left in TMPDIR: {left:?}");
+    }
+}

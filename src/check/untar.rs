@@ -365,7 +365,7 @@ fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
 /// T, with its bytes.
 pub fn show_size(n: u64) -> String {
     for (shift, unit) in [(40, 'T'), (30, 'G'), (20, 'M'), (10, 'K')] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{}{unit} ({n} bytes)", n >> shift);
         }
     }
