@@ -69,13 +69,13 @@ impl Drop for Guard {
 /// Creates a temporary path with `create` and registers the path `path` gives of it.
 pub fn track<T>(
     create: impl FnOnce() -> io::Result<T>,
-    path: impl FnOnce(&T) -> &Path,
+    path: impl FnOnce(&T) -> PathBuf,
 ) -> io::Result<(T, Guard)> {
     let mut r = registry();
     let made = create()?;
     let id = r.next;
     r.next += 1;
-    r.paths.insert(id, path(&made).to_path_buf());
+    r.paths.insert(id, path(&made));
     Ok((made, Guard(id)))
 }
 
@@ -162,7 +162,11 @@ mod tests {
     #[test]
     fn a_guard_registers_its_path_until_dropped() {
         let d = tempfile::tempdir().unwrap();
-        let (t, g) = track(|| tempfile::tempdir_in(d.path()), |t| t.path()).unwrap();
+        let (t, g) = track(
+            || tempfile::tempdir_in(d.path()),
+            |t| t.path().to_path_buf(),
+        )
+        .unwrap();
         let p = t.path().to_path_buf();
         assert!(registered().contains(&p));
         drop(t);
@@ -170,7 +174,13 @@ mod tests {
         assert!(!registered().contains(&p));
         // Nothing registered when the creation fails.
         let before = registered().len();
-        assert!(track(|| tempfile::tempdir_in(d.path().join("no")), |t| t.path()).is_err());
+        assert!(
+            track(
+                || tempfile::tempdir_in(d.path().join("no")),
+                |t| t.path().to_path_buf()
+            )
+            .is_err()
+        );
         assert!(registered().len() <= before);
     }
 

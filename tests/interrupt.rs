@@ -6,7 +6,7 @@
 //! 128+N), leave nothing new in its output directory or in its TMPDIR, and leave an earlier
 //! output where the run would have written untouched:
 //! - `pack -o OUT.tar.gz` (`.OUT.minroot-XXXXXX.tmp`), `--rootfs DIR` and `--oci DIR`
-//!   (`.DIR.minroot-XXXXXX.staging`);
+//!   (`.DIR.minroot-XXXXXX.staging`), `--dockerfile DIR` (the directory it makes);
 //! - `check` of a big layer (`$TMPDIR/minroot-check-XXXXXX`);
 //! - `pack --root IMAGE` (`$TMPDIR/minroot-image-XXXXXX`, the unpacked image root);
 //! - `probe` (`$TMPDIR/minroot-probe-XXXXXX`; the probed program, its sandbox and its
@@ -182,6 +182,7 @@ fn signals_during_pack_leave_nothing() {
             ("pack -o", "-o", "o.tar.gz", ".o.tar.gz.minroot-"),
             ("pack --rootfs", "--rootfs", "fs", ".fs.minroot-"),
             ("pack --oci", "--oci", "oci", ".oci.minroot-"),
+            ("pack --dockerfile", "--dockerfile", "docker", "docker"),
         ] {
             let mut args = common.to_vec();
             args.extend([flag, dest]);

@@ -98,7 +98,7 @@ impl Scratch {
                     .permissions(fs::Permissions::from_mode(0o700))
                     .tempdir_in(parent)
             },
-            |d| d.path(),
+            |d| d.path().to_path_buf(),
         )
         .map_err(|e| CheckError::Io {
             path: parent.display().to_string(),

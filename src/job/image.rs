@@ -265,7 +265,16 @@ pub fn write_dockerfile_dir(
     if not_empty && !dest.join("Dockerfile").exists() {
         return Err(JobError::NotEmpty(dest.to_path_buf()));
     }
-    std::fs::create_dir_all(dest).map_err(io("creating", dest))?;
+    // A directory this run makes goes on a signal until it holds the Dockerfile (the
+    // temporary files inside go with it).
+    let _made = match dest.exists() {
+        true => None,
+        false => Some(
+            crate::cleanup::track(|| std::fs::create_dir_all(dest), |_| dest.to_path_buf())
+                .map_err(io("creating", dest))?
+                .1,
+        ),
+    };
     let layer = dest.join("layer.tar");
     let info = crate::pack::write_layer(plan, mtime, Compression::None, &layer, progress)
         .map_err(io("writing", &layer))?;

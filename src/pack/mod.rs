@@ -273,7 +273,7 @@ pub fn temp_dir_next_to(dest: &Path, suffix: &str) -> io::Result<TempTree> {
                 .permissions(std::fs::Permissions::from_mode(0o777))
                 .tempdir_in(dir)
         },
-        |d| d.path(),
+        |d| d.path().to_path_buf(),
     )?;
     Ok(TempTree { dir, _guard })
 }
@@ -336,7 +336,7 @@ impl AtomicFile {
         } else {
             dest
         };
-        let (tmp, _guard) = cleanup::track(|| temp_file_next_to(dest), |t| t.path())?;
+        let (tmp, _guard) = cleanup::track(|| temp_file_next_to(dest), |t| t.path().to_path_buf())?;
         Ok(AtomicFile {
             tmp,
             dest: dest.to_path_buf(),

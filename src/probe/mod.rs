@@ -221,7 +221,7 @@ pub fn run(opts: &ProbeOptions) -> Result<Probed, ProbeError> {
                 .prefix("minroot-probe-")
                 .tempdir_in(&opts.tmpdir)
         },
-        |d| d.path(),
+        |d| d.path().to_path_buf(),
     )
     .map_err(setup("creating the private directory"))?;
     let config = sandbox::Config {
