@@ -962,6 +962,7 @@ fn a_4_gib_file_of_zeros_is_checked_without_writing_it() {
                 max_total_bytes: 16 << 30,
                 ..Limits::default()
             },
+            progress: Default::default(),
         },
     )
     .unwrap();
