@@ -17,8 +17,14 @@ use crate::sysroot::{Kind, Root};
 /// Why the dev layer cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
-    #[error("--dev: the root has neither busybox nor a shell to put in the dev image")]
+    #[error(
+        "--dev: the root has neither busybox nor a shell (sh, bash) to put in the -dev image; install one in the root, or leave --dev out"
+    )]
     NoTools,
+    #[error(
+        "--dev: the production layer already holds every tool the root has ({tools}): the -dev image would be the same image; leave --dev out"
+    )]
+    NothingToAdd { tools: String },
     #[error("--dev: {0}")]
     Incomplete(Problem),
     #[error("--dev: {0}")]
@@ -31,7 +37,9 @@ pub enum DevError {
 pub fn plan(session: &Session, prod: &Plan, opts: &SelectOptions) -> Result<Plan, DevError> {
     let root = session.root();
     let tools = find(root);
-    if tools.bins.is_empty() {
+    // A -dev image is for a shell in the container: tools without one are not it.
+    let shell = |b: &String| b.ends_with("/sh") || b.ends_with("/bash") || b.ends_with("/busybox");
+    if !tools.bins.iter().any(shell) {
         return Err(DevError::NoTools);
     }
     let sel = select::select(
@@ -56,7 +64,17 @@ pub fn plan(session: &Session, prod: &Plan, opts: &SelectOptions) -> Result<Plan
         },
     );
     plan.add_symlinks(tools.links);
-    Ok(plan.on_top_of(prod))
+    let plan = plan.on_top_of(prod);
+    if plan
+        .entries()
+        .values()
+        .all(|e| matches!(e.content, crate::plan::Content::Dir))
+    {
+        return Err(DevError::NothingToAdd {
+            tools: tools.bins.join(" "),
+        });
+    }
+    Ok(plan)
 }
 
 /// Where busybox may be.

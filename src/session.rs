@@ -31,7 +31,10 @@ pub enum CpuChoice {
 /// Why a session cannot serve an architecture.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("--cpu-level {level} does not exist for {arch}")]
+    #[error(
+        "--cpu-level {level}: not a level of {arch}, the programs' architecture; {arch}'s levels are {}",
+        CpuLevel::names_for(*arch)
+    )]
     CpuLevel { level: &'static str, arch: Arch },
 }
 

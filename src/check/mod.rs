@@ -59,6 +59,39 @@ pub enum CheckError {
     Sysroot(#[from] SysrootError),
 }
 
+impl CheckError {
+    /// The error with the paths of `dir`, where the archive `archive` was unpacked, said
+    /// as members of the archive: `img.tar: member c.json: invalid JSON`, not a temporary
+    /// path that is gone when the message is read.
+    pub fn in_archive(self, dir: &std::path::Path, archive: &str) -> CheckError {
+        let dir = dir.display().to_string();
+        let say = |s: String| {
+            s.replace(&format!("{dir}/"), &format!("{archive}: member "))
+                .replace(&dir, archive)
+        };
+        match self {
+            CheckError::Io { path, source } => CheckError::Io {
+                path: say(path),
+                source,
+            },
+            CheckError::UnsafeEntry { layer, entry, why } => CheckError::UnsafeEntry {
+                layer: say(layer),
+                entry,
+                why: say(why),
+            },
+            CheckError::Layer { layer, why } => CheckError::Layer {
+                layer: say(layer),
+                why: say(why),
+            },
+            CheckError::Oci { path, why } => CheckError::Oci {
+                path: say(path),
+                why: say(why),
+            },
+            e => e,
+        }
+    }
+}
+
 /// What `check` needs besides the target.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {

@@ -176,14 +176,12 @@ impl Target {
         };
         untar::apply(r, &outer, &shown, &outer_limits, &mut budget)?;
         drop(unpacking);
+        // Errors name the archive's members, not where they were unpacked.
+        let member = |e: CheckError| e.in_archive(&outer, &shown);
         let image = if oci::is_layout(&outer) {
-            Some(oci::read_layout(&outer, opts.platform, Arch::host())?)
+            Some(oci::read_layout(&outer, opts.platform, Arch::host()).map_err(member)?)
         } else if oci::is_docker_archive(&outer) {
-            Some(oci::read_docker_archive(
-                &outer,
-                opts.platform,
-                Arch::host(),
-            )?)
+            Some(oci::read_docker_archive(&outer, opts.platform, Arch::host()).map_err(member)?)
         } else {
             None
         };
@@ -203,7 +201,7 @@ impl Target {
                 let root = scratch.subdir("rootfs")?;
                 // The archive's files count once; the layers are what the image holds.
                 let mut layers_budget = Budget::default();
-                apply_image(&image, &root, opts, &mut layers_budget)?;
+                apply_image(&image, &root, opts, &mut layers_budget).map_err(member)?;
                 // The unpacked archive is not needed any more: free the space now.
                 let _ = fs::remove_dir_all(&outer);
                 Ok(Target {
@@ -249,7 +247,10 @@ fn apply_image(
             None => format!("layer {}", blob.path.display()),
         };
         let meta = fs::symlink_metadata(&blob.path).map_err(|e| CheckError::Io {
-            path: format!("{name} ({})", blob.path.display()),
+            path: match &blob.digest {
+                Some(_) => format!("{name} ({})", blob.path.display()),
+                None => name.clone(),
+            },
             source: e,
         })?;
         if !meta.is_file() {

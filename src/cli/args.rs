@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Build the smallest root filesystem that runs a program",
     long_about = "minroot predicts exactly what the glibc loader loads for a program (without running it), \
 adds what the program loads at run time, and writes the minimal file set as a reproducible layer.\n\n\
-Exit status: 0 when everything was found, 1 when the closure is incomplete (a library is missing), 2 on an error.",
+Exit status: 0 when everything was found, 1 when the closure is incomplete (a library is missing), 2 on an error \
+(bad input, an option that cannot act on this command line, a failed write). A closed output pipe \
+(`minroot files X | head -1`) ends any command quietly with status 0, as ripgrep does.",
     after_help = "Examples:\n  minroot trace /usr/bin/curl\n  minroot trace --root ./arm64-root --format list /usr/bin/python3\n  minroot pack -o curl.tar /usr/bin/curl                 # FROM scratch + ADD curl.tar /\n  minroot pack --oci out/ --tag curl:8 --sbom curl.spdx.json /usr/bin/curl\n  minroot check image.tar.gz"
 )]
 pub struct Cli {
@@ -42,7 +44,13 @@ Exit status: 0 complete, 1 something is missing (a library, an interpreter, a re
     #[command(
         after_help = "Examples:\n  minroot pack -o layer.tar /usr/bin/curl\n  minroot pack --root ./rootfs -o nginx.tar.gz --include /etc/nginx /usr/sbin/nginx\n  minroot pack -o py.tar.zst --include /usr/lib/python3.11 /usr/bin/python3\n  minroot pack -o nginx.tar --sbom nginx.spdx.json --sbom nginx.cdx.json --report --include /etc/nginx /usr/sbin/nginx\n\n\
 Then: printf 'FROM scratch\\nADD layer.tar /\\n' > Dockerfile, or `podman import layer.tar`.\n\
-Exit status: 0 written, 1 not written because something is missing (use --allow-missing), 2 an error."
+-o names a .tar, .tar.gz/.tgz or .tar.zst/.tzst (the suffix chooses the compression), or - for the plain tar\n\
+on standard output (the bytes of -o layer.tar; the summary then goes to stderr), never onto an input or into the root.\n\
+Image options (--entrypoint, --cmd, --user, --workdir, --label) need --oci, --oci-archive or --dockerfile;\n\
+--tag, --dev and --compression need --oci or --oci-archive: given without, they are an error (--env, which also\n\
+steers what the runtimes' files are, is a warning).\n\
+Exit status: 0 written, 1 something is missing: nothing is written, unless --allow-missing (then it is\n\
+written and the status is still 1), 2 an error (nothing written)."
     )]
     Pack(Box<PackArgs>),
     /// Build a multi-platform OCI image from a spec file (one root per platform)
@@ -51,7 +59,9 @@ Exit status: 0 written, 1 not written because something is missing (use --allow-
 Prints each platform's manifest digest and, with several platforms, the index digest each tag names.\n\
 Keys: bins, include, dlopen, dlopen_priority, data, no_base, strip_setuid, gconv, runtime, chown, source_date_epoch,\n\
 compression (gzip|zstd|none), dev, package_db, copyright, [image] tag/entrypoint/cmd/env/user/workdir/labels,\n\
-[[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file."
+[[platform]] name/root/cpu_level/library_path. Roots are relative to the spec file.\n\
+Exit status: 0 written, 1 a platform's closure is incomplete: nothing is written, unless --allow-missing\n\
+(then it is written and the status is still 1), 2 an error (nothing written)."
     )]
     Build(Box<BuildArgs>),
     /// Compare the root with the layer pack would write: packages, files, bytes, shells,
@@ -59,7 +69,8 @@ compression (gzip|zstd|none), dev, package_db, copyright, [image] tag/entrypoint
     #[command(
         after_help = "Examples:\n  minroot report --root ./rootfs --include /etc/nginx /usr/sbin/nginx\n  minroot report --json /usr/bin/curl > report.json\n\n\
 Packages come from the root's dpkg or apk database; a file no package lists is reported with why it is there.\n\
-Exit status: 0 complete, 1 something is missing (as for pack), 2 an error."
+Exit status: 0 complete, 1 something is missing (a library, an interpreter, a required dlopen; the\n\
+report is printed all the same), 2 an error."
     )]
     Report(Box<ReportArgs>),
     /// Report what would fail to load in an image (a directory, a layer tar, an OCI layout or archive), without running it
@@ -313,7 +324,8 @@ pub struct PackArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub image: ImageArgs,
-    /// Output layer: .tar, .tar.gz (gzip) or .tar.zst (zstd)
+    /// Output layer: .tar, .tar.gz/.tgz (gzip) or .tar.zst/.tzst (zstd); - writes the
+    /// plain tar to standard output (not a terminal)
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: Option<PathBuf>,
     /// Output an OCI image layout directory
@@ -328,9 +340,10 @@ pub struct PackArgs {
     /// Output DIR/Dockerfile (FROM scratch, ADD layer.tar /, USER, ENV, ENTRYPOINT) and DIR/layer.tar
     #[arg(long, value_name = "DIR")]
     pub dockerfile: Option<PathBuf>,
-    /// Layer compression in OCI outputs
-    #[arg(long, value_enum, default_value = "gzip")]
-    pub compression: CompressionArg,
+    /// Layer compression in OCI outputs (--oci, --oci-archive) [default: gzip]; -o takes
+    /// its compression from its name
+    #[arg(long, value_enum)]
+    pub compression: Option<CompressionArg>,
     /// mtime of every entry (default: $SOURCE_DATE_EPOCH, else 0)
     #[arg(long, value_name = "SECONDS")]
     pub source_date_epoch: Option<String>,

@@ -2,6 +2,7 @@
 //! out relocatably with launchers (`src/bundle/`), and write a directory or a
 //! reproducible .tar.gz. A missing library means nothing is written (exit 1).
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Result, bail};
@@ -25,6 +26,7 @@ fn tarball_stem(out: &Path) -> Option<String> {
 
 /// The options as a job.
 pub fn job(args: &BundleArgs, env: &HostEnv) -> Result<job::Job> {
+    super::outputs::bundle(&args.output)?;
     let mtime = config::source_date_epoch(args.source_date_epoch.as_deref(), env)?;
     let out = &args.output;
     let stem = tarball_stem(out);
@@ -76,22 +78,25 @@ pub fn job(args: &BundleArgs, env: &HostEnv) -> Result<job::Job> {
 pub fn run(args: BundleArgs, env: &HostEnv) -> Result<Status> {
     let job = job(&args, env)?;
     let outcome = job::run(&job)?;
+    let mut out = std::io::stdout().lock();
     if let Some(b) = &outcome.written.bundle {
         if args.json {
-            println!(
+            writeln!(
+                out,
                 "{}",
                 serde_json::to_string_pretty(&JsonBundle {
                     output: &b.path.to_string_lossy(),
                     bundle: &b.info,
                     tarball: b.tarball.as_ref(),
                 })?
-            );
+            )?;
         } else {
             let folder = args.name.clone().or_else(|| tarball_stem(&b.path));
-            println!(
-                "wrote {} ({} entries): {}",
+            writeln!(
+                out,
+                "wrote {} ({}): {}",
                 b.path.display(),
-                b.info.entries,
+                super::count(b.info.entries as u64, "entry", "entries"),
                 b.info
                     .launchers
                     .iter()
@@ -101,12 +106,13 @@ pub fn run(args: BundleArgs, env: &HostEnv) -> Result<Status> {
                     })
                     .collect::<Vec<_>>()
                     .join(" ")
-            );
+            )?;
             if let Some(i) = &b.tarball {
-                println!("  sha256   {}", i.blob_digest);
+                writeln!(out, "  sha256   {}", i.blob_digest)?;
             }
         }
     }
+    out.flush()?;
     Ok(super::finish(&outcome))
 }
 

@@ -1,13 +1,15 @@
 //! `minroot pack`: the options to a job with outputs, the run, and its summary as text or
 //! JSON.
 
+use std::io::Write;
+
 use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::args::{CompressionArg, PackArgs};
 use super::config::{self, HostEnv};
-use super::{Status, human};
-use crate::job::{self, Goal, Outputs, WrittenImage};
+use super::{Status, human, outputs};
+use crate::job::{self, Goal, LayerDest, Outputs, WrittenImage};
 use crate::pack::{Compression, LayerInfo};
 
 /// The options as a job.
@@ -22,17 +24,53 @@ pub fn job(args: &PackArgs, env: &HostEnv) -> Result<job::Job> {
             "pack needs an output: -o layer.tar (.tar.gz, .tar.zst), --oci DIR, --oci-archive FILE, --rootfs DIR or --dockerfile DIR"
         );
     }
+    let layer = args
+        .output
+        .as_deref()
+        .map(|o| outputs::layer(o, env))
+        .transpose()?;
+    let dirs = [
+        (
+            "--rootfs",
+            &args.rootfs,
+            "--rootfs writes the tree; -o OUT.tar writes it as a layer",
+        ),
+        (
+            "--oci",
+            &args.oci,
+            "--oci writes an OCI layout directory; --oci-archive FILE.tar writes it as one file",
+        ),
+        (
+            "--dockerfile",
+            &args.dockerfile,
+            "--dockerfile DIR writes DIR/Dockerfile and DIR/layer.tar",
+        ),
+    ];
+    for (flag, d, instead) in dirs {
+        if let Some(d) = d {
+            outputs::dir(flag, d, instead)?;
+        }
+    }
+    if let Some(a) = &args.oci_archive {
+        outputs::oci_archive(a)?;
+    }
+    for s in &args.sboms {
+        outputs::file("--sbom", s)?;
+    }
+    for w in outputs::pack_options(args)? {
+        super::say("warning", &w);
+    }
     let mtime = config::source_date_epoch(args.source_date_epoch.as_deref(), env)?;
     let outputs = Outputs {
-        layer: args.output.clone(),
+        layer,
         rootfs: args.rootfs.clone(),
         dockerfile: args.dockerfile.clone(),
         oci: args.oci.clone(),
         oci_archive: args.oci_archive.clone(),
         compression: match args.compression {
-            CompressionArg::Gzip => Compression::Gzip,
-            CompressionArg::Zstd => Compression::Zstd,
-            CompressionArg::None => Compression::None,
+            None | Some(CompressionArg::Gzip) => Compression::Gzip,
+            Some(CompressionArg::Zstd) => Compression::Zstd,
+            Some(CompressionArg::None) => Compression::None,
         },
         sboms: config::sboms(&args.sboms)?,
         report: args.report,
@@ -54,6 +92,15 @@ pub fn job(args: &PackArgs, env: &HostEnv) -> Result<job::Job> {
 pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
     let job = job(&args, env)?;
     let outcome = job::run(&job)?;
+    // With the layer on standard output, the summary goes to stderr: stdout holds the
+    // layer's bytes and nothing else.
+    let to_stdout = matches!(&outcome.written.layer, Some((LayerDest::Stdout, _)));
+    let mut out: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    };
+    let out = &mut out;
     let w = &outcome.written;
     let mut summary = JsonPack {
         layer: None,
@@ -64,26 +111,32 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         sbom: Vec::new(),
         report: None,
     };
-    if let Some((out, info)) = &w.layer {
+    if let Some((out_name, info)) = &w.layer {
         if !args.json {
-            print_summary(&out.to_string_lossy(), info);
+            print_summary(out, &out_name.to_string(), info)?;
         }
         summary.layer = Some(info);
     }
     if let Some((dir, entries)) = &w.rootfs {
         if !args.json {
-            println!("wrote {} (rootfs, {entries} entries)", dir.display());
+            writeln!(
+                out,
+                "wrote {} (rootfs, {})",
+                dir.display(),
+                super::count(*entries as u64, "entry", "entries")
+            )?;
         }
         summary.rootfs = Some(dir.to_string_lossy().into_owned());
     }
     if let Some((dir, info)) = &w.dockerfile {
         if !args.json {
-            println!(
+            writeln!(
+                out,
                 "wrote {}/Dockerfile and {}/layer.tar (diff_id {})",
                 dir.display(),
                 dir.display(),
                 info.diff_id
-            );
+            )?;
         }
         summary.dockerfile = Some(info);
     }
@@ -91,40 +144,47 @@ pub fn run(args: PackArgs, env: &HostEnv) -> Result<Status> {
         (&w.oci, &mut summary.oci),
         (&w.oci_archive, &mut summary.oci_archive),
     ] {
-        let Some((out, images)) = written else {
+        let Some((path, images)) = written else {
             continue;
         };
         if !args.json {
             for i in images {
-                println!(
+                writeln!(
+                    out,
                     "wrote {} ({} {}, manifest {})",
-                    out.display(),
+                    path.display(),
                     i.tag,
                     i.platform,
                     i.manifest_digest
-                );
+                )?;
             }
         }
         *slot = Some(images);
     }
     for info in &w.sboms {
         if !args.json {
-            println!(
-                "wrote {} ({:?} SBOM: {} packages, {} files, {} from no package)",
-                info.path, info.format, info.packages, info.files, info.unattributed
-            );
+            writeln!(
+                out,
+                "wrote {} ({} SBOM: {}, {}, {} from no package)",
+                info.path,
+                info.format,
+                super::count(info.packages as u64, "package", "packages"),
+                super::count(info.files as u64, "file", "files"),
+                info.unattributed
+            )?;
         }
     }
     summary.sbom = w.sboms.iter().collect();
     if let Some(r) = &outcome.report {
         if !args.json {
-            print!("{}", super::report::render(r));
+            write!(out, "{}", super::report::render(r))?;
         }
         summary.report = Some(r);
     }
     if args.json && outcome.refused.is_none() {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     }
+    out.flush()?;
     Ok(super::finish(&outcome))
 }
 
@@ -147,24 +207,33 @@ struct JsonPack<'a> {
 }
 
 /// The text summary of a written layer.
-pub fn print_summary(out: &str, info: &LayerInfo) {
+pub fn print_summary(out: &mut impl Write, name: &str, info: &LayerInfo) -> std::io::Result<()> {
     let s = &info.stats;
-    println!("wrote {out} ({:?})", info.compression);
-    println!(
-        "  entries  {} ({} files, {} symlinks, {} dirs, {} hard links)",
-        s.entries, s.files, s.symlinks, s.dirs, s.hardlinks
-    );
-    println!(
+    let c = super::count;
+    writeln!(out, "wrote {name} ({})", info.compression)?;
+    writeln!(
+        out,
+        "  entries  {} ({}, {}, {}, {})",
+        s.entries,
+        c(s.files as u64, "file", "files"),
+        c(s.symlinks as u64, "symlink", "symlinks"),
+        c(s.dirs as u64, "dir", "dirs"),
+        c(s.hardlinks as u64, "hard link", "hard links")
+    )?;
+    writeln!(
+        out,
         "  content  {} in files, tar {}",
         human(s.content_bytes),
         human(info.tar_bytes)
-    );
-    println!("  diff_id  {}", info.diff_id);
+    )?;
+    writeln!(out, "  diff_id  {}", info.diff_id)?;
     if info.compression != Compression::None {
-        println!(
+        writeln!(
+            out,
             "  blob     {} ({})",
             info.blob_digest,
             human(info.blob_bytes)
-        );
+        )?;
     }
+    Ok(())
 }

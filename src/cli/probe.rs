@@ -14,6 +14,7 @@ use crate::oci::RunConfig;
 use crate::probe::{self, ProbeOptions, record::RootInfo};
 
 pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
+    super::outputs::file("-o", &args.output)?;
     let (root, image) = config::open_root(&args.root, &args.platform, &args.max_image_size, env)?;
     let timeout = match args.timeout {
         None => None,
@@ -112,8 +113,10 @@ pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
         .with_context(|| format!("writing {}", args.output.display()))?;
     let run = &rec.runs[0];
     let p = &rec.paths;
+    let mut out = std::io::stdout().lock();
     if args.json {
-        println!(
+        writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "record": args.output.to_string_lossy(),
@@ -127,9 +130,10 @@ pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
                 "missing": rec.missing.len(),
                 "system_calls": probed.notifications,
             }))?
-        );
+        )?;
     } else {
-        println!(
+        writeln!(
+            out,
             "wrote {} ({}: {}): {} executed, {} opened, {} listed, {} checked, {} created, {} missing",
             args.output.display(),
             run.line(),
@@ -140,12 +144,16 @@ pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
             p.checked.len(),
             p.created.len(),
             rec.missing.len()
-        );
+        )?;
     }
+    out.flush()?;
     if !run.exit.success() {
-        eprintln!(
-            "minroot: note: the run did not succeed ({}); the record holds what it touched: review it before packing from it",
-            run.exit
+        super::say(
+            "note",
+            &format!(
+                "the run did not succeed ({}); the record holds what it touched: review it before packing from it",
+                run.exit
+            ),
         );
     }
     Ok(Status::Ok)

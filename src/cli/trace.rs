@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::args::{TraceArgs, TraceFormat};
 use super::config::{self, HostEnv};
 use super::{Status, print_problems};
-use crate::closure::{Trace, TraceError, Tracer};
+use crate::closure::{Trace, Tracer};
 use crate::elf::DepKind;
 use crate::ldso::Tried;
 use crate::reason::{PluginSet, Via};
@@ -25,6 +25,7 @@ use crate::resolve::{How, Outcome, Slot};
 use crate::session::{CpuChoice, Session, inside_path};
 
 pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
+    super::outputs::trace_options(&args)?;
     let (root, _image) = config::open_root(
         &args.root.root,
         &args.root.platform,
@@ -63,7 +64,7 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
     for (b, chunk) in paths.chunks(batch).enumerate() {
         let results: Vec<Result<Traced, String>> = chunk
             .par_iter()
-            .map(|p| trace_one(&session, p, many).map_err(|e| e.to_string()))
+            .map(|p| trace_one(&session, p, many).map_err(|e| super::error_line(&e)))
             .collect();
         for (k, r) in results.iter().enumerate() {
             let i = b * batch + k;
@@ -74,7 +75,7 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
             });
             if let Err(e) = r {
                 // For JSON the error is in the output too; stderr says it for the person.
-                eprintln!("minroot: {e}");
+                super::say("error", e);
             }
             match args.format {
                 TraceFormat::List => {
@@ -110,14 +111,15 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
 /// A trace, and the plugin set it was traced in (a runtime's own library).
 type Traced = (Trace, Option<PluginSet>);
 
-fn trace_one(session: &Session, path: &str, many: bool) -> Result<Traced, TraceError> {
+fn trace_one(session: &Session, path: &str, many: bool) -> Result<Traced> {
     let (_, info) = Tracer::inspect_program(session.root(), session.cache(), path)?;
     let arch =
         crate::arch::Arch::from_elf_machine(info.machine).expect("checked by inspect_program");
-    let loader = session.loader(arch).map_err(|e| TraceError::Unsupported {
-        path: path.into(),
-        why: e.to_string(),
-    })?;
+    // A level the program's architecture does not have (`--cpu-level atomics` for an
+    // x86_64 program): the option is wrong, not the ELF file.
+    let loader = session
+        .loader(arch)
+        .map_err(|e| anyhow::Error::new(e).context(path.to_string()))?;
     let tracer = Tracer::new(&loader, session.cache());
     let tracer = if many { tracer.sequential() } else { tracer };
     // A library (no PT_INTERP) in a runtime's home: traced among its plugin set.

@@ -49,4 +49,26 @@ pub enum JobError {
     NoEntrypoint { image: String },
     #[error("no program: name one (BIN), or give --probe or an image root")]
     NoProgram,
+    #[error(
+        "{flag} {path}: inside the root {root}, which this run reads; write it outside the root"
+    )]
+    OutputInRoot {
+        flag: &'static str,
+        path: String,
+        root: String,
+    },
+    #[error("{flag} {path}: that is {input}, which this run reads; name another output")]
+    OutputIsInput {
+        flag: &'static str,
+        path: String,
+        input: String,
+    },
+    #[error(
+        "--data {name}: the root has none of the {what}'s files ({files}); install it in the root, or leave --data {name} out"
+    )]
+    DataNotInRoot {
+        name: &'static str,
+        what: &'static str,
+        files: String,
+    },
 }

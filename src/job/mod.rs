@@ -22,6 +22,7 @@
 //! `error.rs` why it stops.
 
 mod error;
+pub mod guard;
 mod image;
 mod outcome;
 pub mod parse;
@@ -162,8 +163,9 @@ pub struct ImageConfig {
 /// What `pack` and `build` write.
 #[derive(Clone, Debug)]
 pub struct Outputs {
-    /// The layer: .tar, .tar.gz or .tar.zst (compression from the name).
-    pub layer: Option<PathBuf>,
+    /// The layer: .tar, .tar.gz or .tar.zst (compression from the name), or standard
+    /// output (a plain tar).
+    pub layer: Option<LayerDest>,
     /// The unpacked tree.
     pub rootfs: Option<PathBuf>,
     /// DIR/Dockerfile and DIR/layer.tar.
@@ -189,6 +191,24 @@ impl Outputs {
     /// Whether the package database must be readable (an SBOM or the report).
     fn needs_database(&self) -> bool {
         !self.sboms.is_empty() || self.report
+    }
+}
+
+/// Where the layer goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayerDest {
+    /// A file (compression from its name), or a device or FIFO written in place.
+    File(PathBuf),
+    /// Standard output (`-o -`), as a plain tar: the same bytes as `-o layer.tar`.
+    Stdout,
+}
+
+impl std::fmt::Display for LayerDest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayerDest::File(p) => write!(f, "{}", p.display()),
+            LayerDest::Stdout => f.write_str("standard output"),
+        }
     }
 }
 

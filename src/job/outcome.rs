@@ -77,7 +77,7 @@ pub struct WrittenBundle {
 /// What was written, each with its digests.
 #[derive(Debug, Default)]
 pub struct Written {
-    pub layer: Option<(PathBuf, LayerInfo)>,
+    pub layer: Option<(super::LayerDest, LayerInfo)>,
     /// The tree and its number of entries.
     pub rootfs: Option<(PathBuf, usize)>,
     pub dockerfile: Option<(PathBuf, LayerInfo)>,

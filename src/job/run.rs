@@ -17,7 +17,9 @@ use crate::session::{CpuChoice, Session};
 use super::error::JobError;
 use super::image::{ImageSpec, PlatformImage, write_dockerfile_dir, write_oci};
 use super::outcome::WrittenBundle;
-use super::{BundleOutput, Goal, Job, Made, Outcome, Outputs, Platform, Refusal, Written};
+use super::{
+    BundleOutput, Goal, Job, LayerDest, Made, Outcome, Outputs, Platform, Refusal, Written,
+};
 
 /// Runs `job`: every platform, then the outputs.
 pub fn run(job: &Job) -> Result<Outcome, JobError> {
@@ -27,6 +29,7 @@ pub fn run(job: &Job) -> Result<Outcome, JobError> {
         written: Written::default(),
         report: None,
     };
+    super::guard::sources(job)?;
     for p in &job.platforms {
         let in_platform = |e: JobError| match &p.name {
             Some(name) => JobError::Platform {
@@ -66,6 +69,7 @@ pub fn run(job: &Job) -> Result<Outcome, JobError> {
         outcome.report = outcome.report.or(report);
         outcome.made.push(made);
     }
+    super::guard::plan(job, &outcome.made)?;
     match &job.goal {
         Goal::Pack(outputs) => outcome.written = write(job, outputs, &outcome.made)?,
         Goal::Bundle(out) => {
@@ -175,6 +179,21 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         probes,
     };
     let selection = select::select(&session, &programs, &opts)?;
+    // `--data NAME` that finds none of its files would do nothing: say so. (Opt-in
+    // paths name no `{lib}`: `known::OPT_IN`.)
+    for d in &job.select.data {
+        let present = d
+            .files
+            .iter()
+            .any(|f| root.resolve(f).ok().flatten().is_some());
+        if !present {
+            return Err(JobError::DataNotInRoot {
+                name: d.name,
+                what: d.what,
+                files: d.files.join(", "),
+            });
+        }
+    }
     let plan_options = PlanOptions {
         base,
         strip_setuid: job.layer.strip_setuid,
@@ -291,16 +310,28 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
         &first.programs[0],
         first.platform.image.as_deref(),
     );
-    if let Some(out) = &o.layer {
-        let info = pack::write_layer(
-            &first.plan,
-            mtime,
-            Compression::from_path(out),
-            out,
-            &*job.progress,
-        )
-        .map_err(write_err(out))?;
-        w.layer = Some((out.clone(), info));
+    match &o.layer {
+        Some(LayerDest::File(out)) => {
+            let info = pack::write_layer(
+                &first.plan,
+                mtime,
+                Compression::from_path(out),
+                out,
+                &*job.progress,
+            )
+                .map_err(write_err(out))?;
+            w.layer = Some((LayerDest::File(out.clone()), info));
+        }
+        Some(LayerDest::Stdout) => {
+            // The bytes of `-o layer.tar`, streamed; nothing else of the run goes to stdout.
+            let (mut out, info) =
+                pack::write_layer_to(&first.plan, mtime, Compression::None, std::io::stdout(), &*job.progress)
+                    .map_err(write_err(std::path::Path::new("standard output")))?;
+            std::io::Write::flush(&mut out)
+                .map_err(write_err(std::path::Path::new("standard output")))?;
+            w.layer = Some((LayerDest::Stdout, info));
+        }
+        None => {}
     }
     if let Some(dir) = &o.rootfs {
         pack::rootfs::write_rootfs(&first.plan, mtime, dir).map_err(write_err(dir))?;

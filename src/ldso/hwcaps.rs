@@ -46,6 +46,21 @@ impl CpuLevel {
             CpuLevel::Atomics => "atomics",
         }
     }
+    /// The levels of `arch`, lowest first, as `--cpu-level` spells them.
+    pub fn names_for(arch: Arch) -> String {
+        [
+            CpuLevel::Baseline,
+            CpuLevel::X86_64V2,
+            CpuLevel::X86_64V3,
+            CpuLevel::X86_64V4,
+            CpuLevel::Atomics,
+        ]
+        .into_iter()
+        .filter(|l| l.valid_for(arch))
+        .map(CpuLevel::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
     /// Whether the level exists on `arch`.
     pub fn valid_for(self, arch: Arch) -> bool {
         match arch {

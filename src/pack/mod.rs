@@ -42,6 +42,17 @@ pub const GZIP_LEVEL: u32 = 6;
 /// zstd level (the library default).
 pub const ZSTD_LEVEL: i32 = 3;
 
+/// For people: `plain tar`, `gzip`, `zstd`.
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Compression::None => "plain tar",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        })
+    }
+}
+
 impl Compression {
     /// From an output file name: `.tar.gz`/`.tgz`, `.tar.zst`/`.tzst`, anything else plain.
     pub fn from_path(p: &Path) -> Compression {

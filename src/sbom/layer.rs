@@ -29,6 +29,16 @@ pub enum SbomFormat {
     CycloneDx,
 }
 
+/// For people: `SPDX 2.3`, `CycloneDX 1.5`.
+impl std::fmt::Display for SbomFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SbomFormat::Spdx => "SPDX 2.3",
+            SbomFormat::CycloneDx => "CycloneDX 1.5",
+        })
+    }
+}
+
 impl SbomFormat {
     /// `.spdx.json` is SPDX, `.cdx.json` CycloneDX; anything else is not an SBOM name.
     pub fn from_path(p: &Path) -> Option<SbomFormat> {

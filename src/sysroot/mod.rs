@@ -40,6 +40,45 @@ pub enum SysrootError {
     BadRoot { path: PathBuf, why: String },
 }
 
+/// A [`SysrootError`] kept in the resolve memo (an `io::Error` is not `Clone`).
+#[derive(Clone, Debug)]
+enum MemoError {
+    Loop {
+        path: String,
+    },
+    Io {
+        path: String,
+        errno: Option<i32>,
+        why: String,
+    },
+    Bad {
+        path: PathBuf,
+        why: String,
+    },
+}
+
+impl MemoError {
+    fn of(e: &SysrootError) -> MemoError {
+        match e {
+            SysrootError::Loop { path } => MemoError::Loop { path: path.clone() },
+            SysrootError::Io { path, source } => MemoError::Io {
+                path: path.clone(),
+                errno: source.raw_os_error(),
+                why: source.to_string(),
+            },
+            SysrootError::BadRoot { path, why } => MemoError::Bad {
+                path: path.clone(),
+                why: why.clone(),
+            },
+        }
+    }
+}
+
+/// The errno of an I/O error (EIO when it has none).
+fn errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(5)
+}
+
 /// What a resolved path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -75,7 +114,8 @@ enum Node {
     File(u64),
     Other,
     Symlink(String),
-    Denied,
+    /// lstat or readlink failed otherwise (EACCES, ENAMETOOLONG, EIO...): its errno.
+    Failed(i32),
 }
 
 /// A root directory and the memo of everything looked up in it.
@@ -83,7 +123,7 @@ pub struct Root {
     host: PathBuf,
     /// By canonical path, as bytes (the key [`walk::walk`] hands out).
     lstat_memo: crate::memo::Memo<Vec<u8>, Node>,
-    resolve_memo: crate::memo::Memo<String, Result<Option<Resolved>, String>>,
+    resolve_memo: crate::memo::Memo<String, Result<Option<Resolved>, MemoError>>,
     /// Symlinks whose target climbed above the root (see `links_above_root`).
     above_root: Mutex<BTreeSet<Link>>,
 }
@@ -172,7 +212,7 @@ impl Root {
                 if ft.is_symlink() {
                     match std::fs::read_link(&hp) {
                         Ok(t) => Node::Symlink(t.to_string_lossy().into_owned()),
-                        Err(_) => Node::Denied,
+                        Err(e) => Node::Failed(errno(&e)),
                     }
                 } else if ft.is_dir() {
                     Node::Dir
@@ -185,7 +225,7 @@ impl Root {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Node::Missing,
             Err(e) if e.raw_os_error() == Some(20) => Node::NotDir, // ENOTDIR
-            Err(_) => Node::Denied,
+            Err(e) => Node::Failed(errno(&e)),
         };
         self.lstat_memo.insert(canonical.to_vec(), node)
     }
@@ -199,23 +239,35 @@ impl Root {
         let r = self.walk(path);
         let memo = match &r {
             Ok(v) => Ok(v.clone()),
-            Err(SysrootError::Loop { .. }) => Err("loop".to_string()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(MemoError::of(e)),
         };
         let _ = self.resolve_memo.insert(path.to_string(), memo);
         r
     }
 
-    fn memo_error(&self, path: &str, why: String) -> SysrootError {
-        if why == "loop" {
-            SysrootError::Loop {
-                path: path.to_string(),
-            }
-        } else {
-            SysrootError::Io {
-                path: path.to_string(),
+    /// A memoised error as the error it was: its own path (the component that failed,
+    /// not the path asked for) and cause, so a second lookup says what the first said
+    /// (`loop1: too many levels...`, not `loop1: loop1: ...`).
+    fn memo_error(&self, _path: &str, e: MemoError) -> SysrootError {
+        match e {
+            MemoError::Loop { path } => SysrootError::Loop { path },
+            MemoError::Io {
+                path,
+                errno: Some(n),
+                ..
+            } => SysrootError::Io {
+                path,
+                source: io::Error::from_raw_os_error(n),
+            },
+            MemoError::Io {
+                path,
+                errno: None,
+                why,
+            } => SysrootError::Io {
+                path,
                 source: io::Error::other(why),
-            }
+            },
+            MemoError::Bad { path, why } => SysrootError::BadRoot { path, why },
         }
     }
 
@@ -256,9 +308,9 @@ impl Root {
         let full = join(&parent.path, name);
         match self.lstat(full.as_bytes()) {
             Node::Missing | Node::NotDir => Ok(None),
-            Node::Denied => Err(SysrootError::Io {
+            Node::Failed(n) => Err(SysrootError::Io {
                 path: full,
-                source: io::Error::from(io::ErrorKind::PermissionDenied),
+                source: io::Error::from_raw_os_error(n),
             }),
             _ => Ok(Some((full, parent.links))),
         }
@@ -379,10 +431,10 @@ impl Lookup for Memoised<'_> {
     fn entry(&mut self, path: &[u8]) -> Result<Entry<String>, SysrootError> {
         Ok(match self.root.lstat(path) {
             Node::Missing | Node::NotDir => Entry::Missing,
-            Node::Denied => {
+            Node::Failed(n) => {
                 return Err(SysrootError::Io {
                     path: String::from_utf8_lossy(path).into_owned(),
-                    source: io::Error::from(io::ErrorKind::PermissionDenied),
+                    source: io::Error::from_raw_os_error(n),
                 });
             }
             Node::Symlink(target) => Entry::Symlink(target),
