@@ -145,6 +145,14 @@ fn output_onto_the_program_it_packs_is_refused() {
     );
     refused(&x, &["-o", "inside the root"]);
     assert!(!bundle.exists());
+    // A probe's record neither (the run never writes the root).
+    let rec = r.host("/rec.json");
+    let x = run_in(
+        d.path(),
+        &["probe", "--root", s(r.path()), "-o", s(&rec), "--", APP],
+    );
+    refused(&x, &["-o", "inside the root"]);
+    assert!(!rec.exists());
 }
 
 #[test]

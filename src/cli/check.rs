@@ -81,7 +81,7 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
                 Severity::Error => "error",
                 Severity::Note => "note",
             };
-            writeln!(out, "{sev}: {}: {}", f.kind(), message(f))?;
+            writeln!(out, "{sev}: {}: {}", f.kind(), super::plain(&message(f)))?;
         }
         let s = &report.stats;
         let what = match &checked.target.kind {

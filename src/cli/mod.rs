@@ -106,7 +106,14 @@ pub fn broken_pipe(e: &anyhow::Error) -> bool {
 /// panic): there is nowhere left to say anything.
 pub fn say(level: &str, message: &str) {
     use std::io::Write;
+    let message = plain(message);
     let _ = writeln!(std::io::stderr().lock(), "minroot: {level}: {message}");
+}
+
+/// A message for people: I/O errors inside it (a problem's or a finding's text, made
+/// by the library with `to_string()`) without their `(os error N)` tails.
+pub fn plain(message: &str) -> String {
+    strip_os_error(message)
 }
 
 /// An error and its causes as one line, each said once: `writing x.tar: No space left on

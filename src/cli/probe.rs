@@ -16,6 +16,17 @@ use crate::probe::{self, ProbeOptions, record::RootInfo};
 pub fn run(args: ProbeArgs, env: &HostEnv) -> Result<Status> {
     super::outputs::file("-o", &args.output)?;
     let (root, image) = config::open_root(&args.root, &args.platform, &args.max_image_size, env)?;
+    // The run never writes the root; nor does its record.
+    if image.is_none()
+        && root != std::path::Path::new("/")
+        && crate::job::guard::where_it_goes(&env.cwd.join(&args.output)).starts_with(&root)
+    {
+        bail!(
+            "-o {}: inside the root {}, which the run reads; write the record outside the root",
+            args.output.display(),
+            root.display()
+        );
+    }
     let timeout = match args.timeout {
         None => None,
         Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => Some(Duration::from_secs_f64(t)),

@@ -63,7 +63,7 @@ impl Output {
 
 /// `abs` made canonical as far as it exists, the rest appended as typed (`..` and `.`
 /// in the missing rest are kept out of the comparison by being compared literally).
-fn where_it_goes(abs: &Path) -> PathBuf {
+pub fn where_it_goes(abs: &Path) -> PathBuf {
     let mut rest = Vec::new();
     let mut p = abs;
     loop {
