@@ -613,6 +613,15 @@ fn human_output_says_formats_in_words_and_counts_with_their_nouns() {
     assert_eq!(x.code, 0, "{}", x.stderr);
     assert!(x.out().contains("(1 layer)"), "{}", x.out());
     assert!(!x.out().contains("1 layers"), "{}", x.out());
+    // check's summary: one program, one image layer.
+    let x = run_in(d.path(), &["check", "img"]);
+    let last = x.out().lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("1 layer,"), "{last}");
+    assert!(last.contains("(1 program,"), "{last}");
+    assert!(
+        !last.contains("1 programs") && !last.contains("1 layers"),
+        "{last}"
+    );
 }
 
 #[test]

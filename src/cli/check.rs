@@ -88,33 +88,33 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
             TargetKind::Directory => "directory".to_string(),
             TargetKind::Layer => "layer".to_string(),
             TargetKind::Image { platform, layers } => {
-                format!("image {platform}, {layers} layer{}", plural(*layers as u64))
+                format!(
+                    "image {platform}, {}",
+                    super::count(*layers as u64, "layer", "layers")
+                )
             }
         };
         let arch = report
             .arch
             .map(|a| a.to_string())
             .unwrap_or_else(|| "no ELF".into());
+        let c = super::count;
         writeln!(
             out,
-            "checked {} ({what}, {arch}): {} files, {} symlinks, {} ELF ({} programs, {} libraries, {} static): {errors} error{}, {notes} note{}",
+            "checked {} ({what}, {arch}): {}, {}, {} ELF ({}, {}, {} static): {}, {}",
             checked.target.path,
-            s.files,
-            s.symlinks,
+            c(s.files, "file", "files"),
+            c(s.symlinks, "symlink", "symlinks"),
             s.elf,
-            s.programs,
-            s.libraries,
+            c(s.programs, "program", "programs"),
+            c(s.libraries, "library", "libraries"),
             s.static_programs,
-            plural(errors),
-            plural(notes),
+            c(errors, "error", "errors"),
+            c(notes, "note", "notes"),
         )?;
     }
     out.flush()?;
     Ok(Status::of(report.clean(args.strict)))
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn count(f: &[Finding], s: Severity) -> u64 {

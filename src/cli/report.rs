@@ -108,9 +108,9 @@ pub fn render(r: &Report) -> String {
     }
     if let Some(p) = &r.probe {
         s.push_str(&format!(
-            "added by the probe: {} entries ({} files, {}) beyond the static closure and the runtimes\n",
-            p.entries,
-            p.files,
+            "added by the probe: {} ({}, {}) beyond the static closure and the runtimes\n",
+            super::count(p.entries, "entry", "entries"),
+            super::count(p.files, "file", "files"),
             human(p.bytes)
         ));
         if !p.missing.is_empty() {
