@@ -386,6 +386,14 @@ fn image_options_without_an_image_output_are_errors() {
         &["trace", "--root", s(r.path()), "-f", "list", "--all", APP],
     );
     refused(&x, &["--all", "--format tree"]);
+    // An image root's bound, given with a directory root.
+    for cmd in ["trace", "files"] {
+        let x = run_in(
+            d.path(),
+            &[cmd, "--root", s(r.path()), "--max-image-size", "1G", APP],
+        );
+        refused(&x, &["--max-image-size is for an image root"]);
+    }
 }
 
 #[test]

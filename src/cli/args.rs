@@ -118,9 +118,10 @@ pub struct ProbeArgs {
     /// The platform to take from a multi-platform image: linux/amd64 or linux/arm64
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
-    /// Most bytes an image root may unpack to (K, M, G, T suffixes)
-    #[arg(long, value_name = "SIZE", default_value = "16G")]
-    pub max_image_size: String,
+    /// Most bytes an image root may unpack to (K, M, G, T suffixes) [default: 16G]; for
+    /// an image root only
+    #[arg(long, value_name = "SIZE")]
+    pub max_image_size: Option<String>,
     /// Where the record goes (JSON)
     #[arg(long, short = 'o', value_name = "RECORD.json", required = true)]
     pub output: PathBuf,
@@ -166,9 +167,10 @@ pub struct RootArgs {
     /// (default: the host's, else the only one)
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
-    /// Most bytes an image root may unpack to (K, M, G, T suffixes)
-    #[arg(long, value_name = "SIZE", default_value = "16G")]
-    pub max_image_size: String,
+    /// Most bytes an image root may unpack to (K, M, G, T suffixes) [default: 16G]; for
+    /// an image root only
+    #[arg(long, value_name = "SIZE")]
+    pub max_image_size: Option<String>,
     /// Plays LD_LIBRARY_PATH (colon-separated; the environment is never read)
     #[arg(long, value_name = "DIRS")]
     pub library_path: Option<String>,

@@ -78,18 +78,25 @@ pub fn platform_arch(p: &Option<String>) -> Result<Option<Arch>> {
 pub fn open_root(
     root: &Path,
     platform: &Option<String>,
-    max_image_size: &str,
+    max_image_size: &Option<String>,
     env: &HostEnv,
 ) -> Result<(PathBuf, Option<Arc<ImageRoot>>)> {
-    let max = parse::size(max_image_size)
-        .with_context(|| format!("--max-image-size {max_image_size}"))?;
+    let max = match max_image_size {
+        Some(m) => parse::size(m).with_context(|| format!("--max-image-size {m}"))?,
+        None => image::DEFAULT_MAX_BYTES,
+    };
     let arch = platform_arch(platform)?;
     if !image::is_image(root) {
-        if arch.is_some() {
-            bail!(
-                "--platform is for an image root; {} is a directory",
-                root.display()
-            );
+        for (flag, given) in [
+            ("--platform", arch.is_some()),
+            ("--max-image-size", max_image_size.is_some()),
+        ] {
+            if given {
+                bail!(
+                    "{flag} is for an image root; {} is a directory",
+                    root.display()
+                );
+            }
         }
         return Ok((root_dir(root)?, None));
     }
