@@ -319,14 +319,19 @@ fn write(job: &Job, o: &Outputs, made: &[Made]) -> Result<Written, JobError> {
                 out,
                 &*job.progress,
             )
-                .map_err(write_err(out))?;
+            .map_err(write_err(out))?;
             w.layer = Some((LayerDest::File(out.clone()), info));
         }
         Some(LayerDest::Stdout) => {
             // The bytes of `-o layer.tar`, streamed; nothing else of the run goes to stdout.
-            let (mut out, info) =
-                pack::write_layer_to(&first.plan, mtime, Compression::None, std::io::stdout(), &*job.progress)
-                    .map_err(write_err(std::path::Path::new("standard output")))?;
+            let (mut out, info) = pack::write_layer_to(
+                &first.plan,
+                mtime,
+                Compression::None,
+                std::io::stdout(),
+                &*job.progress,
+            )
+            .map_err(write_err(std::path::Path::new("standard output")))?;
             std::io::Write::flush(&mut out)
                 .map_err(write_err(std::path::Path::new("standard output")))?;
             w.layer = Some((LayerDest::Stdout, info));
