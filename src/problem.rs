@@ -196,10 +196,23 @@ impl Problem {
     }
 }
 
+/// The one rendering: the message of [`Words`] as one line of text
+/// (`sysroot::name::field`): a name that is not UTF-8 written visibly (`a\xff`), and a
+/// name's control chars too, so a message can neither split a line of stderr nor write
+/// an escape sequence to the terminal.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::sysroot::name::field(&Words(self).to_string()))
+    }
+}
+
+/// A problem's message, names as carried.
+struct Words<'a>(&'a Problem);
+
+impl fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Problem::*;
-        match self {
+        match self.0 {
             MissingInterpreter { program, interp } => {
                 write!(f, "{program}: its interpreter {interp} is not in the root")
             }

@@ -879,7 +879,9 @@ fn include_paths(
                         path: inc.into(),
                         error: e.to_string(),
                     })?;
-                let inside = crate::sysroot::join(&r.path, &rel.to_string_lossy());
+                // A name that is not UTF-8 is carried, not lost (`sysroot::name`).
+                let inside =
+                    crate::sysroot::join(&r.path, &crate::sysroot::name::from_os(rel.as_os_str()));
                 let ft = e.file_type();
                 if ft.is_symlink() {
                     out.push((inside.clone(), false));

@@ -144,14 +144,8 @@ pub fn scan(
         let Ok(rel) = e.path().strip_prefix(&host) else {
             continue;
         };
-        let Some(rel) = rel.to_str() else {
-            found.push(Finding::Unreadable {
-                path: format!("/{}", rel.display()),
-                error: "the name is not UTF-8; not checked".into(),
-            });
-            continue;
-        };
-        let inside = format!("/{rel}");
+        // A name that is not UTF-8 is carried (`sysroot::name`) and checked like any.
+        let inside = format!("/{}", crate::sysroot::name::from_os(rel.as_os_str()));
         let ft = e.file_type();
         if ft.is_symlink() {
             stats.symlinks += 1;

@@ -1,7 +1,9 @@
 //! Writing a plan as an unpacked tree (for `COPY --from=build /rootfs/ /`): modes, numeric
 //! owners, symlinks, hard links, capabilities and mtimes as in the layer. Staged in a
 //! temporary directory next to the destination (`pack::temp_dir_next_to`) and renamed
-//! into place; on any error (and on a signal, `cleanup`) the staging tree is removed.
+//! into place; on any error (and on a signal, `cleanup`) the staging tree is removed. Names
+//! and link targets are written as the bytes they stand for (`sysroot::name`), so a name
+//! that is not UTF-8 is the same name in the tree.
 
 use std::fs;
 use std::io::{self, Write};
@@ -11,6 +13,7 @@ use std::path::Path;
 use filetime::FileTime;
 
 use crate::plan::{Content, Plan};
+use crate::sysroot::name;
 
 /// Writes `plan` to `dest`, which must not exist or be an empty directory.
 pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
@@ -25,8 +28,9 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
     let root = stage.path();
     let t = FileTime::from_unix_time(mtime as i64, 0);
     for (path, e) in plan.entries() {
-        let p = root.join(path);
-        let ctx = |err: io::Error| io::Error::new(err.kind(), format!("{path}: {err}"));
+        let p = root.join(name::to_os(path));
+        let ctx =
+            |err: io::Error| io::Error::new(err.kind(), format!("{}: {err}", name::shown(path)));
         match &e.content {
             Content::Dir => create_dir_below(root, path).map_err(ctx)?,
             Content::File { host, head, .. } => {
@@ -42,8 +46,8 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
                 }
             }
             Content::Data(d) => fs::write(&p, d).map_err(ctx)?,
-            Content::Symlink(target) => symlink(target, &p).map_err(ctx)?,
-            Content::Hardlink(to) => fs::hard_link(root.join(to), &p).map_err(ctx)?,
+            Content::Symlink(target) => symlink(name::to_os(target), &p).map_err(ctx)?,
+            Content::Hardlink(to) => fs::hard_link(root.join(name::to_os(to)), &p).map_err(ctx)?,
         }
         if !matches!(e.content, Content::Symlink(_) | Content::Hardlink(_)) {
             for (k, v) in &e.xattrs {
@@ -62,7 +66,7 @@ pub fn write_rootfs(plan: &Plan, mtime: u64, dest: &Path) -> io::Result<()> {
     }
     // Directory modes and every mtime last, deepest first, so nothing changes them again.
     for (path, e) in plan.entries().iter().rev() {
-        let p = root.join(path);
+        let p = root.join(name::to_os(path));
         if matches!(e.content, Content::Dir) {
             fs::set_permissions(&p, fs::Permissions::from_mode(e.mode))?;
         }

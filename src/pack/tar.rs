@@ -4,6 +4,12 @@
 //! no user or group names, and the PAX header names are fixed (`PaxHeaders/<name>`), so the
 //! bytes depend on the plan only. File contents are mapped and written whole, or copied
 //! in the kernel by a [`Sink`] that can.
+//!
+//! Names are written as the bytes they stand for (`sysroot::name`): a name or link target
+//! that is not UTF-8 is in the ustar field as it is and, as GNU tar writes it, in a PAX
+//! `path` (`linkpath`) record too, byte for byte. No `hdrcharset=BINARY` record: GNU tar
+//! 1.34 warns that it does not know the keyword, and every reader tried (GNU tar, the
+//! `tar` crate, Python's tarfile) already takes the bytes of a record that is not UTF-8.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -13,6 +19,7 @@ use tar::{EntryType, Header};
 
 use crate::plan::{Content, Entry, Plan};
 use crate::sysroot::read::FileBytes;
+use crate::sysroot::name;
 
 const BLOCK: usize = 512;
 /// The largest size an 11-digit octal field holds.
@@ -78,7 +85,7 @@ pub fn write_plan_into<S: Sink>(
     let mut stats = TarStats::default();
     for (path, e) in plan.entries() {
         write_entry(path, e, mtime, out)
-            .map_err(|err| io::Error::new(err.kind(), format!("{path}: {err}")))?;
+            .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", name::shown(path))))?;
         stats.entries += 1;
         match &e.content {
             Content::Dir => stats.dirs += 1,
@@ -114,17 +121,23 @@ fn write_entry<S: Sink>(path: &str, e: &Entry, mtime: u64, out: &mut S) -> io::R
 
     let mut h = Header::new_ustar();
     let mut pax: Vec<(String, Vec<u8>)> = Vec::new();
-    if !set_ustar_name(&mut h, name.as_bytes()) {
-        pax.push(("path".into(), name.as_bytes().to_vec()));
-        let short = truncate_name(&name);
-        set_ustar_name(&mut h, short.as_bytes());
+    let name_bytes = name::to_bytes(&name);
+    let fits = set_ustar_name(&mut h, &name_bytes);
+    if !fits || !name::is_utf8(&name) {
+        pax.push(("path".into(), name_bytes.to_vec()));
+    }
+    if !fits {
+        set_ustar_name(&mut h, truncate_name(&name_bytes));
     }
     if let Some(l) = link {
-        if l.len() <= 100 {
-            h.set_link_name_literal(l.as_bytes())?;
+        let bytes = name::to_bytes(l);
+        if bytes.len() <= 100 {
+            h.set_link_name_literal(&bytes)?;
         } else {
-            pax.push(("linkpath".into(), l.as_bytes().to_vec()));
-            h.set_link_name_literal(&l.as_bytes()[..100])?;
+            h.set_link_name_literal(&bytes[..100])?;
+        }
+        if bytes.len() > 100 || !name::is_utf8(l) {
+            pax.push(("linkpath".into(), bytes.to_vec()));
         }
     }
     if size > MAX_OCTAL_SIZE {
@@ -155,8 +168,8 @@ fn write_entry<S: Sink>(path: &str, e: &Entry, mtime: u64, out: &mut S) -> io::R
         let body = pax_body(&pax);
         let mut ph = Header::new_ustar();
         let base = path.rsplit('/').next().unwrap_or(path);
-        let pname = truncate_name(&format!("PaxHeaders/{base}"));
-        set_ustar_name(&mut ph, pname.as_bytes());
+        let pname = [&b"PaxHeaders/"[..], &name::to_bytes(base)].concat();
+        set_ustar_name(&mut ph, truncate_name(&pname));
         ph.set_size(body.len() as u64);
         ph.set_mode(0o644);
         ph.set_uid(0);
@@ -240,13 +253,16 @@ fn set_ustar_name(h: &mut Header, name: &[u8]) -> bool {
     false
 }
 
-/// A name short enough for the ustar name field (the PAX record holds the real one).
-fn truncate_name(name: &str) -> String {
-    let mut s: String = name.chars().take(99).collect();
-    while s.len() > 99 {
-        s.pop();
+/// A name short enough for the ustar name field (the PAX record holds the real one):
+/// at most 99 bytes, cut between two chars when the name is UTF-8.
+fn truncate_name(name: &[u8]) -> &[u8] {
+    let mut end = name.len().min(99);
+    if let Ok(s) = std::str::from_utf8(name) {
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
     }
-    s
+    &name[..end]
 }
 
 /// PAX records: "<len> <key>=<value>\n", where len counts the whole record.

@@ -161,7 +161,9 @@ pub fn document(inv: &Inventory) -> Value {
 
 /// The BOM as the bytes written (pretty JSON, newline at the end).
 pub fn to_bytes(inv: &Inventory) -> Vec<u8> {
-    let mut b = serde_json::to_vec_pretty(&document(inv)).expect("JSON values serialise");
+    let text = serde_json::to_string_pretty(&document(inv)).expect("JSON values serialise");
+    // A name that is not UTF-8 is shown `\xNN` (`sysroot::name`); the rest is as it is.
+    let mut b = crate::sysroot::name::json(&text).into_owned().into_bytes();
     b.push(b'\n');
     b
 }

@@ -226,7 +226,8 @@ fn walk_root(root: &Root, progress: &dyn Progress) -> Result<RootScan, SbomError
 pub fn layer_surface(plan: &Plan) -> Surface<Vec<String>> {
     let mut s: Surface<Vec<String>> = Surface::default();
     for (k, e) in plan.entries() {
-        let path = format!("/{k}");
+        // For people: a name that is not UTF-8 is shown `\xNN`.
+        let path = format!("/{}", crate::sysroot::name::shown(k));
         let file = matches!(
             e.content,
             Content::File { .. } | Content::Hardlink(_) | Content::Data(_)

@@ -13,14 +13,18 @@
 //! Results are memoised (every lstat and readlink happens once per run), so tracing many
 //! programs in one process stays cheap. This module does not know about ELF or the loader.
 //! Reading the bytes of a file once its canonical path is known is [`read`]'s job.
+//!
+//! Paths in and out are `&str` in the carried form of [`name`]: a name that is not UTF-8
+//! (`a\xff`) keeps its bytes, which the walk and the host paths use as they are.
 
+pub mod name;
 pub mod read;
 pub mod walk;
 
 use std::collections::BTreeSet;
 
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -32,9 +36,12 @@ pub const MAX_SYMLINKS: usize = 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SysrootError {
-    #[error("{path}: too many levels of symbolic links (a symlink loop inside the root)")]
+    #[error(
+        "{}: too many levels of symbolic links (a symlink loop inside the root)",
+        name::shown(path)
+    )]
     Loop { path: String },
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", name::shown(path))]
     Io { path: String, source: io::Error },
     #[error("root {path}: {why}")]
     BadRoot { path: PathBuf, why: String },
@@ -88,7 +95,8 @@ pub enum Kind {
     Other,
 }
 
-/// One symlink met while resolving: its path inside the root and its target as stored.
+/// One symlink met while resolving: its path inside the root and its target as stored
+/// (both carried, [`name`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Link {
     pub path: String,
@@ -113,7 +121,8 @@ enum Node {
     /// A regular file and its size.
     File(u64),
     Other,
-    Symlink(String),
+    /// A symlink and its target's bytes.
+    Symlink(Vec<u8>),
     /// lstat or readlink failed otherwise (EACCES, ENAMETOOLONG, EIO...): its errno.
     Failed(i32),
 }
@@ -158,7 +167,7 @@ impl Root {
     /// The size of the regular file at canonical `path`, from the lstat already done while
     /// resolving it (no new system call when it was resolved before).
     pub fn file_size(&self, canonical: &str) -> Option<u64> {
-        match self.lstat(canonical.as_bytes()) {
+        match self.lstat(&name::to_bytes(canonical)) {
             Node::File(n) => Some(n),
             _ => None,
         }
@@ -176,7 +185,7 @@ impl Root {
 
     /// The host path of a path inside the root (no resolution: callers pass canonical paths).
     pub fn host_path(&self, inside: &str) -> PathBuf {
-        self.host_path_bytes(inside.as_bytes())
+        self.host_path_bytes(&name::to_bytes(inside))
     }
 
     fn host_path_bytes(&self, inside: &[u8]) -> PathBuf {
@@ -211,7 +220,7 @@ impl Root {
                 let ft = m.file_type();
                 if ft.is_symlink() {
                     match std::fs::read_link(&hp) {
-                        Ok(t) => Node::Symlink(t.to_string_lossy().into_owned()),
+                        Ok(t) => Node::Symlink(t.into_os_string().into_vec()),
                         Err(e) => Node::Failed(errno(&e)),
                     }
                 } else if ft.is_dir() {
@@ -306,7 +315,7 @@ impl Root {
             return Ok(None);
         }
         let full = join(&parent.path, name);
-        match self.lstat(full.as_bytes()) {
+        match self.lstat(&name::to_bytes(&full)) {
             Node::Missing | Node::NotDir => Ok(None),
             Node::Failed(n) => Err(SysrootError::Io {
                 path: full,
@@ -318,8 +327,8 @@ impl Root {
 
     /// The target of the symlink at canonical `path`, if it is one.
     pub fn link_target(&self, canonical: &str) -> Option<String> {
-        match self.lstat(canonical.as_bytes()) {
-            Node::Symlink(t) => Some(t),
+        match self.lstat(&name::to_bytes(canonical)) {
+            Node::Symlink(t) => Some(name::from_bytes(&t).into_owned()),
             _ => None,
         }
     }
@@ -330,14 +339,12 @@ impl Root {
             root: self,
             links: Vec::new(),
         };
-        match walk::walk(path.as_bytes(), &mut lookup) {
+        match walk::walk(&name::to_bytes(path), &mut lookup) {
             Ok(Some(w)) => Ok(Some(Resolved {
                 path: if w.path.is_empty() {
                     "/".to_string()
                 } else {
-                    // Always UTF-8: the path and every target (read lossily) are.
-                    String::from_utf8(w.path)
-                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                    name::from_bytes(&w.path).into_owned()
                 },
                 links: lookup.links,
                 kind: w.kind,
@@ -408,7 +415,7 @@ impl Root {
         })?;
         Ok(rd
             .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .map(|e| name::from_os(&e.file_name()).into_owned())
             .collect())
     }
 
@@ -425,15 +432,15 @@ struct Memoised<'r> {
 }
 
 impl Lookup for Memoised<'_> {
-    type Target = String;
+    type Target = Vec<u8>;
     type Error = SysrootError;
 
-    fn entry(&mut self, path: &[u8]) -> Result<Entry<String>, SysrootError> {
+    fn entry(&mut self, path: &[u8]) -> Result<Entry<Vec<u8>>, SysrootError> {
         Ok(match self.root.lstat(path) {
             Node::Missing | Node::NotDir => Entry::Missing,
             Node::Failed(n) => {
                 return Err(SysrootError::Io {
-                    path: String::from_utf8_lossy(path).into_owned(),
+                    path: name::from_bytes(path).into_owned(),
                     source: io::Error::from_raw_os_error(n),
                 });
             }
@@ -444,10 +451,10 @@ impl Lookup for Memoised<'_> {
         })
     }
 
-    fn followed(&mut self, path: &[u8], target: &String) {
+    fn followed(&mut self, path: &[u8], target: &Vec<u8>) {
         self.links.push(Link {
-            path: String::from_utf8_lossy(path).into_owned(),
-            target: target.clone(),
+            path: name::from_bytes(path).into_owned(),
+            target: name::from_bytes(target).into_owned(),
         });
     }
 

@@ -19,8 +19,9 @@
 //! components were all resolved by earlier steps, so nothing is ever reached through a
 //! symlink the walk did not follow by these rules.
 //!
-//! Paths are bytes, so a non-UTF-8 name of a tar entry survives; `Root` only ever gives
-//! it UTF-8. A path under the root is written `/usr/lib` ("" is the root itself).
+//! Paths are bytes, so a non-UTF-8 name survives: a tar entry's, and a root's, whose
+//! `&str` paths carry such names (`super::name`) and are walked as the bytes they stand
+//! for. A path under the root is written `/usr/lib` ("" is the root itself).
 
 use super::{Kind, MAX_SYMLINKS};
 
