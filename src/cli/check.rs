@@ -13,6 +13,7 @@ use super::config::HostEnv;
 use crate::arch::Arch;
 use crate::check::untar::{Contents, Limits};
 use crate::check::{self, CheckOptions, Finding, Severity, TargetKind, TargetOptions};
+use crate::sysroot::name;
 
 pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
     let platform = match &args.platform {
@@ -62,26 +63,25 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
                 finding: f,
             })
             .collect();
-        serde_json::to_writer_pretty(
-            &mut out,
-            &JsonReport {
-                target: &checked.target,
-                arch: report.arch,
-                stats: &report.stats,
-                errors,
-                notes,
-                strict: args.strict,
-                findings,
-            },
-        )?;
-        writeln!(out)?;
+        // A name that is not UTF-8 is shown `\xNN` (`sysroot::name`).
+        let text = serde_json::to_string_pretty(&JsonReport {
+            target: &checked.target,
+            arch: report.arch,
+            stats: &report.stats,
+            errors,
+            notes,
+            strict: args.strict,
+            findings,
+        })?;
+        writeln!(out, "{}", name::json(&text))?;
     } else {
         for f in &report.findings {
             let sev = match f.severity() {
                 Severity::Error => "error",
                 Severity::Note => "note",
             };
-            writeln!(out, "{sev}: {}: {}", f.kind(), super::plain(&message(f)))?;
+            // One line each: names escaped as fields (`sysroot::name::field`).
+            writeln!(out, "{sev}: {}: {}", f.kind(), name::field(&super::plain(&message(f))))?;
         }
         let s = &report.stats;
         let what = match &checked.target.kind {

@@ -1,4 +1,9 @@
 //! `minroot files`: the plan, one entry per line with its reason, or as JSON records.
+//!
+//! A line is `PATH[ -> TARGET]<TAB>REASON`, each part escaped as one field
+//! (`sysroot::name::field`: `\\`, `\t`, `\n`, `\xNN` for control chars and bytes that
+//! are not UTF-8), so a file name can neither split a line nor write to the terminal.
+//! JSON strings show such bytes as `\xNN` (`name::json`); JSON escapes the rest itself.
 
 use std::io::Write;
 
@@ -12,6 +17,7 @@ use crate::job::{self, Goal};
 use crate::plan::Content;
 use crate::problem::Problem;
 use crate::reason::Reason;
+use crate::sysroot::name;
 
 pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
     let job = config::job(
@@ -34,12 +40,17 @@ pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
                     continue;
                 }
                 let what = match &e.content {
-                    Content::Symlink(t) => format!(" -> {t}"),
-                    Content::Hardlink(t) => format!(" (hard link to /{t})"),
+                    Content::Symlink(t) => format!(" -> {}", name::field(t)),
+                    Content::Hardlink(t) => format!(" (hard link to /{})", name::field(t)),
                     Content::Dir => "/".to_string(),
                     _ => String::new(),
                 };
-                writeln!(out, "/{path}{what}\t{}", e.reason)?;
+                writeln!(
+                    out,
+                    "/{}{what}\t{}",
+                    name::field(path),
+                    name::field(&e.reason.to_string())
+                )?;
             }
         }
         FilesFormat::Json => {
@@ -70,16 +81,13 @@ pub fn run(args: FilesArgs, env: &HostEnv) -> Result<Status> {
                     why: e.reason.to_string(),
                 })
                 .collect();
-            serde_json::to_writer_pretty(
-                &mut out,
-                &JsonFiles {
-                    arch: plan.arch().map(|a| a.to_string()),
-                    entries,
-                    problems: made.selection.problems(),
-                    warnings: plan.warnings(),
-                },
-            )?;
-            writeln!(out)?;
+            let text = serde_json::to_string_pretty(&JsonFiles {
+                arch: plan.arch().map(|a| a.to_string()),
+                entries,
+                problems: made.selection.problems(),
+                warnings: plan.warnings(),
+            })?;
+            writeln!(out, "{}", name::json(&text))?;
         }
     }
     out.flush()?;

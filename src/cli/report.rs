@@ -28,8 +28,9 @@ pub fn run(args: ReportArgs, env: &HostEnv) -> Result<Status> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
-        serde_json::to_writer_pretty(&mut out, report)?;
-        writeln!(out)?;
+        // A name that is not UTF-8 is shown `\xNN` (`sysroot::name`).
+        let text = serde_json::to_string_pretty(report)?;
+        writeln!(out, "{}", crate::sysroot::name::json(&text))?;
     } else {
         out.write_all(render(report).as_bytes())?;
     }

@@ -6,6 +6,11 @@
 //! miss but another member provides, and its host loads first, shows as satisfied by that
 //! member (`[loaded first by the host: ...]`), not as "not found". Every other trace is
 //! the plain loader's.
+//!
+//! Names come from the root and can hold anything: in text output every name and message
+//! is escaped as a field (`sysroot::name::field`: control chars and bytes that are not
+//! UTF-8 as `\xNN`), so none can write to the terminal (the colours are the only escape
+//! sequences printed), and JSON shows such bytes as `\xNN` (`name::json`).
 
 use std::io::Write;
 
@@ -23,6 +28,12 @@ use crate::reason::{PluginSet, Via};
 use crate::resolve::Already;
 use crate::resolve::{How, Outcome, Slot};
 use crate::session::{CpuChoice, Session, inside_path};
+use crate::sysroot::name;
+
+/// A name or message of the root, as one field of text output.
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    name::field(s)
+}
 
 pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
     super::outputs::trace_options(&args)?;
@@ -75,12 +86,12 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
             });
             if let Err(e) = r {
                 // For JSON the error is in the output too; stderr says it for the person.
-                super::say("error", e);
+                super::say("error", &esc(e));
             }
             match args.format {
                 TraceFormat::List => {
                     if many {
-                        writeln!(out, "{typed}:")?;
+                        writeln!(out, "{}:", esc(typed))?;
                     }
                     if let Ok((t, _)) = r {
                         render_list(&mut out, t)?;
@@ -99,8 +110,8 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
         }
     }
     if args.format == TraceFormat::Json {
-        serde_json::to_writer_pretty(&mut out, &JsonOut { programs: json })?;
-        writeln!(out)?;
+        let text = serde_json::to_string_pretty(&JsonOut { programs: json })?;
+        writeln!(out, "{}", name::json(&text))?;
     }
     out.flush()?;
     print_problems(&session.cache_problems());
@@ -148,19 +159,19 @@ fn render_list(out: &mut impl Write, t: &Trace) -> std::io::Result<()> {
             Slot::Obj(i) => {
                 let o = t.object(i);
                 if !o.hidden {
-                    writeln!(out, "{} => {}", o.name, o.path)?;
+                    writeln!(out, "{} => {}", esc(&o.name), esc(&o.path))?;
                 }
             }
             Slot::Missing(m) => {
                 let name = &t.missing_at(m).name;
                 if printed_missing.insert(name.clone()) {
-                    writeln!(out, "{name} => not found")?;
+                    writeln!(out, "{} => not found", esc(name))?;
                 }
             }
         }
     }
     if let Some(f) = &t.fatal {
-        writeln!(out, "{} => error: {}", f.name, f.error)?;
+        writeln!(out, "{} => error: {}", esc(&f.name), esc(&f.error))?;
     }
     Ok(())
 }
@@ -197,16 +208,23 @@ fn hwcaps_note(dir: &str) -> Option<String> {
 }
 
 #[derive(Clone, Copy)]
+/// Colours (or none), around text it escapes ([`esc`]): what is painted is never
+/// escaped before.
 struct Paint(bool);
 impl Paint {
     fn red(&self, s: &str) -> String {
+        let s = esc(s);
         if self.0 {
             format!("\x1b[1;31m{s}\x1b[0m")
         } else {
-            s.to_string()
+            s.into_owned()
         }
     }
     fn dim(&self, s: &str) -> String {
+        self.dim_escaped(&esc(s))
+    }
+    /// [`Paint::dim`] of text already escaped (that may hold painted parts).
+    fn dim_escaped(&self, s: &str) -> String {
         if self.0 {
             format!("\x1b[2m{s}\x1b[0m")
         } else {
@@ -214,10 +232,11 @@ impl Paint {
         }
     }
     fn bold(&self, s: &str) -> String {
+        let s = esc(s);
         if self.0 {
             format!("\x1b[1m{s}\x1b[0m")
         } else {
-            s.to_string()
+            s.into_owned()
         }
     }
 }
@@ -256,19 +275,20 @@ fn render_tree(
         )?;
         return Ok(());
     }
+    // Escaped here, as it holds a painted part: painted again as it is.
     let interp = match &t.interp {
-        Some(i) if i.implied => format!(", no PT_INTERP: traced as {} would", i.path),
+        Some(i) if i.implied => format!(", no PT_INTERP: traced as {} would", esc(&i.path)),
         Some(i) if i.real.is_none() => {
             format!(", {}", p.red(&format!("interpreter {} not found", i.path)))
         }
-        Some(i) => format!(", interpreter {}", i.path),
+        Some(i) => format!(", interpreter {}", esc(&i.path)),
         None => String::new(),
     };
     writeln!(
         out,
         "{} {}",
         p.bold(&t.program),
-        p.dim(&format!("[{}{}]", t.arch, interp))
+        p.dim_escaped(&format!("[{}{}]", t.arch, interp))
     )?;
     let mut stack = Vec::new();
     tree_children(out, t, 0, &mut stack, &mut tree)?;
@@ -312,16 +332,18 @@ fn render_tree(
         };
         writeln!(
             out,
-            "note: traced as a member of {set}, whose host loads {} first: what {they} is already loaded",
-            first.join(", ")
+            "note: traced as a member of {}, whose host loads {} first: what {they} is already loaded",
+            esc(&set.to_string()),
+            esc(&first.join(", "))
         )?;
     }
     for m in t.missing() {
         if let Some(s) = &m.stale_cache {
             writeln!(
                 out,
-                "note: {} exists as {s}, a directory of ld.so.conf, but ld.so.cache does not list it: run ldconfig in the root",
-                m.name
+                "note: {} exists as {}, a directory of ld.so.conf, but ld.so.cache does not list it: run ldconfig in the root",
+                esc(&m.name),
+                esc(s)
             )?;
         }
     }
@@ -367,9 +389,9 @@ fn tree_children(
                 writeln!(
                     out,
                     "{prefix}{kind}{} {} {}",
-                    ob.name,
+                    esc(&ob.name),
                     p.dim(&format!("[{}]", reason_label(t, &ob.how))),
-                    ob.path
+                    esc(&ob.path)
                 )?;
                 stack.push(!last);
                 tree_children(out, t, *o, stack, tree)?;
@@ -384,9 +406,9 @@ fn tree_children(
                 writeln!(
                     out,
                     "{prefix}{kind}{} {} {}",
-                    e.name,
+                    esc(&e.name),
                     p.dim(&format!("[loaded first by the host: {set}]")),
-                    ob.path
+                    esc(&ob.path)
                 )?;
                 if tree.drawn.insert(*o) {
                     stack.push(!last);
@@ -399,7 +421,7 @@ fn tree_children(
                 writeln!(
                     out,
                     "{prefix}{kind}{} {}",
-                    e.name,
+                    esc(&e.name),
                     p.dim(&format!("[{}: {}]", already_label(*how), ob.path))
                 )?;
             }
@@ -413,7 +435,7 @@ fn tree_children(
                 writeln!(
                     out,
                     "{prefix}{kind}{} {}",
-                    e.name,
+                    esc(&e.name),
                     p.red(&format!("not found{opt}"))
                 )?;
                 if verbose {
@@ -445,13 +467,13 @@ fn tree_children(
             Outcome::Fatal(err) => writeln!(
                 out,
                 "{prefix}{kind}{} {}",
-                e.name,
+                esc(&e.name),
                 p.red(&format!("error: {err}"))
             )?,
             Outcome::Ignored => writeln!(
                 out,
                 "{prefix}{kind}{} {}",
-                e.name,
+                esc(&e.name),
                 p.dim("[ignored: a dynamic string token has no value]")
             )?,
         }
