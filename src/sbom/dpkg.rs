@@ -6,7 +6,10 @@
 //!   `/var/lib/dpkg/info/<pkg>.list`, or `<pkg>:<arch>.list` for Multi-Arch: same packages
 //!   (libc6 in a multiarch root is `info/libc6:amd64.list`), with `<pkg>[:arch].md5sums`;
 //! - distroless: one file per package in `/var/lib/dpkg/status.d/` (`status.d/libc6`, its
-//!   paragraph without a `Status:` field) and `status.d/libc6.md5sums` as its file list.
+//!   paragraph without a `Status:` field) and `status.d/libc6.md5sums` as its file list,
+//!   with the paths of its `Conffiles` field: dpkg leaves conffiles out of md5sums (their
+//!   sums are in that field), so nginx-common's `/etc/nginx/nginx.conf` is listed there
+//!   only. (In a normal root the `.list` file names them.)
 //!
 //! A package seen in both (same name and architecture) is read once, from `status`. This
 //! module reads; writing the layer's own status.d is `pkgdb.rs`'s job.
@@ -48,6 +51,20 @@ pub fn parse_list(text: &str) -> Vec<String> {
         .filter(|l| l.starts_with('/') && *l != "/." && *l != "/")
         .map(str::to_string)
         .collect()
+}
+
+/// The paths of a paragraph's `Conffiles` field (` /etc/x.conf MD5 [obsolete]` lines).
+pub fn conffiles(p: &Paragraph) -> Vec<String> {
+    p.field("Conffiles")
+        .map(|f| {
+            std::iter::once(f.value.as_str())
+                .chain(f.cont.iter().map(String::as_str))
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|path| path.starts_with('/'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Lines of an md5sums file: `(md5, path without leading '/')`.
@@ -210,6 +227,7 @@ fn read_status_d(
                         *md5sums = sums;
                     }
                 }
+                files.extend(conffiles(&p));
                 if let Some(t) = info_file(root, &pkg.name, &pkg.arch, "list")? {
                     files.extend(parse_list(&t));
                 }
@@ -330,6 +348,34 @@ mod tests {
         assert!(p[0].files.is_empty());
         assert_eq!(w.len(), 1, "base-files has no file list: {w:?}");
         assert_eq!(p[1].files, ["/usr/lib/x86_64-linux-gnu/libssl.so.3"]);
+    }
+
+    /// dpkg leaves conffiles out of md5sums: a status.d package with only conffiles in
+    /// the layer (nginx-common, openssl's openssl.cnf) owns them through its paragraph.
+    #[test]
+    fn r_issue_13_status_d_conffiles_are_the_package_files() {
+        let (_t, r) = fake(&[
+            (
+                "/var/lib/dpkg/status.d/nginx-common",
+                "Package: nginx-common\nVersion: 1.22.1-9\nArchitecture: all\nConffiles:\n /etc/nginx/nginx.conf aa\n /etc/ufw/applications.d/nginx bb obsolete\n",
+            ),
+            (
+                "/var/lib/dpkg/status.d/openssl",
+                "Package: openssl\nVersion: 3.0.11\nArchitecture: amd64\nConffiles:\n /etc/ssl/openssl.cnf cc\n",
+            ),
+            (
+                "/var/lib/dpkg/status.d/openssl.md5sums",
+                "dd  usr/bin/openssl\n",
+            ),
+        ]);
+        let (mut s, mut w) = (vec![], vec![]);
+        let p = read(&r, &mut s, &mut w).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            p[0].files,
+            ["/etc/nginx/nginx.conf", "/etc/ufw/applications.d/nginx"]
+        );
+        assert_eq!(p[1].files, ["/usr/bin/openssl", "/etc/ssl/openssl.cnf"]);
     }
 
     #[test]

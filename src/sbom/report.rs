@@ -74,6 +74,11 @@ pub struct UnownedFile {
     pub path: String,
     pub why: String,
     pub reason: String,
+    /// The package it was made from at install time (the CA bundle: ca-certificates,
+    /// whose maintainer script runs update-ca-certificates; a `.pyc`: its source's), as
+    /// the SBOMs name it (`sbom::attribute::Owner::Generated`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_by: Option<String>,
 }
 
 /// Attack-surface findings, as paths (layer) or counts (root).
@@ -291,11 +296,11 @@ impl Report {
         for (k, o) in &attribution.owners {
             // Files made at install time are listed by no package either: they stay in
             // this list, saying what they were made from.
-            let why = match o {
-                Owner::Unowned(u) => Unowned::label(*u).to_string(),
+            let (why, generated_by) = match o {
+                Owner::Unowned(u) => (Unowned::label(*u).to_string(), None),
                 Owner::Generated { package, made } => {
-                    let name = db.map(|d| d.packages[*package].name.as_str());
-                    made.label(name.unwrap_or("?"))
+                    let name = db.map(|d| d.packages[*package].name.clone());
+                    (made.label(name.as_deref().unwrap_or("?")), name)
                 }
                 _ => continue,
             };
@@ -309,9 +314,10 @@ impl Report {
                 continue;
             }
             unowned.push(UnownedFile {
-                path: format!("/{k}"),
-                why,
-                reason: e.reason.to_string(),
+                path: format!("/{}", crate::sysroot::name::shown(k)),
+                why: crate::sysroot::name::shown(&why).into_owned(),
+                reason: crate::sysroot::name::shown(&e.reason.to_string()).into_owned(),
+                generated_by,
             });
         }
         Report {
