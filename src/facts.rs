@@ -50,6 +50,18 @@ pub const LIBC_SONAME: &str = "libc.so.6";
 /// The name service switch configuration glibc reads.
 pub const NSSWITCH_CONF: &str = "/etc/nsswitch.conf";
 
+/// Where the container runtime mounts content at run time (empty in an image): a symlink
+/// into them is expected to dangle in a layer, and `pack` never takes their files in.
+pub const RUNTIME_MOUNTS: &[&str] = &["/proc", "/sys", "/dev", "/run"];
+
+/// Whether canonical `path` lies in one of the [`RUNTIME_MOUNTS`].
+pub fn in_runtime_mount(path: &str) -> bool {
+    RUNTIME_MOUNTS.iter().any(|m| {
+        path.strip_prefix(m)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +77,15 @@ mod tests {
         assert!(!is_tls_library("libcrypto.so.3"));
         assert_eq!(CA_BUNDLES[0], CA_BUNDLE);
         assert!(DEFAULT_PATH.split(':').all(|d| d.starts_with('/')));
+    }
+
+    #[test]
+    fn runtime_mounts_are_whole_components() {
+        assert!(in_runtime_mount("/proc"));
+        assert!(in_runtime_mount("/proc/1234/mounts"));
+        assert!(in_runtime_mount("/run/systemd/resolve/stub-resolv.conf"));
+        assert!(!in_runtime_mount("/processes"));
+        assert!(!in_runtime_mount("/usr/proc"));
+        assert!(!in_runtime_mount("/etc/mtab"));
     }
 }

@@ -16,7 +16,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use crate::arch::Arch;
-use crate::facts::{CA_BUNDLE, NSSWITCH_CONF};
+use crate::facts::{CA_BUNDLE, NSSWITCH_CONF, in_runtime_mount};
 use crate::ldso::cache::{LdCache, write_new_format};
 use crate::problem::Problem;
 use crate::reason::Reason;
@@ -236,7 +236,14 @@ impl Builder<'_> {
                 return;
             }
         };
+        // A path that leads into /proc, /sys, /dev or /run (`/etc/mtab ->
+        // ../proc/self/mounts`) is kept as its links, without what the mount holds on the
+        // building host now: the runtime mounts its own there. (`check` notes such a link.)
+        let into_mount = in_runtime_mount(&r.path) && !in_runtime_mount(path);
         for l in &r.links {
+            if into_mount && in_runtime_mount(&l.path) {
+                continue;
+            }
             self.add_parents(&l.path);
             let k = key(&l.path);
             if !self.plan.entries.contains_key(&k) {
@@ -256,7 +263,7 @@ impl Builder<'_> {
                 );
             }
         }
-        if r.path == "/" {
+        if r.path == "/" || into_mount {
             return;
         }
         self.add_parents(&r.path);

@@ -14,6 +14,7 @@ use serde::{Serialize, Serializer};
 
 use crate::arch::Arch;
 use crate::elf::Priority;
+use crate::facts::NSSWITCH_CONF;
 use crate::ldso::cache::CacheIssue;
 
 /// How much a problem matters.
@@ -129,6 +130,23 @@ pub enum Problem {
         error: String,
     },
 
+    /// A service nsswitch.conf names whose module is in neither the root nor the layer:
+    /// glibc skips that source, and `check` notes it (`check::layer`).
+    NssModuleAbsent { service: String, module: String },
+    /// A symlink of the layer whose target is not in the layer, which `check` reports
+    /// (a note when the target lies in /proc, /sys, /dev or /run, which the runtime
+    /// mounts): found on the plan by check's rule (`check::layer`).
+    LinkDanglingInLayer {
+        link: String,
+        target: String,
+        runtime_mount: bool,
+    },
+    /// A TLS library is in the layer and no CA bundle is, which `check` reports
+    /// (`check::layer`): certificate checks will fail.
+    CaBundleAbsent { library: String, tried: Vec<String> },
+    /// A symlink of the layer that loops, which `check` reports (`check::layer`).
+    LinkLoopsInLayer { link: String, target: String },
+
     /// An image's entrypoint is the shell form (`/bin/sh -c ...`): the shell is the program.
     ShellEntrypoint { shell: String, command: String },
 
@@ -185,7 +203,14 @@ impl Problem {
             | RuntimeNotFound { .. }
             | UnwinderMissing { .. } => Severity::Error,
             DlopenNoteUnmet { priority, .. } if *priority == Priority::Required => Severity::Error,
-            NoPackageDb | RuntimeWithoutProfile { .. } | ShellEntrypoint { .. } => Severity::Note,
+            NoPackageDb
+            | RuntimeWithoutProfile { .. }
+            | ShellEntrypoint { .. }
+            | NssModuleAbsent { .. }
+            | LinkDanglingInLayer {
+                runtime_mount: true,
+                ..
+            } => Severity::Note,
             _ => Severity::Warning,
         }
     }
@@ -340,6 +365,31 @@ impl fmt::Display for Words<'_> {
             } => write!(
                 f,
                 "nsswitch.conf names service {service}, but {module} cannot be loaded: {error}"
+            ),
+            NssModuleAbsent { service, module } => write!(
+                f,
+                "{NSSWITCH_CONF} names service {service}, but {module} is not in the root: glibc skips that source (`minroot check --strict` counts it: nss_module_missing)"
+            ),
+            LinkDanglingInLayer {
+                link,
+                target,
+                runtime_mount: true,
+            } => write!(
+                f,
+                "{link} -> {target}: the target is filled by the container runtime's mounts, not in the layer (`minroot check --strict` counts it: dangling_symlink)"
+            ),
+            LinkDanglingInLayer { link, target, .. } => write!(
+                f,
+                "{link} -> {target}: the target is not in the layer (`minroot check` reports it: dangling_symlink)"
+            ),
+            CaBundleAbsent { library, tried } => write!(
+                f,
+                "{library} is a TLS library, but the layer has no CA bundle (looked for {}): certificate checks will fail (`minroot check` reports it: ca_bundle_missing)",
+                tried.join(" ")
+            ),
+            LinkLoopsInLayer { link, target } => write!(
+                f,
+                "{link} -> {target}: the symlink loops in the layer (`minroot check` reports it: symlink_loop)"
             ),
             ShellEntrypoint { shell, command } => write!(
                 f,

@@ -888,7 +888,7 @@ fn include_paths(
                     // The target too, when it is a file (a link to a directory is kept as a
                     // link; its contents come only if they are included themselves).
                     if let Ok(Some(t)) = root.resolve(&inside) {
-                        if t.kind == Kind::File {
+                        if t.kind == Kind::File && !crate::facts::in_runtime_mount(&t.path) {
                             out.push((t.path.clone(), is_elf_at(root, &t.path)));
                         } else if t.kind == Kind::Dir && !is_under(&t.path, &r.path) {
                             problems.push(Problem::LinkOutsideInclude {

@@ -102,8 +102,7 @@ pub enum Finding {
     Unreadable { path: String, error: String },
 }
 
-/// Where mounts put content at run time.
-pub const RUNTIME_MOUNTS: &[&str] = &["/proc", "/sys", "/dev", "/run"];
+pub use crate::facts::RUNTIME_MOUNTS;
 
 impl Finding {
     pub fn severity(&self) -> Severity {

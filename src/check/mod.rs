@@ -16,6 +16,7 @@
 //! rendering belongs to `cli/check.rs`.
 
 pub mod findings;
+pub mod layer;
 pub mod oci;
 pub mod rules;
 pub mod scan;

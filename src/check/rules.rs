@@ -65,8 +65,14 @@ pub fn nss(loader: &Loader) -> Vec<Finding> {
     let Ok(conf) = loader.root().read_to_string(NSSWITCH_CONF, MAX_NSSWITCH) else {
         return Vec::new();
     };
+    nss_in(loader, &conf)
+}
+
+/// [`nss`] for the nsswitch.conf `conf`, its modules searched by `loader`: `pack` asks
+/// it of the layer's nsswitch.conf and the root it takes modules from (`check::layer`).
+pub fn nss_in(loader: &Loader, conf: &str) -> Vec<Finding> {
     let mut out = Vec::new();
-    for service in glibc::nss_services(&conf) {
+    for service in glibc::nss_services(conf) {
         let module = glibc::nss_module(&service);
         let req = Request {
             name: &module,

@@ -597,33 +597,52 @@ fn trace_findings(elf: &str, t: &Trace) -> Vec<Finding> {
 /// Dangling, looping and escaping symlinks.
 fn check_symlink(root: &Root, inside: &str) -> Option<Finding> {
     let target = root.link_target(inside)?;
+    let resolves = match root.resolve(inside) {
+        Ok(r) => Resolves::from(r.is_some()),
+        Err(SysrootError::Loop { .. }) => Resolves::Loop,
+        Err(e) => Resolves::Unreadable(e.to_string()),
+    };
+    symlink_finding(inside, &target, resolves)
+}
+
+/// Where a symlink leads in the image, as [`symlink_finding`] judges it.
+#[derive(Debug)]
+pub enum Resolves {
+    Yes,
+    No,
+    Loop,
+    Unreadable(String),
+}
+
+impl From<bool> for Resolves {
+    fn from(found: bool) -> Resolves {
+        if found { Resolves::Yes } else { Resolves::No }
+    }
+}
+
+/// The finding for the symlink at `inside` (its target as stored), given where it leads
+/// in the image: the one rule, applied by `check` to an image and by `pack` to the layer
+/// it is about to write (`check::layer`).
+pub fn symlink_finding(inside: &str, target: &str, resolves: Resolves) -> Option<Finding> {
     let parent = inside.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let escapes = escapes_root(parent, &target);
-    match root.resolve(inside) {
-        Ok(Some(_)) if !escapes => None,
-        Ok(_) if escapes => Some(Finding::EscapingSymlink {
-            path: inside.into(),
-            target,
-        }),
-        Ok(_) => {
+    let escapes = escapes_root(parent, target);
+    let (path, target) = (inside.to_string(), target.to_string());
+    match resolves {
+        Resolves::Yes if !escapes => None,
+        Resolves::Yes | Resolves::No if escapes => Some(Finding::EscapingSymlink { path, target }),
+        Resolves::Yes | Resolves::No => {
             let lexical = lexical_target(parent, &target);
             let runtime_mount = RUNTIME_MOUNTS
                 .iter()
                 .any(|m| lexical == *m || lexical.starts_with(&format!("{m}/")));
             Some(Finding::DanglingSymlink {
-                path: inside.into(),
+                path,
                 target,
                 runtime_mount,
             })
         }
-        Err(SysrootError::Loop { .. }) => Some(Finding::SymlinkLoop {
-            path: inside.into(),
-            target,
-        }),
-        Err(e) => Some(Finding::Unreadable {
-            path: inside.into(),
-            error: e.to_string(),
-        }),
+        Resolves::Loop => Some(Finding::SymlinkLoop { path, target }),
+        Resolves::Unreadable(error) => Some(Finding::Unreadable { path, error }),
     }
 }
 

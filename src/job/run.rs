@@ -3,12 +3,14 @@
 //! write the outputs. Every stage's problems are collected, none printed.
 
 use crate::bundle::{self, BundleOptions};
+use crate::check::Finding;
 use crate::dev;
 use crate::facts::NSSWITCH_CONF;
 use crate::hints::HintOptions;
 use crate::ldso::hwcaps::CpuLevel;
 use crate::pack::{self, Compression};
 use crate::plan::{self, PlanOptions};
+use crate::problem::Problem;
 use crate::sbom::layer;
 use crate::sbom::report::{Report, scan_root};
 use crate::select::{self, SelectOptions};
@@ -252,6 +254,22 @@ fn finish(
             &mut made.notes,
         )?);
     }
+    if let Goal::Pack(_) = &job.goal {
+        // What `check` will report in this layer, said now (check's own rules on the plan).
+        let loader = made.plan.arch().and_then(|a| session.loader(a).ok());
+        let flagged = crate::check::layer::flagged(&made.plan, loader.as_deref());
+        let said = made.selection.problems();
+        made.notes
+            .extend(flagged.into_iter().filter_map(layer_problem).filter(|p| {
+                match p {
+                    // The hints said it already if the search failed (their words).
+                    Problem::NssModule { service, .. } => !said.iter().any(
+                        |q| matches!(q, Problem::NssModule { service: s, .. } if s == service),
+                    ),
+                    _ => true,
+                }
+            }));
+    }
     if let Goal::Pack(o) = &job.goal
         && o.image.dev
         && (o.oci.is_some() || o.oci_archive.is_some())
@@ -289,6 +307,40 @@ fn finish(
     };
     made.notes.splice(0..0, session.root_problems());
     Ok(report)
+}
+
+/// A finding `check` would report in the layer, as the problem `pack` says it with. An
+/// escaping symlink is said already, as `SymlinkAboveRoot`: the plan resolved each of its
+/// symlinks in the root, where the climb was seen.
+fn layer_problem(f: Finding) -> Option<Problem> {
+    Some(match f {
+        Finding::DanglingSymlink {
+            path,
+            target,
+            runtime_mount,
+        } => Problem::LinkDanglingInLayer {
+            link: path,
+            target,
+            runtime_mount,
+        },
+        Finding::SymlinkLoop { path, target } => Problem::LinkLoopsInLayer { link: path, target },
+        Finding::CaBundleMissing { library, tried } => Problem::CaBundleAbsent { library, tried },
+        Finding::NssModuleMissing {
+            service,
+            module,
+            error: None,
+        } => Problem::NssModuleAbsent { service, module },
+        Finding::NssModuleMissing {
+            service,
+            module,
+            error: Some(error),
+        } => Problem::NssModule {
+            service,
+            module,
+            error,
+        },
+        _ => return None,
+    })
 }
 
 fn write_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> JobError {
