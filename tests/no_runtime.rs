@@ -2,7 +2,9 @@
 //! byte: for every runtime program of both test roots, `pack --no-runtime` is compared
 //! with the layer of the minroot of the last commit before runtime profiles
 //! (`scripts/baseline.sh`, MINROOT_BASELINE), in a plain tar, a gzip tar and an OCI
-//! archive.
+//! archive, without the package database; with it, entry by entry, the md5sums naming
+//! each file where the layer has it (issue 13, item 9: `usr/bin/ls`, not `bin/ls`, in a
+//! usrmerged root), every other entry the same.
 
 mod common;
 
@@ -62,12 +64,20 @@ fn no_runtime_layers_are_the_layers_of_before_runtimes() {
                 } else {
                     "-o"
                 };
-                pack(&old, &root, &a, &[flag, a.to_str().unwrap()], program);
+                // Byte for byte without the package database: since issue 13 (item 9) its
+                // md5sums name files where the layer has them (compared below).
+                pack(
+                    &old,
+                    &root,
+                    &a,
+                    &["--no-package-db", flag, a.to_str().unwrap()],
+                    program,
+                );
                 pack(
                     new,
                     &root,
                     &b,
-                    &["--no-runtime", flag, b.to_str().unwrap()],
+                    &["--no-runtime", "--no-package-db", flag, b.to_str().unwrap()],
                     program,
                 );
                 assert!(
@@ -76,10 +86,92 @@ fn no_runtime_layers_are_the_layers_of_before_runtimes() {
                 );
                 compared += 1;
             }
+            // With the package database: entry by entry the same, but for each md5sums
+            // path, which is the old one with its directory canonical in the root
+            // (`bin/ls` is `usr/bin/ls` in a usrmerged root).
+            let (a, b) = (d.path().join("old-db.tar"), d.path().join("new-db.tar"));
+            pack(&old, &root, &a, &["-o", a.to_str().unwrap()], program);
+            pack(
+                new,
+                &root,
+                &b,
+                &["--no-runtime", "-o", b.to_str().unwrap()],
+                program,
+            );
+            let (old_entries, new_entries) = (entries(&a), entries(&b));
+            assert_eq!(
+                old_entries.keys().collect::<Vec<_>>(),
+                new_entries.keys().collect::<Vec<_>>(),
+                "{name} {program}: the same entries"
+            );
+            for (path, (head, body)) in &old_entries {
+                let (new_head, new_body) = &new_entries[path];
+                if path.ends_with(".md5sums") {
+                    assert_eq!(
+                        &in_layer(&root, body),
+                        new_body,
+                        "{name} {program} {path}: the old lines, paths where the layer has them"
+                    );
+                } else {
+                    assert_eq!(
+                        (head, body),
+                        (new_head, new_body),
+                        "{name} {program} {path}"
+                    );
+                }
+            }
         }
     }
     assert!(
         compared >= 18 || !common::require_all(),
         "{compared} layers compared"
     );
+}
+
+/// path -> (type, mode, uid, gid, mtime, link target; contents) of a plain tar.
+type Entries = std::collections::BTreeMap<String, ((u8, u32, u64, u64, u64, Vec<u8>), Vec<u8>)>;
+
+fn entries(tar: &Path) -> Entries {
+    use std::io::Read;
+    let bytes = std::fs::read(tar).unwrap();
+    let mut ar = tar::Archive::new(&bytes[..]);
+    let mut out = Entries::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let h = e.header();
+        let head = (
+            h.entry_type().as_byte(),
+            h.mode().unwrap(),
+            h.uid().unwrap(),
+            h.gid().unwrap(),
+            h.mtime().unwrap(),
+            e.link_name_bytes()
+                .map(|l| l.into_owned())
+                .unwrap_or_default(),
+        );
+        let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+        let mut body = Vec::new();
+        e.read_to_end(&mut body).unwrap();
+        out.insert(path, (head, body));
+    }
+    out
+}
+
+/// md5sums lines with each path's directory made canonical in `root`.
+fn in_layer(root: &Path, md5sums: &[u8]) -> Vec<u8> {
+    let root = std::fs::canonicalize(root).unwrap();
+    let mut out = String::new();
+    for line in std::str::from_utf8(md5sums).unwrap().lines() {
+        let (sum, path) = line.split_once("  ").unwrap();
+        let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+        let dir = std::fs::canonicalize(root.join(dir)).unwrap();
+        let dir = dir.strip_prefix(&root).unwrap().to_str().unwrap();
+        let at = if dir.is_empty() {
+            file.to_string()
+        } else {
+            format!("{dir}/{file}")
+        };
+        out.push_str(&format!("{sum}  {at}\n"));
+    }
+    out.into_bytes()
 }
