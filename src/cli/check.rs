@@ -81,7 +81,12 @@ pub fn run(args: CheckArgs, env: &HostEnv) -> Result<Status> {
                 Severity::Note => "note",
             };
             // One line each: names escaped as fields (`sysroot::name::field`).
-            writeln!(out, "{sev}: {}: {}", f.kind(), name::field(&super::plain(&message(f))))?;
+            writeln!(
+                out,
+                "{sev}: {}: {}",
+                f.kind(),
+                name::field(&super::plain(&message(f)))
+            )?;
         }
         let s = &report.stats;
         let what = match &checked.target.kind {

@@ -18,8 +18,8 @@ use std::path::Path;
 use tar::{EntryType, Header};
 
 use crate::plan::{Content, Entry, Plan};
-use crate::sysroot::read::FileBytes;
 use crate::sysroot::name;
+use crate::sysroot::read::FileBytes;
 
 const BLOCK: usize = 512;
 /// The largest size an 11-digit octal field holds.
