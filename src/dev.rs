@@ -47,6 +47,7 @@ pub fn plan(session: &Session, prod: &Plan, opts: &SelectOptions) -> Result<Plan
         &tools.bins,
         &SelectOptions {
             includes: vec![],
+            command_files: vec![],
             dlopens: vec![],
             ..opts.clone()
         },

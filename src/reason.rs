@@ -128,6 +128,9 @@ pub enum Reason {
     Probe { command: String },
     /// `--include`.
     Include { arg: String },
+    /// A file an image's command names (`python3 /app/main.py`, `tini -- /app/server`),
+    /// taken when the programs are the image's Entrypoint and Cmd.
+    ImageCommand { arg: String },
     /// An ELF inside an included directory, traced.
     IncludedElfDependency { of: String },
     /// A plugin-set member its host loads first, because other members need its soname:
@@ -185,6 +188,7 @@ impl fmt::Display for Reason {
             } => write!(f, "runtime: {runtime} ({home}, found by {found_by})"),
             Reason::Probe { command } => write!(f, "probe: {command}"),
             Reason::Include { arg } => write!(f, "--include {arg}"),
+            Reason::ImageCommand { arg } => write!(f, "named by the image's command ({arg})"),
             Reason::IncludedElfDependency { of } => write!(f, "needed by included {of}"),
             Reason::SetProvider {
                 member,

@@ -32,6 +32,9 @@ use crate::sysroot::{Kind, Root, SysrootError};
 #[derive(Clone, Debug)]
 pub struct SelectOptions {
     pub includes: Vec<String>,
+    /// Files the image's command names (`crate::image::command_files`): taken, and traced
+    /// when they are programs.
+    pub command_files: Vec<String>,
     pub dlopens: Vec<String>,
     pub hints: HintOptions,
     /// Add every glibc-hwcaps build of each library (off when a CPU level was chosen).
@@ -250,6 +253,21 @@ pub fn select(
                     None => {}
                 }
             }
+        }
+    }
+
+    // Files the image's command names: a program among them (`tini -- /app/server`) is
+    // traced, a script (`python3 /app/main.py`) is data for its interpreter.
+    for arg in &opts.command_files {
+        let reason = Reason::ImageCommand { arg: arg.clone() };
+        sel.files.entry(arg.clone()).or_insert(reason.clone());
+        let known = to_trace.iter().any(|t| t.path == *arg);
+        let elf = matches!(root.resolve_real(arg)?, Some((c, Kind::File)) if is_elf_at(root, &c));
+        if !known && elf && elf_has_interp(src, arg) == Some(true) {
+            to_trace.push(ToTrace {
+                path: arg.clone(),
+                reason,
+            });
         }
     }
 

@@ -140,6 +140,39 @@ pub fn command(config: &ContainerConfig) -> Vec<String> {
     v
 }
 
+/// The files an image's exec-form command names, besides its program: every argument of
+/// Entrypoint and Cmd that is a path (absolute, or relative to WorkingDir) of a regular
+/// file in `root` (`python3 /app/main.py`, `nginx -c /etc/nginx/alt.conf`,
+/// `tini -- /app/server`, `node server.js` in WORKDIR /app). Options (`-c`, `--x=y`) and
+/// words that name nothing are not files; a directory is not taken (`/` would be all of
+/// it). A shell-form command is one string for the shell: nothing is taken from it.
+pub fn command_files(config: &ContainerConfig, root: &crate::sysroot::Root) -> Vec<String> {
+    let argv = command(config);
+    if argv.is_empty() || entry_program(config).is_some_and(|(_, shell)| shell) {
+        return Vec::new();
+    }
+    let cwd = config.working_dir.as_deref().unwrap_or("/");
+    let mut out: Vec<String> = Vec::new();
+    for a in &argv[1..] {
+        if a.is_empty() || a.starts_with('-') || a.contains('\0') {
+            continue;
+        }
+        let path = if a.starts_with('/') {
+            a.clone()
+        } else {
+            format!("{}/{a}", cwd.trim_end_matches('/'))
+        };
+        let is_file = matches!(
+            root.resolve(&path),
+            Ok(Some(r)) if r.kind == crate::sysroot::Kind::File
+        );
+        if is_file && !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +198,41 @@ mod tests {
         );
         assert_eq!(entry_program(&c(&[], &[])), None);
         assert_eq!(command(&c(&["/a", "b"], &["c"])), ["/a", "b", "c"]);
+    }
+
+    #[test]
+    fn command_files_are_the_arguments_naming_regular_files() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::create_dir_all(d.join("app/lib")).unwrap();
+        std::fs::write(d.join("app/main.py"), b"print(1)").unwrap();
+        std::fs::write(d.join("app/conf"), b"x").unwrap();
+        std::os::unix::fs::symlink("main.py", d.join("app/link.py")).unwrap();
+        let root = crate::sysroot::Root::new(d).unwrap();
+        let cfg = |e: &[&str], m: &[&str], wd: Option<&str>| ContainerConfig {
+            entrypoint: Some(e.iter().map(|s| s.to_string()).collect()),
+            cmd: Some(m.iter().map(|s| s.to_string()).collect()),
+            working_dir: wd.map(String::from),
+            ..ContainerConfig::default()
+        };
+        // Absolute, relative to WorkingDir, through a symlink; not options, directories,
+        // absent paths or the program itself; each once.
+        assert_eq!(
+            command_files(
+                &cfg(
+                    &["/app/main.py", "/app/main.py", "-c", "conf"],
+                    &["/app/lib", "link.py", "absent", "--x=/app/conf", "/app/conf"],
+                    Some("/app/")
+                ),
+                &root
+            ),
+            ["/app/main.py", "/app/conf", "/app/link.py"]
+        );
+        // Without a WorkingDir a relative word is relative to /.
+        assert!(command_files(&cfg(&["python3", "main.py"], &[], None), &root).is_empty());
+        // The shell form is one string for the shell.
+        assert!(
+            command_files(&cfg(&["/bin/sh", "-c", "/app/main.py"], &[], None), &root).is_empty()
+        );
     }
 }

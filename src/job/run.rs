@@ -103,6 +103,7 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
     let root = session.root().clone();
     let mut programs: Vec<String> = job.programs.iter().map(|b| p.inside(b, &job.cwd)).collect();
     let mut notes = Vec::new();
+    let mut command_files = Vec::new();
     if programs.is_empty()
         && let Some((_, rec)) = job.select.probes.first()
     {
@@ -131,6 +132,7 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
             });
         }
         programs.push(path);
+        command_files = crate::image::command_files(&cfg, &root);
     }
     if programs.is_empty() {
         return Err(JobError::NoProgram);
@@ -168,6 +170,7 @@ fn select_and_plan(job: &Job, p: &Platform) -> Result<(Made, Session, SelectOpti
         .any(|i| i == NSSWITCH_CONF || i == "/etc" || i == "/");
     let opts = SelectOptions {
         includes,
+        command_files,
         dlopens: job.select.dlopens.clone(),
         hints: HintOptions {
             dlopen_priority: job.select.dlopen_priority,
