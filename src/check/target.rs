@@ -267,8 +267,8 @@ fn apply_image(
             inner: io::BufReader::new(ReadProgress::new(f, &*unpacking)),
             verifier: oci::Verifier::new(blob.digest.as_deref().unwrap_or("")),
         };
-        {
-            // The diff_id covers the uncompressed tar, its end blocks and what follows.
+        // The diff_id covers the uncompressed tar, its end blocks and what follows.
+        let applied = (|| {
             let r = untar::decompress(&mut vr, &name)?;
             let diff_id = image
                 .config
@@ -289,7 +289,21 @@ fn apply_image(
             verifier.check().map_err(|why| CheckError::Layer {
                 layer: name.clone(),
                 why: format!("its uncompressed content does not match the config's diff_id: {why}"),
-            })?;
+            })
+        })();
+        if let Err(e) = applied {
+            // A blob that is not what its digest says is the cause of whatever its
+            // content then did (a bad tar header, a diff_id mismatch): say that. Limits
+            // and refused entries of a blob that is what it says stay as they are.
+            let _ = io::copy(&mut vr, &mut io::sink());
+            let VerifyingReader { verifier, .. } = vr;
+            return Err(match verifier.check() {
+                Err(why) if blob.digest.is_some() => CheckError::Layer {
+                    layer: name,
+                    why: format!("{why} (the blob is corrupt or was changed)"),
+                },
+                _ => e,
+            });
         }
         // The digest covers the whole blob, also what follows the tar's end blocks.
         io::copy(&mut vr, &mut io::sink()).map_err(|e| CheckError::Io {

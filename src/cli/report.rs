@@ -38,8 +38,26 @@ pub fn run(args: ReportArgs, env: &HostEnv) -> Result<Status> {
     Ok(super::finish(&outcome))
 }
 
-fn list(title: &str, root: u64, paths: &[String]) -> String {
+/// How many of the root's paths of one attack-surface set the text names.
+const ROOT_PATHS_SHOWN: usize = 12;
+
+/// One attack-surface line: the counts, the root's paths on one line (what the layer
+/// left out, for a source image), then the layer's, one per line.
+fn list(title: &str, root: u64, root_paths: &[String], paths: &[String]) -> String {
     let mut s = format!("  {title:<18} {root:>7} {:>7}\n", paths.len());
+    if !root_paths.is_empty() {
+        let shown: Vec<&str> = root_paths
+            .iter()
+            .take(ROOT_PATHS_SHOWN)
+            .map(String::as_str)
+            .collect();
+        let more = root_paths.len() - shown.len();
+        s.push_str(&format!("      root: {}", shown.join(" ")));
+        if more > 0 {
+            s.push_str(&format!(" ... and {more} more (--json lists every one)"));
+        }
+        s.push('\n');
+    }
     for p in paths {
         s.push_str(&format!("      {p}\n"));
     }
@@ -68,7 +86,9 @@ pub fn render(r: &Report) -> String {
             s.push_str("package database: none in the root (no file is attributed to a package)\n")
         }
     }
-    s.push_str(&format!("{:<20} {:>7} {:>7}\n", "", "root", "layer"));
+    // For an image, its column is the image's (the root it was applied into).
+    let source = if r.image.is_some() { "image" } else { "root" };
+    s.push_str(&format!("{:<20} {:>7} {:>7}\n", "", source, "layer"));
     s.push_str(&format!(
         "  {:<18} {:>7} {:>7}\n",
         "packages", r.packages.root, r.packages.layer
@@ -84,16 +104,22 @@ pub fn render(r: &Report) -> String {
         human(r.bytes.layer)
     ));
     s.push_str("attack surface\n");
-    let (l, o) = (&r.layer_surface, &r.root_surface);
-    s.push_str(&list("shells", o.shells, &l.shells));
+    let (l, o, op) = (&r.layer_surface, &r.root_surface, &r.root_surface_paths);
+    s.push_str(&list("shells", o.shells, &op.shells, &l.shells));
     s.push_str(&list(
         "package managers",
         o.package_managers,
+        &op.package_managers,
         &l.package_managers,
     ));
-    s.push_str(&list("setuid files", o.setuid, &l.setuid));
-    s.push_str(&list("setgid files", o.setgid, &l.setgid));
-    s.push_str(&list("capabilities", o.capabilities, &l.capabilities));
+    s.push_str(&list("setuid files", o.setuid, &op.setuid, &l.setuid));
+    s.push_str(&list("setgid files", o.setgid, &op.setgid, &l.setgid));
+    s.push_str(&list(
+        "capabilities",
+        o.capabilities,
+        &op.capabilities,
+        &l.capabilities,
+    ));
     if !r.layer_packages.is_empty() {
         s.push_str("packages in the layer\n");
         for p in &r.layer_packages {
@@ -143,4 +169,73 @@ pub fn render(r: &Report) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sbom::report::{Counts, Surface};
+
+    fn report(image: Option<&str>, root_shells: Vec<String>) -> Report {
+        Report {
+            database: None,
+            distro: None,
+            packages: Counts { root: 3, layer: 1 },
+            files: Counts { root: 10, layer: 2 },
+            bytes: Counts {
+                root: 1000,
+                layer: 10,
+            },
+            layer_packages: vec![],
+            unowned: vec![],
+            layer_surface: Surface {
+                shells: vec!["/bin/sh".into()],
+                ..Surface::default()
+            },
+            root_surface: Surface {
+                shells: root_shells.len() as u64,
+                ..Surface::default()
+            },
+            root_surface_paths: Surface {
+                shells: root_shells,
+                ..Surface::default()
+            },
+            warnings: vec![],
+            probe: None,
+            image: image.map(String::from),
+        }
+    }
+
+    #[test]
+    fn an_image_report_names_the_image_and_what_its_sets_hold() {
+        let t = render(&report(
+            Some("app.tar@sha256:ab"),
+            vec!["/bin/sh".into(), "/usr/bin/bash".into()],
+        ));
+        assert!(t.starts_with("source image: app.tar@sha256:ab\n"), "{t}");
+        assert!(
+            t.contains("\n                       image   layer\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("  shells                   2       1\n      root: /bin/sh /usr/bin/bash\n      /bin/sh\n"),
+            "{t}"
+        );
+        assert!(!t.contains("root: \n"), "empty sets name nothing: {t}");
+    }
+
+    #[test]
+    fn a_long_set_is_cut_with_a_count() {
+        let shells: Vec<String> = (0..20).map(|i| format!("/bin/s{i}")).collect();
+        let t = render(&report(None, shells));
+        assert!(
+            t.contains("\n                        root   layer\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("/bin/s11 ... and 8 more (--json lists every one)\n"),
+            "{t}"
+        );
+        assert!(!t.contains("/bin/s12"), "{t}");
+    }
 }

@@ -221,7 +221,13 @@ mod tests {
             command_files(
                 &cfg(
                     &["/app/main.py", "/app/main.py", "-c", "conf"],
-                    &["/app/lib", "link.py", "absent", "--x=/app/conf", "/app/conf"],
+                    &[
+                        "/app/lib",
+                        "link.py",
+                        "absent",
+                        "--x=/app/conf",
+                        "/app/conf"
+                    ],
                     Some("/app/")
                 ),
                 &root

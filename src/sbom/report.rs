@@ -3,10 +3,19 @@
 //! package, and the attack-surface facts distroless images are judged on: shells,
 //! package managers, setuid and setgid files, files with capabilities.
 //!
-//! Shells and package managers are recognised by name in a `bin` or `sbin` directory
-//! (a file or a symlink: `/usr/bin/sh -> dash` is a shell); `/etc/cron.daily/dpkg` is not
-//! a package manager. Files and bytes of the root count each inode once (hard links are
-//! one file), as the layer does. This module computes; `cli/report.rs` renders.
+//! The sets, the same for the root (or source image) and the layer:
+//! - a shell is a file or symlink named one of [`SHELLS`] in a directory named `bin` or
+//!   `sbin` (`/usr/bin/sh -> dash` is a shell, and so is `/usr/bin/busybox`, which holds
+//!   one); a package manager likewise, named one of [`PACKAGE_MANAGERS`] or `pipX.Y`.
+//!   `/etc/cron.daily/dpkg` is neither: only what a PATH lookup could start counts;
+//! - a setuid (setgid) file is a regular file with mode bit 04000 (02000); a file with
+//!   capabilities has a `security.capability` extended attribute.
+//!
+//! A directory symlink is not followed (usrmerge's `/bin -> usr/bin` does not count
+//! `/bin/sh` again). Files and bytes of the root count each inode once (hard links are
+//! one file), as the layer does. For the root, the paths of each set are kept too
+//! (`root_surface_paths`): for a source image, what the minimisation removed. This
+//! module computes; `cli/report.rs` renders.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -104,6 +113,8 @@ pub struct Report {
     pub unowned: Vec<UnownedFile>,
     pub layer_surface: Surface<Vec<String>>,
     pub root_surface: Surface<u64>,
+    /// The root's sets as paths (what `root_surface` counts).
+    pub root_surface_paths: Surface<Vec<String>>,
     pub warnings: Vec<String>,
     /// What probe records added beyond the static closure and the runtimes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,6 +162,8 @@ pub struct RootScan {
     pub files: u64,
     pub bytes: u64,
     pub surface: Surface<u64>,
+    /// The same sets as paths (absolute, sorted).
+    pub paths: Surface<Vec<String>>,
 }
 
 /// Whether `name` is a package manager (also `pip3.11`).
@@ -196,13 +209,14 @@ fn walk_root(root: &Root, progress: &dyn Progress) -> Result<RootScan, SbomError
         let ft = e.file_type();
         let rel = e.path().strip_prefix(host).unwrap_or(e.path());
         let rel = rel.to_string_lossy();
+        let path = format!("/{rel}");
         if (ft.is_file() || ft.is_symlink()) && on_path_dir(&rel) {
             let name = base(&rel);
             if SHELLS.contains(&name) {
-                s.surface.shells += 1;
+                s.paths.shells.push(path.clone());
             }
             if is_package_manager(name) {
-                s.surface.package_managers += 1;
+                s.paths.package_managers.push(path.clone());
             }
         }
         if !ft.is_file() {
@@ -215,15 +229,32 @@ fn walk_root(root: &Root, progress: &dyn Progress) -> Result<RootScan, SbomError
             s.bytes += m.len();
         }
         if m.mode() & 0o4000 != 0 {
-            s.surface.setuid += 1;
+            s.paths.setuid.push(path.clone());
         }
         if m.mode() & 0o2000 != 0 {
-            s.surface.setgid += 1;
+            s.paths.setgid.push(path.clone());
         }
         if matches!(xattr::get(e.path(), XATTR_CAPS), Ok(Some(_))) {
-            s.surface.capabilities += 1;
+            s.paths.capabilities.push(path);
         }
     }
+    let p = &mut s.paths;
+    for v in [
+        &mut p.shells,
+        &mut p.package_managers,
+        &mut p.setuid,
+        &mut p.setgid,
+        &mut p.capabilities,
+    ] {
+        v.sort();
+    }
+    s.surface = Surface {
+        shells: p.shells.len() as u64,
+        package_managers: p.package_managers.len() as u64,
+        setuid: p.setuid.len() as u64,
+        setgid: p.setgid.len() as u64,
+        capabilities: p.capabilities.len() as u64,
+    };
     Ok(s)
 }
 
@@ -339,6 +370,7 @@ impl Report {
             unowned,
             layer_surface: layer_surface(plan),
             root_surface: scan.surface.clone(),
+            root_surface_paths: scan.paths.clone(),
             warnings: db.map(|d| d.warnings.clone()).unwrap_or_default(),
             probe: None,
             image: None,
@@ -388,5 +420,8 @@ mod tests {
         assert_eq!(s.surface.package_managers, 1, "not the cron script");
         assert_eq!(s.surface.setuid, 1);
         assert_eq!(s.surface.setgid, 0);
+        assert_eq!(s.paths.shells, ["/usr/bin/dash", "/usr/bin/sh"]);
+        assert_eq!(s.paths.package_managers, ["/usr/bin/dpkg"]);
+        assert_eq!(s.paths.setuid, ["/usr/bin/su"]);
     }
 }
