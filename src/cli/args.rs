@@ -67,8 +67,17 @@ Exit status: 0 written, 1 a platform's closure is incomplete: nothing is written
     /// Compare the root with the layer pack would write: packages, files, bytes, shells,
     /// package managers, setuid/setgid files and capabilities
     #[command(
-        after_help = "Examples:\n  minroot report --root ./rootfs --include /etc/nginx /usr/sbin/nginx\n  minroot report --json /usr/bin/curl > report.json\n\n\
+        after_help = "Examples:\n  minroot report --root ./rootfs --include /etc/nginx /usr/sbin/nginx\n  minroot report --json /usr/bin/curl > report.json\n  minroot report --root app.docker.tar            # an image against its minimised self\n\n\
 Packages come from the root's dpkg or apk database; a file no package lists is reported with why it is there.\n\
+With an image root (--root IMAGE), the source column is the image (named NAME@DIGEST) and the layer is what\n\
+pack --root IMAGE would write for its Entrypoint.\n\
+Attack surface, the same sets for both sides: shells are files or symlinks named sh, bash, rbash, dash, ash, zsh,\n\
+ksh, ksh93, mksh, pdksh, csh, tcsh, fish, yash, busybox or toybox in a bin or sbin directory; package managers\n\
+likewise named dpkg, dpkg-deb, dpkg-query, apt, apt-get, apt-cache, aptitude, apk, rpm, yum, dnf, microdnf, tdnf,\n\
+zypper, pacman, pip, pip3, pipX.Y, pipx, easy_install, gem, npm or yarn; setuid/setgid files are regular files\n\
+with mode bit 04000/02000; capabilities, files with a security.capability attribute. Directory symlinks are not\n\
+followed (/bin/sh through /bin -> usr/bin is not counted twice). The text names the root's paths of each set;\n\
+--json has them in root_surface_paths (counts in root_surface, the layer's paths in layer_surface).\n\
 Exit status: 0 complete, 1 something is missing (a library, an interpreter, a required dlopen; the\n\
 report is printed all the same), 2 an error."
     )]
