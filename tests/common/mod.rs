@@ -15,8 +15,6 @@ use std::process::{Command, Output};
 
 use minroot::arch::Arch;
 
-pub mod podman;
-
 /// The `minroot` binary under test.
 pub fn minroot() -> Command {
     Command::new(env!("CARGO_BIN_EXE_minroot"))
