@@ -877,14 +877,20 @@ fn server_image_minimised_through_probe_passes_its_config_test_and_serves() {
         let o = podman()
             .args(["run", "--rm", "--runtime", "runc"])
             .arg(format!("--network=container:{c}"))
+            .args([
+                "--ulimit",
+                "nofile=20000:20000",
+                "--ulimit",
+                "nproc=1024:1024",
+            ])
             .args(["--entrypoint", "/usr/bin/curl"])
             .arg(&fat.name)
             .args(["-sS", "--max-time", "2", "http://127.0.0.1/"])
             .stdin(Stdio::null())
             .output()
             .expect("podman run curl");
+        page = format!("{}{}", text(&o.stdout), text(&o.stderr));
         if o.status.success() {
-            page = text(&o.stdout);
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
