@@ -1233,7 +1233,7 @@ fn hostile_images_exit_2_naming_the_image_and_the_blob_and_leave_nothing() {
         what: "layer bomb",
         image: dir("bomb"),
         blob: d[0].clone(),
-        cause: "too large",
+        cause: "the bound on its unpacked size",
         max: Some("16M"),
     });
     // Layers that add up over the bound, each under it.
@@ -1249,7 +1249,7 @@ fn hostile_images_exit_2_naming_the_image_and_the_blob_and_leave_nothing() {
         what: "layers over the bound together",
         image: dir("bombs"),
         blob: d[1].clone(),
-        cause: "too large",
+        cause: "the bound on its unpacked size",
         max: Some("16M"),
     });
 
