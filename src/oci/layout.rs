@@ -30,7 +30,10 @@ impl Staging {
     /// A staging directory next to `dest`.
     pub fn new(dest: &Path) -> io::Result<Staging> {
         let dir = pack::temp_dir_next_to(dest, "staging")?;
-        fs::create_dir_all(dir.path().join("blobs/sha256"))?;
+        // create_dir, not create_dir_all: if a signal's cleanup has just removed the
+        // staging root, create_dir_all would make it again, empty, as the process ends.
+        fs::create_dir(dir.path().join("blobs"))?;
+        fs::create_dir(dir.path().join("blobs/sha256"))?;
         Ok(Staging {
             dir,
             blobs: BTreeMap::new(),
