@@ -17,6 +17,8 @@
 //! sizes (`--nocapture` shows them).
 
 mod common;
+use common::amd64_root;
+use common::have_podman;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -34,21 +36,9 @@ const MT_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 // ---------------------------------------------------------------------------------------
 // Resources
 
-fn amd64_root() -> Option<PathBuf> {
-    let r = common::sysroot("amd64");
-    common::require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
-}
-
 fn arm64_root() -> Option<PathBuf> {
     let r = common::sysroot("arm64");
     common::require("the arm64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
-}
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
 }
 
 fn have(prog: &str, package: &str) -> bool {

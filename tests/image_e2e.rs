@@ -30,6 +30,7 @@
 //! package counts) for the record.
 
 mod common;
+use common::have_podman;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -67,13 +68,6 @@ const FAT_PRINTS: &str =
 
 // ---------------------------------------------------------------------------------------
 // Resources
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
-}
 
 fn sysroot(arch: &str) -> Option<PathBuf> {
     let r = common::sysroot(arch);

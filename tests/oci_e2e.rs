@@ -19,6 +19,8 @@
 //! when it fails. Each test prints how long its steps took (`--nocapture` shows it).
 
 mod common;
+use common::amd64_root;
+use common::have_podman;
 
 use common::podman::{Podman, assert_no_shell};
 use std::collections::BTreeSet;
@@ -44,11 +46,6 @@ const SSL_ENV: &str = "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt";
 // ---------------------------------------------------------------------------------------
 // Resources
 
-fn amd64_root() -> Option<PathBuf> {
-    let r = common::sysroot("amd64");
-    common::require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
-}
-
 fn arm64_root() -> Option<PathBuf> {
     let r = common::sysroot("arm64");
     common::require("the arm64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
@@ -60,13 +57,6 @@ fn have_skopeo() -> bool {
 
 fn have_umoci() -> bool {
     common::require("umoci", common::have("umoci"))
-}
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
 }
 
 fn have_qemu() -> bool {

@@ -11,31 +11,15 @@
 //! named per test and process and removed when the test ends, even when it fails.
 
 mod common;
+use common::amd64_root;
+use common::have_podman;
+use common::podman::podman;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use minroot::arch::Arch;
-
-/// podman as it works on this machine (as root, cgroupfs).
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--cgroup-manager=cgroupfs");
-    c
-}
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
-}
-
-fn amd64_root() -> Option<PathBuf> {
-    let r = common::sysroot("amd64");
-    common::require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
-}
 
 fn arm64_root() -> Option<PathBuf> {
     let r = common::sysroot("arm64");

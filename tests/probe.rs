@@ -9,6 +9,8 @@
 //! `common::require`.
 
 mod common;
+use common::have_podman;
+use common::podman::podman;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -17,19 +19,6 @@ use minroot::arch::Arch;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--cgroup-manager=cgroupfs");
-    c
-}
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
 }
 
 /// A copy of a test sysroot (hard links) with `files` added: (path inside, bytes, mode).

@@ -18,30 +18,15 @@
 //! `/usr/bin/java` minus `bin/java`. Every resource goes through `common::require`.
 
 mod common;
+use common::amd64_root;
+use common::have_podman;
+use common::podman::podman;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use serde_json::Value;
-
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--cgroup-manager=cgroupfs");
-    c
-}
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
-}
-
-fn amd64_root() -> Option<PathBuf> {
-    let r = common::sysroot("amd64");
-    common::require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -12,6 +12,9 @@
 //! Every external resource goes through `common::require`.
 
 mod common;
+use common::amd64_root;
+use common::have_podman;
+use common::podman::podman;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -39,24 +42,6 @@ fn sha256_hex(b: &[u8]) -> String {
         .iter()
         .map(|x| format!("{x:02x}"))
         .collect()
-}
-
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--cgroup-manager=cgroupfs");
-    c
-}
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
-}
-
-fn amd64_root() -> Option<PathBuf> {
-    let r = common::sysroot("amd64");
-    common::require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
 }
 
 fn arm64_root() -> Option<PathBuf> {

@@ -12,6 +12,9 @@
 //! per test and process and removed at the end.
 
 mod common;
+use common::amd64_root;
+use common::have_podman;
+use common::podman::podman;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,24 +31,6 @@ fn tmpdir() -> tempfile::TempDir {
         .prefix("minroot-py-")
         .tempdir()
         .unwrap()
-}
-
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--cgroup-manager=cgroupfs");
-    c
-}
-
-fn have_podman() -> bool {
-    common::require(
-        "podman and runc",
-        common::have("podman") && common::have("runc"),
-    )
-}
-
-fn amd64_root() -> Option<PathBuf> {
-    let r = common::sysroot("amd64");
-    common::require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
 }
 
 fn arm64_root() -> Option<PathBuf> {

@@ -502,3 +502,14 @@ pub fn package_upstream_version(root: &Path, pkg: &str) -> Option<String> {
     let upstream = v.rsplit_once('-').map_or(v, |(up, _)| up);
     Some(upstream.split('+').next().unwrap_or(upstream).to_string())
 }
+
+/// The amd64 Debian test root, required (`None` only when resources may be missing).
+pub fn amd64_root() -> Option<PathBuf> {
+    let r = sysroot("amd64");
+    require("the amd64 sysroot (scripts/make-sysroot.sh)", r.is_some()).then(|| r.unwrap())
+}
+
+/// Whether podman and runc are here (required under MINROOT_REQUIRE_ALL=1).
+pub fn have_podman() -> bool {
+    require("podman and runc", have("podman") && have("runc"))
+}
