@@ -13,7 +13,7 @@
 //! each record's header lines and only the `F`/`M` groups and `R`/`a`/`Z` groups of files
 //! in the layer (`trim`), so apk-aware scanners see the packages, with what is really there.
 
-use super::{DB_LIMIT, Manager, Package, Record, SbomError};
+use super::{DB_LIMIT, FileList, Manager, Package, Record, SbomError};
 use crate::sysroot::{Kind, Root};
 
 pub const INSTALLED: &str = "/lib/apk/db/installed";
@@ -57,7 +57,7 @@ pub fn parse(text: &str) -> Result<Vec<ApkRecord>, (usize, String)> {
 }
 
 /// The files of a record (absolute): `F:usr/lib` then `R:libz.so.1` is `/usr/lib/libz.so.1`.
-pub fn files_of(lines: &[(String, String)]) -> Vec<String> {
+pub fn files_of(lines: &[(String, String)]) -> FileList {
     let mut dir = String::new();
     let mut out = Vec::new();
     for (k, v) in lines {
@@ -68,7 +68,7 @@ pub fn files_of(lines: &[(String, String)]) -> Vec<String> {
             _ => {}
         }
     }
-    out
+    out.into_iter().collect()
 }
 
 /// The package a record describes; None without a name or version.

@@ -255,7 +255,7 @@ pub fn attribute(root: &Root, db: Option<&Database>, plan: &Plan) -> Attribution
 mod tests {
     use super::*;
     use crate::plan::Entry;
-    use crate::sbom::{Distro, Manager, Package, Record};
+    use crate::sbom::{Distro, Manager, Md5sums, Package, Record};
     use std::os::unix::fs::symlink;
 
     fn pkg(name: &str, files: &[&str]) -> Package {
@@ -269,7 +269,7 @@ mod tests {
             files: files.iter().map(|s| s.to_string()).collect(),
             record: Record::Deb {
                 paragraph: Default::default(),
-                md5sums: vec![],
+                md5sums: Md5sums::Read(vec![]),
             },
         }
     }

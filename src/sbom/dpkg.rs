@@ -15,7 +15,7 @@
 //! module reads; writing the layer's own status.d is `pkgdb.rs`'s job.
 
 use super::control::{self, Paragraph};
-use super::{DB_LIMIT, Manager, Package, Record, SbomError};
+use super::{DB_LIMIT, FileList, Manager, Md5sums, Package, Record, SbomError};
 use crate::sysroot::{Kind, Root};
 
 pub const STATUS: &str = "/var/lib/dpkg/status";
@@ -42,15 +42,6 @@ pub fn files_on_disk(status: Option<&str>) -> bool {
 /// The source package of a `Source:` value: `openssl (3.0.11-1)` is `openssl`.
 pub fn source_name(v: &str) -> Option<String> {
     v.split_whitespace().next().map(str::to_string)
-}
-
-/// Paths of a `.list` file: absolute, without dpkg's `/.` for the root directory.
-pub fn parse_list(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| l.starts_with('/') && *l != "/." && *l != "/")
-        .map(str::to_string)
-        .collect()
 }
 
 /// The paths of a paragraph's `Conffiles` field (` /etc/x.conf MD5 [obsolete]` lines).
@@ -96,10 +87,10 @@ fn package_of(p: &Paragraph, origin: &str, warnings: &mut Vec<String>) -> Option
         arch: p.get("Architecture").unwrap_or("").to_string(),
         source,
         license: None,
-        files: Vec::new(),
+        files: FileList::default(),
         record: Record::Deb {
             paragraph: p.clone(),
-            md5sums: Vec::new(),
+            md5sums: Md5sums::InInfo,
         },
     })
 }
@@ -159,7 +150,20 @@ pub fn read(
     read_status_d(root, sources, warnings, out)
 }
 
-/// A package of the status file with its file list and md5sums, if installed.
+/// The md5sums of an installed package of the status file (`info/<name>[:arch].md5sums`;
+/// none when it has no such file).
+pub fn info_md5sums(
+    root: &Root,
+    name: &str,
+    arch: &str,
+) -> Result<Vec<(String, String)>, SbomError> {
+    Ok(info_file(root, name, arch, "md5sums")?
+        .map(|t| parse_md5sums(&t))
+        .unwrap_or_default())
+}
+
+/// A package of the status file with its file list, if installed (its md5sums are read
+/// when the layer has it: [`info_md5sums`]).
 fn read_installed(
     root: &Root,
     p: &Paragraph,
@@ -172,17 +176,11 @@ fn read_installed(
         return Ok(None);
     };
     match info_file(root, &pkg.name, &pkg.arch, "list")? {
-        Some(t) => pkg.files = parse_list(&t),
+        Some(t) => pkg.files = FileList::from_text(t),
         None => warnings.push(format!(
             "{}: no file list in {INFO}; its files are not attributed",
             pkg.name
         )),
-    }
-    if let (Some(t), Record::Deb { md5sums, .. }) = (
-        info_file(root, &pkg.name, &pkg.arch, "md5sums")?,
-        &mut pkg.record,
-    ) {
-        *md5sums = parse_md5sums(&t);
     }
     Ok(Some(pkg))
 }
@@ -220,16 +218,14 @@ fn read_status_d(
                     continue;
                 }
                 let mut files = Vec::new();
-                if let Some(t) = &md5 {
-                    let sums = parse_md5sums(t);
-                    files.extend(sums.iter().map(|(_, p)| format!("/{p}")));
-                    if let Record::Deb { md5sums, .. } = &mut pkg.record {
-                        *md5sums = sums;
-                    }
+                let sums = md5.as_deref().map(parse_md5sums).unwrap_or_default();
+                files.extend(sums.iter().map(|(_, p)| format!("/{p}")));
+                if let Record::Deb { md5sums, .. } = &mut pkg.record {
+                    *md5sums = Md5sums::Read(sums);
                 }
                 files.extend(conffiles(&p));
                 if let Some(t) = info_file(root, &pkg.name, &pkg.arch, "list")? {
-                    files.extend(parse_list(&t));
+                    files.extend(FileList::from_text(t).iter().map(str::to_string));
                 }
                 if files.is_empty() {
                     warnings.push(format!(
@@ -237,7 +233,7 @@ fn read_status_d(
                         pkg.name
                     ));
                 }
-                pkg.files = files;
+                pkg.files = files.into_iter().collect();
                 out.push(pkg);
             }
         }
@@ -271,7 +267,7 @@ mod tests {
     #[test]
     fn list_and_md5sums() {
         assert_eq!(
-            parse_list("/.\n/usr\n/usr/bin/x\n\n"),
+            FileList::from_text("/.\n/usr\n/usr/bin/x\r\n\n".into()),
             ["/usr", "/usr/bin/x"]
         );
         assert_eq!(
@@ -319,7 +315,21 @@ mod tests {
         assert_eq!(p[0].name, "libc6");
         assert_eq!(p[0].source.as_deref(), Some("glibc"));
         assert_eq!(p[0].files, ["/lib/x86_64-linux-gnu/libc.so.6"]);
-        assert!(matches!(&p[0].record, Record::Deb { md5sums, .. } if md5sums.len() == 1));
+        assert!(matches!(
+            &p[0].record,
+            Record::Deb {
+                md5sums: Md5sums::InInfo,
+                ..
+            }
+        ));
+        assert_eq!(
+            info_md5sums(&r, "libc6", "amd64").unwrap(),
+            [(
+                "aa".to_string(),
+                "lib/x86_64-linux-gnu/libc.so.6".to_string()
+            )]
+        );
+        assert!(info_md5sums(&r, "nginx", "amd64").unwrap().is_empty());
         assert_eq!(p[1].files, ["/usr/sbin/nginx"]);
         assert_eq!(p[1].source, None);
     }
@@ -376,6 +386,28 @@ mod tests {
             ["/etc/nginx/nginx.conf", "/etc/ufw/applications.d/nginx"]
         );
         assert_eq!(p[1].files, ["/usr/bin/openssl", "/etc/ssl/openssl.cnf"]);
+    }
+
+    /// md5sums are read for the packages a layer carries only: one too large to read
+    /// (a sparse file past DB_LIMIT) does not stop reading the database, and is an error
+    /// only when asked for.
+    #[test]
+    fn md5sums_are_read_when_asked_for() {
+        let (t, r) = fake(&[
+            (
+                STATUS,
+                "Package: big\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n",
+            ),
+            ("/var/lib/dpkg/info/big.list", "/usr/bin/big\n"),
+        ]);
+        std::fs::File::create(t.path().join("var/lib/dpkg/info/big.md5sums"))
+            .unwrap()
+            .set_len(DB_LIMIT + 1)
+            .unwrap();
+        let p = read(&r, &mut vec![], &mut vec![]).unwrap();
+        assert_eq!(p[0].files, ["/usr/bin/big"]);
+        let e = info_md5sums(&r, "big", "amd64").unwrap_err().to_string();
+        assert!(e.contains("big.md5sums"), "{e}");
     }
 
     #[test]

@@ -115,9 +115,18 @@ pub fn attribute_layer(
     );
     let mut attribution = attribute::attribute(root, Some(&db), plan);
     if opts.package_db || opts.copyright {
-        let add = pkgdb::additions(root, &db, plan, &attribution, opts);
-        plan::extend(root, plan, plan_opts, &add.paths, &add.data);
-        attribution = attribute::attribute(root, Some(&db), plan);
+        match pkgdb::additions(root, &db, plan, &attribution, opts) {
+            Ok(add) => {
+                plan::extend(root, plan, plan_opts, &add.paths, &add.data);
+                attribution = attribute::attribute(root, Some(&db), plan);
+            }
+            // As for a database that cannot be read at all: the layer goes without
+            // package metadata, or the job fails when an SBOM or report needs it.
+            Err(e) if required => return Err(PackagesError::Database(e)),
+            Err(e) => problems.push(Problem::PackageDbUnreadable {
+                error: e.to_string(),
+            }),
+        }
     }
     db.read_licenses(root, attribution.packages.iter().copied());
     Ok(Packages {

@@ -20,7 +20,7 @@
 
 use super::attribute::{Attribution, package_key};
 use super::control::Paragraph;
-use super::{Database, Manager, Record, apk, is_file, license};
+use super::{Database, Manager, Md5sums, Record, SbomError, apk, dpkg, is_file, license};
 use crate::plan::{Content, Plan};
 use crate::reason::Reason;
 use crate::sysroot::{Root, name};
@@ -85,14 +85,15 @@ pub fn trim_paragraph(p: &Paragraph, place: &dyn Fn(&str) -> Option<String>) -> 
     out
 }
 
-/// The package-db entries and copyright files for the packages of `attribution`.
+/// The package-db entries and copyright files for the packages of `attribution`. Fails
+/// when the md5sums of one of them cannot be read.
 pub fn additions(
     root: &Root,
     db: &Database,
     plan: &Plan,
     attribution: &Attribution,
     opts: PkgDbOptions,
-) -> Additions {
+) -> Result<Additions, SbomError> {
     let mut add = Additions::default();
     let keep = |listed: &str| in_layer(root, plan, listed);
     let place = |listed: &str| layer_path(root, plan, listed);
@@ -116,6 +117,14 @@ pub fn additions(
                     // is not UTF-8 is written as it is, `sysroot::name`).
                     let mut sums: Vec<u8> = Vec::new();
                     let mut seen = std::collections::HashSet::new();
+                    let in_info;
+                    let md5sums = match md5sums {
+                        Md5sums::Read(v) => v,
+                        Md5sums::InInfo => {
+                            in_info = dpkg::info_md5sums(root, &p.name, &p.arch)?;
+                            &in_info
+                        }
+                    };
                     for (sum, path) in md5sums {
                         let Some(at) = place(&format!("/{path}")) else {
                             continue;
@@ -165,7 +174,7 @@ pub fn additions(
             },
         ));
     }
-    add
+    Ok(add)
 }
 
 #[cfg(test)]
