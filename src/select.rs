@@ -467,6 +467,16 @@ pub fn select(
         collect_trace(ti, t, &extra, &mut sel.files, &mut sel.problems);
     }
     providers.apply(&mut sel.files);
+    if let Some(arch) = sel.arch
+        && !dlopen_paths.is_empty()
+    {
+        let loader = src.loader(arch)?;
+        included_alone(
+            &Tracer::new(&loader, src.cache()),
+            &dlopen_paths,
+            &mut sel.files,
+        );
+    }
     for (path, reason) in probe_files {
         sel.files.entry(path).or_insert(reason);
     }
@@ -1006,6 +1016,40 @@ fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
 
 /// Adds a trace's program interpreter and loaded objects to `files`; missing libraries
 /// become problems.
+/// Each included library as a program loads it on its own (`dlopen("liblapack.so.3")`
+/// in a fresh process): the libraries it finds through the search. Loading the includes
+/// as one set ([`PluginSet::Includes`]) can leave a name unsearched when another member,
+/// loaded first by its path, provides it; the image then lacks what the search finds:
+/// with `--include /etc`, liblapack's `libblas.so.3` is the member
+/// `/etc/alternatives/libblas.so.3-x86_64-linux-gnu` (a link into `blas/`) in the set,
+/// but `/usr/lib/x86_64-linux-gnu/libblas.so.3` (and its ld.so.cache entry) for the
+/// loader, and without it `check` of the layer found liblapack unloadable. Names missing
+/// on their own are not problems here: the set's load reports what the image misses, and
+/// a set whose members only load together (a JVM's) stays as the set loads it.
+fn included_alone(
+    tracer: &Tracer,
+    members: &[(String, Reason)],
+    files: &mut IndexMap<String, Reason>,
+) {
+    let traced: Vec<Option<Trace>> = members
+        .par_iter()
+        .map(|(p, _)| tracer.trace(p).ok())
+        .collect();
+    for ((p, _), t) in members.iter().zip(traced) {
+        let Some(t) = t else { continue };
+        for slot in t.order() {
+            let Slot::Obj(i) = slot else { continue };
+            let o = t.object(i);
+            if i == 0 || o.hidden {
+                continue;
+            }
+            files
+                .entry(o.path.clone())
+                .or_insert_with(|| Reason::IncludedElfDependency { of: p.clone() });
+        }
+    }
+}
+
 fn collect_trace(
     ti: usize,
     t: &Trace,

@@ -143,3 +143,92 @@ fn r_issue_13_pack_says_what_check_strict_reports() {
         );
     }
 }
+
+/// An included library whose DT_NEEDED another included member provides (loaded first,
+/// by its path) must still find that name through the search in the layer, as a program
+/// that dlopens it on its own does: `--include /etc` on Debian brings liblapack and
+/// libblas through /etc/alternatives, and liblapack's `libblas.so.3` is found as
+/// `/usr/lib/x86_64-linux-gnu/libblas.so.3`, a link the layer lacked (check of the layer
+/// reported liblapack unloadable). The ground truth is the real loader of the packed
+/// tree (`ld.so --list`), and check of the same layer agrees with pack.
+#[test]
+fn r_an_included_library_finds_its_needed_names_through_the_search() {
+    let Some(fixture) = common::fixture("x86_64") else {
+        common::require("the x86_64 loader fixtures", false);
+        return;
+    };
+    let t = tempfile::Builder::new()
+        .prefix("minroot-include-alone-")
+        .tempdir()
+        .unwrap();
+    let root = t.path().join("root");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&fixture)
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let lib = fixture.join("app/lib");
+    std::fs::create_dir_all(root.join("plug")).unwrap();
+    std::fs::create_dir_all(root.join("opt/alt")).unwrap();
+    std::fs::create_dir_all(root.join("etc/alt")).unwrap();
+    // libfoo.so.1 needs libbar.so.1 (no RUNPATH): the search's default directories.
+    std::fs::copy(lib.join("libfoo.so.1.2.3"), root.join("plug/libfoo.so.1")).unwrap();
+    std::fs::copy(
+        lib.join("libbar.so.1.0"),
+        root.join("opt/alt/libbar.so.1.0"),
+    )
+    .unwrap();
+    let link = |target: &str, at: &str| std::os::unix::fs::symlink(target, root.join(at)).unwrap();
+    link("/opt/alt/libbar.so.1.0", "etc/alt/libbar.so.1");
+    link(
+        "/etc/alt/libbar.so.1",
+        "usr/lib/x86_64-linux-gnu/libbar.so.1",
+    );
+    // The member that provides libbar.so.1 to libfoo when the set is loaded by paths.
+    link("/opt/alt/libbar.so.1.0", "plug/libbar.so.1");
+    let list = |tree: &Path| {
+        let out = common::run_in_root(
+            tree,
+            minroot::arch::Arch::X86_64,
+            "/lib64/ld-linux-x86-64.so.2",
+            &["--list", "/plug/libfoo.so.1"],
+            &[],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let in_root = list(&root);
+    assert!(
+        in_root.contains("libbar.so.1 => /usr/lib/x86_64-linux-gnu/libbar.so.1"),
+        "the root's loader finds it through the search: {in_root}"
+    );
+
+    let tree = t.path().join("tree");
+    let o = common::minroot()
+        .arg("pack")
+        .arg("--root")
+        .arg(&root)
+        .args(["--include", "/plug", "--rootfs"])
+        .arg(&tree)
+        .arg("/app/bin/app-rpath")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let packed = list(&tree);
+    assert!(
+        packed.contains("libbar.so.1 => /usr/lib/x86_64-linux-gnu/libbar.so.1"),
+        "the packed tree's loader finds it the same way: {packed}"
+    );
+    agree(
+        t.path(),
+        "include-alone",
+        Some(&root),
+        &["--include", "/plug", "/app/bin/app-rpath"],
+    );
+}
