@@ -183,6 +183,13 @@ fn signals_during_pack_leave_nothing() {
             ("pack --rootfs", "--rootfs", "fs", ".fs.minroot-"),
             ("pack --oci", "--oci", "oci", ".oci.minroot-"),
             ("pack --dockerfile", "--dockerfile", "docker", "docker"),
+            // Every directory it makes goes, not only the last.
+            (
+                "pack --dockerfile a/b",
+                "--dockerfile",
+                "made/docker",
+                "made",
+            ),
         ] {
             let mut args = common.to_vec();
             args.extend([flag, dest]);

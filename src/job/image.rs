@@ -265,12 +265,18 @@ pub fn write_dockerfile_dir(
     if not_empty && !dest.join("Dockerfile").exists() {
         return Err(JobError::NotEmpty(dest.to_path_buf()));
     }
-    // A directory this run makes goes on a signal until it holds the Dockerfile (the
-    // temporary files inside go with it).
-    let _made = match dest.exists() {
-        true => None,
-        false => Some(
-            crate::cleanup::track(|| std::fs::create_dir_all(dest), |_| dest.to_path_buf())
+    // The directories this run makes go on a signal until DIR holds the Dockerfile (the
+    // temporary files inside go with them): the outermost one that is missing, so that
+    // `--dockerfile new/docker` leaves no `new`.
+    let outermost = dest
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf);
+    let _made = match outermost {
+        None => None,
+        Some(top) => Some(
+            crate::cleanup::track(|| std::fs::create_dir_all(dest), |_| top)
                 .map_err(io("creating", dest))?
                 .1,
         ),
