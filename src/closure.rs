@@ -281,27 +281,36 @@ impl<'a> Tracer<'a> {
             }
             Kind::File => {}
         }
-        let head = root
-            .head_canonical(&r.path, 64)
-            .map_err(|e| TraceError::Unreadable {
-                path: path.into(),
-                why: e.to_string(),
-            })?;
-        if !elf::is_elf(&head) {
-            let why = if head.starts_with(b"#!") {
-                "a script, not an ELF program (trace its interpreter)"
-            } else {
-                "not an ELF file"
-            };
-            return Err(TraceError::NotElf {
-                path: path.into(),
-                why: why.into(),
-            });
-        }
-        let info = cache.get(root, &r.path).map_err(|why| TraceError::NotElf {
-            path: path.into(),
-            why,
-        })?;
+        // The parse opens the file once (and remembers it); the first bytes are read
+        // again only to say why a file that does not parse is no program. The checks
+        // and their order are those of a head read first: unreadable, then not ELF (or
+        // a script), then a malformed ELF file.
+        let info = match cache.get(root, &r.path) {
+            Ok(info) => info,
+            Err(why) => {
+                let head =
+                    root.head_canonical(&r.path, 64)
+                        .map_err(|e| TraceError::Unreadable {
+                            path: path.into(),
+                            why: e.to_string(),
+                        })?;
+                if !elf::is_elf(&head) {
+                    let why = if head.starts_with(b"#!") {
+                        "a script, not an ELF program (trace its interpreter)"
+                    } else {
+                        "not an ELF file"
+                    };
+                    return Err(TraceError::NotElf {
+                        path: path.into(),
+                        why: why.into(),
+                    });
+                }
+                return Err(TraceError::NotElf {
+                    path: path.into(),
+                    why,
+                });
+            }
+        };
         if !info.class64 || !info.little_endian {
             return Err(TraceError::Unsupported {
                 path: path.into(),

@@ -20,11 +20,21 @@ use crate::sysroot::read::{FileSource, read_file};
 /// notes), with plain reads: no mapping to set up and tear down for every library. With
 /// symbols the whole file is mapped.
 pub fn inspect_path(path: &Path, opts: elf::Options) -> std::io::Result<Result<ElfInfo, ElfError>> {
+    inspect_sized(path, None, opts)
+}
+
+/// [`inspect_path`] of a file whose size is known (from the root's lstat): one system
+/// call fewer.
+fn inspect_sized(
+    path: &Path,
+    size: Option<u64>,
+    opts: elf::Options,
+) -> std::io::Result<Result<ElfInfo, ElfError>> {
     if opts.symbols {
         let bytes = read_file(path)?;
         return Ok(elf::inspect(&bytes, opts));
     }
-    let src = FileSource::open(path)?;
+    let src = FileSource::open_sized(path, size)?;
     Ok(elf::inspect_source(&src, None, opts))
 }
 
@@ -52,7 +62,7 @@ impl ObjectCache {
     pub fn get(&self, root: &Root, real: &str) -> Result<Arc<ElfInfo>, String> {
         self.cell(real)
             .get_or_init(|| {
-                inspect_path(&root.host_path(real), self.opts)
+                inspect_sized(&root.host_path(real), root.file_size(real), self.opts)
                     .map_err(|e| e.to_string())?
                     .map(Arc::new)
                     .map_err(|e| e.to_string())

@@ -73,10 +73,13 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
     let mut json: Vec<JsonProgram> = Vec::new();
     let color = env.stdout_tty;
     for (b, chunk) in paths.chunks(batch).enumerate() {
-        let results: Vec<Result<Traced, String>> = chunk
-            .par_iter()
-            .map(|p| trace_one(&session, p, many).map_err(|e| super::error_line(&e)))
-            .collect();
+        let one = |p: &String| trace_one(&session, p, many).map_err(|e| super::error_line(&e));
+        // One program: no thread pool to start for a batch of one.
+        let results: Vec<Result<Traced, String>> = if chunk.len() == 1 {
+            chunk.iter().map(one).collect()
+        } else {
+            chunk.par_iter().map(one).collect()
+        };
         for (k, r) in results.iter().enumerate() {
             let i = b * batch + k;
             let typed = &args.bins[i];
