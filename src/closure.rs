@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::arch::Arch;
 use crate::elf::{self, DepKind, ElfInfo};
 use crate::ldso::dst::{self, SearchDir};
-use crate::ldso::{Loader, Step};
+use crate::ldso::{ChainLink, Loader, Request, Step};
 use crate::reason::Via;
 use crate::resolve::{
     Applied, Edge, FileIds, Files, How, Identity, LinkMaps, Missing, Object, Outcome, Prepared,
@@ -239,6 +239,9 @@ pub struct Tracer<'a> {
     /// Search and parse each wave of dependencies ahead in parallel. Worth it for one
     /// program; when many programs are traced in parallel, they keep the cores busy.
     prefetch: bool,
+    /// The loader again, shared with the pool's threads that search ahead of a walk
+    /// without waiting for its waves ([`Tracer::searching_ahead`]).
+    shared: Option<Arc<Loader>>,
 }
 
 impl<'a> Tracer<'a> {
@@ -248,7 +251,18 @@ impl<'a> Tracer<'a> {
             cache,
             ids: FileIds::default(),
             prefetch: true,
+            shared: None,
         }
+    }
+
+    /// The same tracer, whose look-ahead goes on through the whole closure on the pool's
+    /// threads while the walk goes on ([`Ahead`]), once a wave is large enough to be worth
+    /// it. `loader` is the tracer's loader (shared with the threads); its parsed files
+    /// should be the tracer's, or each file is parsed twice.
+    pub fn searching_ahead(mut self, loader: Arc<Loader>) -> Self {
+        debug_assert!(std::ptr::eq(&*loader, self.loader));
+        self.shared = Some(loader);
+        self
     }
 
     /// The loader facts it traces with.
@@ -449,6 +463,45 @@ impl<'a> Tracer<'a> {
             implied,
         });
 
+        let ahead = match &self.shared {
+            Some(l) if self.prefetch => Some(Arc::new(Ahead::new(l.clone()))),
+            _ => None,
+        };
+        let walked = self.walk(maps, library_path, first, ahead.clone());
+        // What is still queued is not needed any more.
+        if let Some(a) = ahead {
+            a.stop();
+        }
+        let Walked {
+            maps,
+            fatal,
+            library_path,
+            processed,
+            host_first,
+        } = walked;
+        Ok(Trace {
+            program: path.into(),
+            arch,
+            info,
+            maps,
+            interp,
+            fatal,
+            is_static,
+            library_path,
+            processed,
+            host_first,
+        })
+    }
+
+    /// The walk of a program whose list starts as `maps`: its preloads, the host's
+    /// `first` dlopen calls, then its needs; with the objects the host loaded first.
+    fn walk(
+        &self,
+        maps: LinkMaps,
+        library_path: Vec<SearchDir>,
+        first: &[String],
+        ahead: Option<Arc<Ahead>>,
+    ) -> Walked {
         let mut walk = Walk {
             tracer: self,
             maps,
@@ -459,6 +512,7 @@ impl<'a> Tracer<'a> {
             waved: IdSet::new(),
             fatal: None,
             processed: IdSet::new(),
+            ahead,
         };
         walk.preload();
         let mut host_first = Vec::new();
@@ -479,25 +533,13 @@ impl<'a> Tracer<'a> {
             walk.reserved = reserved;
         }
         walk.run();
-        let Walk {
-            maps,
-            fatal,
-            library_path,
-            processed,
-            ..
-        } = walk;
-        Ok(Trace {
-            program: path.into(),
-            arch,
-            info,
-            maps,
-            interp,
-            fatal,
-            is_static,
-            library_path,
-            processed,
+        Walked {
+            maps: walk.maps,
+            fatal: walk.fatal,
+            library_path: walk.library_path,
+            processed: walk.processed,
             host_first,
-        })
+        }
     }
 
     /// Traces `path`, a member of a plugin set whose members are `members` (paths inside
@@ -572,6 +614,7 @@ impl<'a> Tracer<'a> {
             waved: IdSet::new(),
             fatal: None,
             processed: std::mem::take(&mut trace.processed),
+            ahead: None,
         };
         let result = walk.dlopen(caller, name);
         trace.maps = walk.maps;
@@ -579,6 +622,15 @@ impl<'a> Tracer<'a> {
         trace.processed = walk.processed;
         result
     }
+}
+
+/// What a program's walk leaves for its [`Trace`].
+struct Walked {
+    maps: LinkMaps,
+    fatal: Option<Fatal>,
+    library_path: Vec<SearchDir>,
+    processed: IdSet,
+    host_first: Vec<usize>,
 }
 
 /// State of one breadth-first walk.
@@ -597,6 +649,9 @@ struct Walk<'t, 'a> {
     fatal: Option<Fatal>,
     /// Objects whose dependencies have been walked (by this or an earlier walk).
     processed: IdSet,
+    /// The threads that search ahead of the walk ([`Ahead`]), once a wave was large
+    /// enough to start them; None: the waves of `prefetch`, or the walk alone.
+    ahead: Option<Arc<Ahead>>,
 }
 
 impl Walk<'_, '_> {
@@ -723,6 +778,27 @@ impl Walk<'_, '_> {
                 items.push((o, k, name));
             }
         }
+        if let Some(ahead) = &self.ahead {
+            // Until a wave is large, the walk searches alone: starting the pool for a
+            // program that needs libc alone costs more than it saves.
+            if !ahead.started() && items.len() < AHEAD_FROM {
+                return;
+            }
+            // A plain request goes to the threads searching ahead, which go on with
+            // what the answer needs in turn, without waiting for a wave.
+            let ahead = ahead.clone();
+            items.retain(|(o, _, name)| {
+                let plain = !name.contains('/') && self.plain_requests(*o);
+                if plain {
+                    let nodeflib = self.maps.objects[*o]
+                        .info
+                        .as_ref()
+                        .is_some_and(|i| i.nodeflib());
+                    ahead.discover(name, nodeflib);
+                }
+                !plain
+            });
+        }
         if items.is_empty() {
             return;
         }
@@ -739,7 +815,47 @@ impl Walk<'_, '_> {
                 ((*o, *k), p)
             })
             .collect();
+        // What a library found by its requester's RPATH or RUNPATH needs may be plain
+        // requests again (its own chain has no RPATH): searched ahead too.
+        if let Some(ahead) = &self.ahead {
+            for ((o, _), p) in &done {
+                if let Some((path, real)) = p.found()
+                    && self.chain_without_rpath(*o)
+                    && let Ok(info) = t.cache.get(t.loader.root(), real)
+                {
+                    plain_needs(t.loader, path, &info, &|n, nf| ahead.discover(n, nf));
+                }
+            }
+        }
         self.prefetched.extend(done);
+    }
+
+    /// Whether the loader chain of object `o` (`o`, its loader, ... the program) has no
+    /// DT_RPATH and there is no `--library-path`: what [`Loader::search_shared`] calls a
+    /// plain request, but for the requester's own DT_RUNPATH.
+    fn chain_without_rpath(&self, o: usize) -> bool {
+        if !self.library_path.is_empty() || !self.maps.objects[0].rpath.is_empty() {
+            return false;
+        }
+        let mut cur = Some(o);
+        let mut n = 0;
+        while let Some(i) = cur {
+            if !self.maps.objects[i].rpath.is_empty() {
+                return false;
+            }
+            cur = self.maps.objects[i].loader;
+            n += 1;
+            if n > self.maps.objects.len() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether the requests of object `o` for names without '/' are plain: their answer
+    /// depends on the name and DF_1_NODEFLIB only.
+    fn plain_requests(&self, o: usize) -> bool {
+        self.maps.objects[o].runpath.is_empty() && self.chain_without_rpath(o)
     }
 
     fn run(&mut self) {
@@ -925,6 +1041,103 @@ impl Walk<'_, '_> {
     }
 }
 
+/// The size of a wave from which a walk starts searching ahead on the pool.
+const AHEAD_FROM: usize = 8;
+
+/// The threads that search ahead of one program's walk: they search every plain request
+/// (a name whose answer depends on the name and DF_1_NODEFLIB only: no RPATH, RUNPATH or
+/// `--library-path` on the way, [`Loader::search_shared`]) the walk will likely make,
+/// and what the answers need in turn, breadth first, without the walk's order or its
+/// "already loaded?" check: that stays the walk's, which takes each answer from the
+/// loader's memo (or waits for the one being made). An answer searched here and never
+/// asked for by the walk (a name another object's DT_SONAME satisfies) only costs its
+/// system calls; the output never depends on it, nor on the thread count.
+struct Ahead {
+    loader: Arc<Loader>,
+    /// The requests (DF_1_NODEFLIB, name) already handed out.
+    seen: std::sync::Mutex<std::collections::HashSet<(bool, String), foldhash::fast::RandomState>>,
+    /// Set when the walk is done: what is still queued is dropped.
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl Ahead {
+    fn new(loader: Arc<Loader>) -> Ahead {
+        Ahead {
+            loader,
+            seen: Default::default(),
+            stopped: Default::default(),
+        }
+    }
+
+    /// Whether anything was handed to the pool yet.
+    fn started(&self) -> bool {
+        !self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
+    fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Searches `name` (a plain request) on the pool, then what the library found needs.
+    fn discover(self: &Arc<Self>, name: &str, nodeflib: bool) {
+        let new = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((nodeflib, name.to_string()));
+        if !new {
+            return;
+        }
+        let me = self.clone();
+        let name = name.to_string();
+        // FIFO: the pool goes breadth first, as the walk does, so it stays ahead of it.
+        rayon::spawn_fifo(move || {
+            if me.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            let req = Request {
+                name: &name,
+                chain: &[],
+                main: ChainLink { obj: 0, rpath: &[] },
+                has_runpath: false,
+                runpath: &[],
+                nodeflib,
+                library_path: &[],
+            };
+            let found = me.loader.search_shared(&req);
+            if let crate::ldso::Search::Found { path, real, .. } = &*found
+                && let Ok(info) = me.loader.objects().get(me.loader.root(), real)
+            {
+                plain_needs(&me.loader, path, &info, &|n, nf| me.discover(n, nf));
+            }
+        });
+    }
+}
+
+/// Hands `f` the needs of the library found at `path` whose requests are plain (it has
+/// neither DT_RPATH nor DT_RUNPATH; its requester's chain had none either): the names
+/// without '/' or a dynamic string token. Nothing when the loader would refuse it.
+fn plain_needs(loader: &Loader, path: &str, info: &ElfInfo, f: &dyn Fn(&str, bool)) {
+    if unloadable(info).is_some() {
+        return;
+    }
+    let origin = dst::origin_of(path, "/");
+    let (rpath, runpath) = LinkMaps::search_dirs(loader, info, &origin);
+    if !rpath.is_empty() || !runpath.is_empty() {
+        return;
+    }
+    for d in &info.deps {
+        if !d.name.contains('/') && !d.name.contains('$') {
+            f(&d.name, info.nodeflib());
+        }
+    }
+}
+
 /// A plugin set in the order its host loads it: a member that provides a soname another
 /// member needs is loaded before it, as a plugin host loads it (the JVM loads
 /// `lib/server/libjvm.so` before `lib/libjava.so`, whose DT_NEEDED `libjvm.so` is then
@@ -992,6 +1205,21 @@ fn unloadable(info: &ElfInfo) -> Option<&'static str> {
 }
 
 impl Prepared {
+    /// The path opened and the canonical path of the file this answer would load, if any.
+    fn found(&self) -> Option<(&str, &str)> {
+        match self {
+            Prepared::Search(s) => match &**s {
+                crate::ldso::Search::Found { path, real, .. } => Some((path, real)),
+                _ => None,
+            },
+            Prepared::Path {
+                path,
+                found: Some((real, crate::elf::Verdict::Ok)),
+            } => Some((path, real)),
+            _ => None,
+        }
+    }
+
     /// The canonical path of the file this answer would load, if any.
     pub fn found_real(&self) -> Option<&str> {
         match self {

@@ -135,7 +135,11 @@ fn trace_one(session: &Session, path: &str, many: bool) -> Result<Traced> {
         .loader(arch)
         .map_err(|e| anyhow::Error::new(e).context(path.to_string()))?;
     let tracer = Tracer::new(&loader, session.cache());
-    let tracer = if many { tracer.sequential() } else { tracer };
+    let tracer = if many {
+        tracer.sequential()
+    } else {
+        tracer.searching_ahead(loader.clone())
+    };
     // A library (no PT_INTERP) in a runtime's home: traced among its plugin set.
     if info.interp.is_none()
         && let Some((profile, located)) = crate::runtime::home_of(session.root(), path)

@@ -156,10 +156,16 @@ pub struct Loader {
     /// Usable subdirectories of each search directory (see `existing_subdirs`).
     subdir_memo: crate::memo::Memo<String, std::sync::Arc<Vec<usize>>>,
     /// Answers to requests that depend on (name, DF_1_NODEFLIB) only.
-    /// Indexed by DF_1_NODEFLIB (0 or 1), keyed by name.
-    plain_searches: [crate::memo::Memo<String, std::sync::Arc<Search>>; 2],
+    /// Indexed by DF_1_NODEFLIB (0 or 1), keyed by name. Each answer is a cell computed
+    /// once: a thread that asks while another computes it waits for that answer instead
+    /// of searching the same directories again (the tracer searches ahead on other
+    /// threads while its walk asks in order).
+    plain_searches: [crate::memo::Memo<String, PlainSearch>; 2],
     conf_dirs: std::sync::OnceLock<Vec<String>>,
 }
+
+/// One shared answer of [`Loader::search_shared`], computed at most once.
+type PlainSearch = std::sync::Arc<std::sync::OnceLock<std::sync::Arc<Search>>>;
 
 /// The loader's preload list file.
 pub const LD_SO_PRELOAD: &str = "/etc/ld.so.preload";
@@ -497,12 +503,11 @@ impl Loader {
             && req.chain.iter().all(|l| l.rpath.is_empty())
             && req.main.rpath.is_empty();
         if plain {
-            let memo = &self.plain_searches[req.nodeflib as usize];
-            if let Some(s) = memo.get(req.name) {
-                return s;
-            }
-            let s = std::sync::Arc::new(self.search_uncached(req));
-            return memo.insert(req.name.to_string(), s);
+            let cell = self.plain_searches[req.nodeflib as usize]
+                .get_or_insert_with(req.name, PlainSearch::default);
+            return cell
+                .get_or_init(|| std::sync::Arc::new(self.search_uncached(req)))
+                .clone();
         }
         std::sync::Arc::new(self.search_uncached(req))
     }
