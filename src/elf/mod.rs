@@ -502,11 +502,21 @@ impl<'a> Strtab<'a> {
             {
                 std::borrow::Cow::Borrowed(raw)
             }
-            // Outside the window, or cut off by it: read the string from the table itself.
+            // Outside the window, or cut off by it: read the string from the table itself,
+            // a block first (names are short), all a string may be only when that block
+            // holds no NUL.
             (_, Some((src, toff, tsize))) if off < tsize => {
                 let len = (tsize - off).min(limits::MAX_STR as u64 + 1);
-                src.get(toff + off, len)
-                    .ok_or(ElfError::Truncated("dynamic string table"))?
+                let first = len.min(STRTAB_TAIL);
+                let block = src
+                    .get(toff + off, first)
+                    .ok_or(ElfError::Truncated("dynamic string table"))?;
+                if first == len || block.contains(&0) {
+                    block
+                } else {
+                    src.get(toff + off, len)
+                        .ok_or(ElfError::Truncated("dynamic string table"))?
+                }
             }
             _ => {
                 return Err(ElfError::Malformed(format!(
@@ -540,6 +550,24 @@ impl<'a> Strtab<'a> {
 
 /// Bytes read past the last string offset asked for (enough for any soname or path).
 const STRTAB_TAIL: u64 = 4096;
+
+/// The lowest string offset of `offsets` and the highest one reached from it in steps of
+/// at most [`STRTAB_TAIL`]: the window one read brings in. The strings after a larger
+/// gap are read one by one ([`Strtab::get`]): libLLVM's DT_SONAME lies 3 MB after its
+/// DT_NEEDED names, and one window over both read 3 MB for a few names.
+fn first_cluster(offsets: impl Iterator<Item = u64>) -> Option<(u64, u64)> {
+    let mut v: Vec<u64> = offsets.collect();
+    v.sort_unstable();
+    let (&lo, rest) = v.split_first()?;
+    let mut hi = lo;
+    for &o in rest {
+        if o - hi > STRTAB_TAIL {
+            break;
+        }
+        hi = o;
+    }
+    Some((lo, hi))
+}
 
 /// The dynamic string table; with `want` (lowest and highest string offset needed), only
 /// the window holding those strings is read.
@@ -607,7 +635,7 @@ fn read_dynamic(
         .take_while(|d| d.d_tag != dynamic::DT_NULL)
         .filter(|d| is_string_tag(d.d_tag))
         .map(|d| d.d_val);
-    let want = offsets.clone().min().zip(offsets.max());
+    let want = first_cluster(offsets);
     let strtab = if needs_strings {
         dyn_strtab(src, phdrs, dyns, DYN_STRINGS, want)?
     } else {
