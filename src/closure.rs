@@ -239,8 +239,8 @@ pub struct Tracer<'a> {
     /// Search and parse each wave of dependencies ahead in parallel. Worth it for one
     /// program; when many programs are traced in parallel, they keep the cores busy.
     prefetch: bool,
-    /// The loader again, shared with the pool's threads that search ahead of a walk
-    /// without waiting for its waves ([`Tracer::searching_ahead`]).
+    /// The loader again, shared with the thread that searches ahead of a walk without
+    /// waiting for its waves ([`Tracer::searching_ahead`]).
     shared: Option<Arc<Loader>>,
 }
 
@@ -255,9 +255,9 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// The same tracer, whose look-ahead goes on through the whole closure on the pool's
-    /// threads while the walk goes on ([`Ahead`]), once a wave is large enough to be worth
-    /// it. `loader` is the tracer's loader (shared with the threads); its parsed files
+    /// The same tracer, whose look-ahead goes on through the whole closure on another
+    /// thread while the walk goes on ([`Ahead`]), once a wave is large enough to be worth
+    /// it. `loader` is the tracer's loader (shared with that thread); its parsed files
     /// should be the tracer's, or each file is parsed twice.
     pub fn searching_ahead(mut self, loader: Arc<Loader>) -> Self {
         debug_assert!(std::ptr::eq(&*loader, self.loader));
@@ -649,8 +649,8 @@ struct Walk<'t, 'a> {
     fatal: Option<Fatal>,
     /// Objects whose dependencies have been walked (by this or an earlier walk).
     processed: IdSet,
-    /// The threads that search ahead of the walk ([`Ahead`]), once a wave was large
-    /// enough to start them; None: the waves of `prefetch`, or the walk alone.
+    /// The thread that searches ahead of the walk ([`Ahead`]), started once a wave is
+    /// large enough; None: the waves of `prefetch`, or the walk alone.
     ahead: Option<Arc<Ahead>>,
 }
 
@@ -779,12 +779,12 @@ impl Walk<'_, '_> {
             }
         }
         if let Some(ahead) = &self.ahead {
-            // Until a wave is large, the walk searches alone: starting the pool for a
-            // program that needs libc alone costs more than it saves.
+            // Until a wave is large, the walk searches alone: a thread for a program
+            // that needs libc alone costs more than it saves.
             if !ahead.started() && items.len() < AHEAD_FROM {
                 return;
             }
-            // A plain request goes to the threads searching ahead, which go on with
+            // A plain request goes to the thread searching ahead, which goes on with
             // what the answer needs in turn, without waiting for a wave.
             let ahead = ahead.clone();
             items.retain(|(o, _, name)| {
@@ -823,7 +823,7 @@ impl Walk<'_, '_> {
                     && self.chain_without_rpath(*o)
                     && let Ok(info) = t.cache.get(t.loader.root(), real)
                 {
-                    plain_needs(t.loader, path, &info, &|n, nf| ahead.discover(n, nf));
+                    plain_needs(t.loader, path, &info, &mut |n, nf| ahead.discover(n, nf));
                 }
             }
         }
@@ -1041,21 +1041,28 @@ impl Walk<'_, '_> {
     }
 }
 
-/// The size of a wave from which a walk starts searching ahead on the pool.
+/// The size of a wave from which a walk starts searching ahead on another thread.
 const AHEAD_FROM: usize = 8;
 
-/// The threads that search ahead of one program's walk: they search every plain request
+/// A thread that searches ahead of one program's walk: it searches every plain request
 /// (a name whose answer depends on the name and DF_1_NODEFLIB only: no RPATH, RUNPATH or
 /// `--library-path` on the way, [`Loader::search_shared`]) the walk will likely make,
 /// and what the answers need in turn, breadth first, without the walk's order or its
 /// "already loaded?" check: that stays the walk's, which takes each answer from the
-/// loader's memo (or waits for the one being made). An answer searched here and never
-/// asked for by the walk (a name another object's DT_SONAME satisfies) only costs its
-/// system calls; the output never depends on it, nor on the thread count.
+/// loader's memo, waits for the one being made, or makes one not started yet itself, so
+/// the two threads share the searching. An answer searched here and never asked for by
+/// the walk (a name another object's DT_SONAME satisfies) only costs its system calls;
+/// the output never depends on it, nor on the timing.
+///
+/// One thread, started on the first request: with the walk's own thread it keeps two
+/// cores busy, and it needs neither a pool (whose start reads the cgroup's CPU quota and
+/// starts a thread per core) nor a wake-up per request.
 struct Ahead {
     loader: Arc<Loader>,
     /// The requests (DF_1_NODEFLIB, name) already handed out.
     seen: std::sync::Mutex<std::collections::HashSet<(bool, String), foldhash::fast::RandomState>>,
+    /// To the thread; None before it starts and once the walk is done.
+    to: std::sync::Mutex<Option<std::sync::mpsc::Sender<(bool, String)>>>,
     /// Set when the walk is done: what is still queued is dropped.
     stopped: std::sync::atomic::AtomicBool,
 }
@@ -1065,11 +1072,12 @@ impl Ahead {
         Ahead {
             loader,
             seen: Default::default(),
+            to: Default::default(),
             stopped: Default::default(),
         }
     }
 
-    /// Whether anything was handed to the pool yet.
+    /// Whether anything was handed out yet.
     fn started(&self) -> bool {
         !self
             .seen
@@ -1078,26 +1086,60 @@ impl Ahead {
             .is_empty()
     }
 
+    /// The walk is done: the thread ends after the search it is making.
     fn stop(&self) {
         self.stopped
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.to.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    /// Searches `name` (a plain request) on the pool, then what the library found needs.
-    fn discover(self: &Arc<Self>, name: &str, nodeflib: bool) {
-        let new = self
-            .seen
+    /// Whether `(nodeflib, name)` is new (and now seen).
+    fn first_time(&self, name: &str, nodeflib: bool) -> bool {
+        self.seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((nodeflib, name.to_string()));
-        if !new {
+            .insert((nodeflib, name.to_string()))
+    }
+
+    /// Hands `name` (a plain request of the walk) to the thread, started on first use.
+    fn discover(self: &Arc<Self>, name: &str, nodeflib: bool) {
+        if !self.first_time(name, nodeflib) {
             return;
         }
-        let me = self.clone();
-        let name = name.to_string();
-        // FIFO: the pool goes breadth first, as the walk does, so it stays ahead of it.
-        rayon::spawn_fifo(move || {
-            if me.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut to = self.to.lock().unwrap_or_else(|p| p.into_inner());
+        if self.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        if to.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let me = self.clone();
+            let started = std::thread::Builder::new()
+                .name("minroot-ahead".into())
+                .spawn(move || me.serve(rx));
+            // Without the thread the walk searches alone, as it would anyway.
+            if started.is_err() {
+                return;
+            }
+            *to = Some(tx);
+        }
+        if let Some(tx) = to.as_ref() {
+            let _ = tx.send((nodeflib, name.to_string()));
+        }
+    }
+
+    /// The thread: the walk's requests and what their answers need, in the order met.
+    fn serve(&self, rx: std::sync::mpsc::Receiver<(bool, String)>) {
+        let mut queue = std::collections::VecDeque::new();
+        loop {
+            queue.extend(rx.try_iter());
+            let (nodeflib, name) = match queue.pop_front() {
+                Some(r) => r,
+                None => match rx.recv() {
+                    Ok(r) => r,
+                    Err(_) => return,
+                },
+            };
+            if self.stopped.load(std::sync::atomic::Ordering::Relaxed) {
                 return;
             }
             let req = Request {
@@ -1109,20 +1151,26 @@ impl Ahead {
                 nodeflib,
                 library_path: &[],
             };
-            let found = me.loader.search_shared(&req);
+            let found = self.loader.search_shared(&req);
             if let crate::ldso::Search::Found { path, real, .. } = &*found
-                && let Ok(info) = me.loader.objects().get(me.loader.root(), real)
+                && let Ok(info) = self.loader.objects().get(self.loader.root(), real)
             {
-                plain_needs(&me.loader, path, &info, &|n, nf| me.discover(n, nf));
+                let mut more = Vec::new();
+                plain_needs(&self.loader, path, &info, &mut |n, nf| {
+                    if self.first_time(n, nf) {
+                        more.push((nf, n.to_string()));
+                    }
+                });
+                queue.extend(more);
             }
-        });
+        }
     }
 }
 
 /// Hands `f` the needs of the library found at `path` whose requests are plain (it has
 /// neither DT_RPATH nor DT_RUNPATH; its requester's chain had none either): the names
 /// without '/' or a dynamic string token. Nothing when the loader would refuse it.
-fn plain_needs(loader: &Loader, path: &str, info: &ElfInfo, f: &dyn Fn(&str, bool)) {
+fn plain_needs(loader: &Loader, path: &str, info: &ElfInfo, f: &mut dyn FnMut(&str, bool)) {
     if unloadable(info).is_some() {
         return;
     }
