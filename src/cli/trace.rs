@@ -119,6 +119,10 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
     out.flush()?;
     print_problems(&session.cache_problems());
     print_problems(&session.root_problems());
+    // The process ends with the command: freeing every memo of the run (each path,
+    // search and parsed file) one by one would only cost time the kernel's teardown
+    // does not. The session holds memory only (an image root is `_image`, dropped).
+    std::mem::forget(session);
     Ok(status)
 }
 
