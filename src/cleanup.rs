@@ -71,6 +71,8 @@ pub fn track<T>(
     create: impl FnOnce() -> io::Result<T>,
     path: impl FnOnce(&T) -> PathBuf,
 ) -> io::Result<(T, Guard)> {
+    // The signal thread is there before the first path is made.
+    start_if_asked();
     let mut r = registry();
     let made = create()?;
     let id = r.next;
@@ -91,9 +93,31 @@ pub fn registered() -> Vec<PathBuf> {
     registry().paths.values().cloned().collect()
 }
 
-/// Starts the thread that, on SIGINT, SIGTERM or SIGHUP, removes every registered path and
-/// ends the process by that signal. For the binary's `main` only.
-pub fn remove_on_signals() -> io::Result<()> {
+/// Whether the binary asked for the signal thread ([`remove_on_signals`]).
+static ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks for the thread that, on SIGINT, SIGTERM or SIGHUP, removes every registered path
+/// and ends the process by that signal. For the binary's `main` only. The thread starts
+/// with the first [`track`]: until a path is registered, a signal's default action ends
+/// the process as the thread would (nothing to remove), and a run that makes no
+/// temporary path (`trace`, `files`) starts no thread.
+pub fn remove_on_signals() {
+    ASKED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Starts the signal thread once, if the binary asked for it; without it (it cannot
+/// start) a signal ends the run as before.
+fn start_if_asked() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    if ASKED.load(std::sync::atomic::Ordering::Relaxed) {
+        STARTED.call_once(|| {
+            let _ = start_signal_thread();
+        });
+    }
+}
+
+/// Starts the thread [`remove_on_signals`] asks for.
+fn start_signal_thread() -> io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new()

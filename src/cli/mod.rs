@@ -61,9 +61,9 @@ pub fn main() -> Status {
             _ => {}
         }
     }
-    // Temporary files and trees are removed on SIGINT, SIGTERM and SIGHUP (`cleanup`);
-    // without the thread (it cannot start) a signal ends the run as before.
-    let _ = crate::cleanup::remove_on_signals();
+    // Temporary files and trees are removed on SIGINT, SIGTERM and SIGHUP (`cleanup`;
+    // its thread starts with the first temporary path).
+    crate::cleanup::remove_on_signals();
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
