@@ -21,6 +21,7 @@ pub mod oci;
 pub mod rules;
 pub mod scan;
 pub mod target;
+pub mod tree;
 pub mod untar;
 
 use std::io;

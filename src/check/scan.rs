@@ -27,7 +27,6 @@
 //! the sets are known when the libraries are.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -105,73 +104,26 @@ pub fn scan(
     let root = Arc::new(Root::new(dir)?);
     let mut stats = Stats::default();
     let mut found: Vec<Finding> = Vec::new();
-    let mut files: Vec<String> = Vec::new();
-    let mut links: Vec<String> = Vec::new();
 
-    // 1. Walk everything, in sorted order; symlinks are checked here.
-    let host = root.host_dir().to_path_buf();
-    // /proc and /sys mounted inside the directory (a live system, a chroot in use) are
-    // not the image: their files change while read and some never end.
-    let root_dev = std::fs::metadata(&host).map(|m| m.dev()).ok();
-    let mounted = |e: &walkdir::DirEntry| {
-        e.depth() == 1
-            && e.file_type().is_dir()
-            && matches!(e.file_name().to_str(), Some("proc" | "sys"))
-            && e.metadata().ok().map(|m| m.dev()) != root_dev
-    };
-    for e in walkdir::WalkDir::new(&host)
-        .min_depth(1)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| !mounted(e))
-    {
-        let e = match e {
-            Ok(e) => e,
-            Err(err) => {
-                let path = err
-                    .path()
-                    .and_then(|p| p.strip_prefix(&host).ok())
-                    .map(|p| format!("/{}", p.display()))
-                    .unwrap_or_else(|| "/".into());
-                found.push(Finding::Unreadable {
-                    path,
-                    error: err.to_string(),
-                });
-                continue;
-            }
-        };
-        let Ok(rel) = e.path().strip_prefix(&host) else {
-            continue;
-        };
-        // A name that is not UTF-8 is carried (`sysroot::name`) and checked like any.
-        let inside = format!("/{}", crate::sysroot::name::from_os(rel.as_os_str()));
-        let ft = e.file_type();
-        if ft.is_symlink() {
-            stats.symlinks += 1;
-            links.push(inside);
-        } else if ft.is_dir() {
-            stats.dirs += 1;
-        } else if ft.is_file() {
-            stats.files += 1;
-            files.push(inside);
-        } else {
-            stats.other += 1;
-        }
-    }
-    // The walk only lists; the files are opened in parallel: the symlinks resolved, the
-    // regular files' first bytes read (opened without blocking: a file that became a FIFO
-    // since the walk reads as empty).
+    // 1. Walk everything, in sorted order (`tree.rs`: the ELF files told on the way).
+    let tree = super::tree::walk(root.host_dir());
+    stats.dirs = tree.dirs;
+    stats.files = tree.files;
+    stats.symlinks = tree.symlinks;
+    stats.other = tree.other;
     found.extend(
-        links
+        tree.unreadable
+            .into_iter()
+            .map(|(path, error)| Finding::Unreadable { path, error }),
+    );
+    let elfs = tree.elfs;
+    // The symlinks resolved inside the image, in parallel.
+    found.extend(
+        tree.links
             .par_iter()
             .filter_map(|l| check_symlink(&root, l))
             .collect::<Vec<_>>(),
     );
-    let elfs: Vec<String> = files
-        .into_par_iter()
-        .filter(|f| starts_as_elf(&root.host_path(f)))
-        .collect();
     stats.elf = elfs.len() as u64;
     let checking = progress;
     checking.begin(Stage::Check, Some(stats.elf));
@@ -276,14 +228,6 @@ pub fn scan(
         stats,
         findings: found,
     })
-}
-
-/// Whether the file at `host` starts with the ELF magic.
-fn starts_as_elf(host: &Path) -> bool {
-    let mut head = [0u8; 4];
-    crate::sysroot::read::open_nonblocking(host)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .is_ok_and(|()| elf::is_elf(&head))
 }
 
 /// The architecture whose loader the image holds (when exactly one), else the most
