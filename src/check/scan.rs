@@ -341,17 +341,56 @@ struct Sets {
     members: std::sync::OnceLock<HashMap<String, Arc<Vec<String>>>>,
     /// Homes found from a library (`runtime::home_of`) while the libraries are traced.
     homes: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// The plugin set of each place a runtime was located, made by the first program
+    /// that located it, while the other programs are traced (not after them all, one
+    /// home after the other).
+    made: Mutex<Vec<MadeSet>>,
 }
+
+/// A runtime's located files and their plugin set, made at most once.
+type MadeSet = (
+    &'static str,
+    runtime::Located,
+    Arc<std::sync::OnceLock<Arc<Vec<String>>>>,
+);
 
 impl Sets {
     /// Recognises the runtime a traced program is, if any, and locates its files.
-    fn program(&self, root: &Root, program: &str, trace: &Trace) {
+    fn program(&self, root: &Root, cache: &ObjectCache, program: &str, trace: &Trace) {
         if let Some(Recognised::Profile(p, f)) = runtime::recognise(root, trace, &[]) {
             let located = (p.locate)(root, &f);
+            if let Ok(l) = &located {
+                self.set_of(root, cache, p.name, l);
+            }
             if let Ok(mut seen) = self.seen.lock() {
                 seen.push((program.to_string(), p, located));
             }
         }
+    }
+
+    /// The plugin set of the runtime `profile` located as `l` (made once).
+    fn set_of(
+        &self,
+        root: &Root,
+        cache: &ObjectCache,
+        profile: &'static str,
+        l: &runtime::Located,
+    ) -> Arc<Vec<String>> {
+        let cell = {
+            let Ok(mut made) = self.made.lock() else {
+                return Arc::new(crate::select::runtime_members(root, cache, l));
+            };
+            match made.iter().find(|(p, m, _)| *p == profile && m == l) {
+                Some((_, _, c)) => c.clone(),
+                None => {
+                    let c = Arc::default();
+                    made.push((profile, l.clone(), Arc::clone(&c)));
+                    c
+                }
+            }
+        };
+        cell.get_or_init(|| Arc::new(crate::select::runtime_members(root, cache, l)))
+            .clone()
     }
 
     /// Once every program is traced: the plugin set of each located home, and a finding
@@ -375,8 +414,8 @@ impl Sets {
             }
         }
         let mut members = HashMap::new();
-        for l in homes.values() {
-            let set = Arc::new(crate::select::runtime_members(root, cache, l));
+        for ((profile, _), l) in &homes {
+            let set = self.set_of(root, cache, profile, l);
             for m in set.iter() {
                 if let Ok(Some(r)) = root.resolve(m) {
                     members.entry(r.path).or_insert_with(|| set.clone());
@@ -483,7 +522,7 @@ fn inspect_one(
         }
     };
     if matches!(class, Class::Program) {
-        sets.program(loader.root(), path, &trace);
+        sets.program(loader.root(), cache, path, &trace);
     }
     let mut out = trace_findings(path, &trace);
     if matches!(class, Class::Program)
