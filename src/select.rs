@@ -240,7 +240,9 @@ pub fn select(
     // Includes: every path under them; ELF inside traced.
     for inc in &opts.includes {
         let reason = Reason::Include { arg: inc.clone() };
-        for (path, is_elf_file) in include_paths(root, inc, &mut sel.problems)? {
+        for (path, is_elf_file) in
+            include_paths(root, inc, &mut sel.problems, &|p| is_elf_at(root, p))?
+        {
             sel.files.entry(path.clone()).or_insert(reason.clone());
             if is_elf_file {
                 match elf_has_interp(src, &path) {
@@ -430,7 +432,7 @@ pub fn select(
         for (p, r) in h.files {
             // A data directory (zoneinfo, a locale, gconv-modules.d) is taken whole, as
             // `--include` takes one: the plan alone would add the bare directory.
-            let paths = include_paths(root, &p, &mut sel.problems)
+            let paths = include_paths(root, &p, &mut sel.problems, &|p| is_elf_at(root, p))
                 .unwrap_or_else(|_| vec![(p.clone(), false)]);
             for (q, is_elf) in paths {
                 if is_elf {
@@ -550,7 +552,7 @@ fn add_runtime(
     let mut members: Vec<(String, Reason)> = Vec::new();
     let mut programs: Vec<String> = Vec::new();
     for take in &located.take {
-        for (path, is_elf) in take_paths(root, take, &mut sel.problems)? {
+        for (path, is_elf) in take_paths(root, take, &mut sel.problems, &|p| is_elf_at(root, p))? {
             sel.files.entry(path.clone()).or_insert(reason.clone());
             if is_elf {
                 match elf_has_interp(src, &path) {
@@ -671,10 +673,21 @@ pub fn runtime_members(
     cache: &closure::ObjectCache,
     located: &runtime::Located,
 ) -> Vec<String> {
+    runtime_members_known(root, cache, located, &|p| is_elf_at(root, p))
+}
+
+/// [`runtime_members`], with whether a regular file (canonical path) is an ELF file said
+/// by `is_elf`: `check` has read the first bytes of every file of the image already.
+pub fn runtime_members_known(
+    root: &Root,
+    cache: &closure::ObjectCache,
+    located: &runtime::Located,
+    is_elf: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let mut members = Vec::new();
     let mut ignored = Vec::new();
     for take in &located.take {
-        let Ok(paths) = take_paths(root, take, &mut ignored) else {
+        let Ok(paths) = take_paths(root, take, &mut ignored, is_elf) else {
             continue;
         };
         for (path, is_elf) in paths {
@@ -695,8 +708,9 @@ fn take_paths(
     root: &Root,
     take: &Take,
     problems: &mut Vec<Problem>,
+    is_elf: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<(String, bool)>, SelectError> {
-    let mut paths = include_paths(root, &take.path, problems)?;
+    let mut paths = include_paths(root, &take.path, problems, is_elf)?;
     if !take.skip.is_empty() {
         let base = take.path.trim_end_matches('/');
         paths.retain(|(p, _)| {
@@ -873,21 +887,22 @@ fn elf_kind(root: &Root, cache: &closure::ObjectCache, path: &str) -> Option<boo
 
 /// Every path an `--include` brings, with whether it is an ELF regular file: the path
 /// itself (and the symlink chain to it); for a directory, everything below it in sorted
-/// order, symlinks kept (their targets come too when they are files).
+/// order, symlinks kept (their targets come too when they are files). `is_elf` says
+/// whether a regular file (canonical path) is an ELF file.
 fn include_paths(
     root: &Root,
     inc: &str,
     problems: &mut Vec<Problem>,
+    is_elf: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<(String, bool)>, SelectError> {
     let mut out = Vec::new();
     let r = root
         .resolve(inc)?
         .ok_or_else(|| SelectError::NotFound(inc.into()))?;
     match r.kind {
-        Kind::File | Kind::Other => out.push((
-            inc.to_string(),
-            r.kind == Kind::File && is_elf_at(root, &r.path),
-        )),
+        Kind::File | Kind::Other => {
+            out.push((inc.to_string(), r.kind == Kind::File && is_elf(&r.path)))
+        }
         Kind::Dir => {
             out.push((inc.to_string(), false));
             let host = root.host_path(&r.path);
@@ -917,7 +932,7 @@ fn include_paths(
                     // link; its contents come only if they are included themselves).
                     if let Ok(Some(t)) = root.resolve(&inside) {
                         if t.kind == Kind::File && !crate::facts::in_runtime_mount(&t.path) {
-                            out.push((t.path.clone(), is_elf_at(root, &t.path)));
+                            out.push((t.path.clone(), is_elf(&t.path)));
                         } else if t.kind == Kind::Dir && !is_under(&t.path, &r.path) {
                             problems.push(Problem::LinkOutsideInclude {
                                 link: inside,
@@ -927,7 +942,7 @@ fn include_paths(
                         }
                     }
                 } else if ft.is_file() {
-                    out.push((inside.clone(), is_elf_at(root, &inside)));
+                    out.push((inside.clone(), is_elf(&inside)));
                 } else {
                     out.push((inside, false));
                 }

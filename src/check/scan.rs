@@ -113,9 +113,13 @@ pub fn scan(
     stats.other = tree.other;
     found.extend(
         tree.unreadable
-            .into_iter()
-            .map(|(path, error)| Finding::Unreadable { path, error }),
+            .iter()
+            .map(|(path, error)| Finding::Unreadable {
+                path: path.clone(),
+                error: error.clone(),
+            }),
     );
+    let known = super::tree::ElfFiles::new(&tree);
     let elfs = tree.elfs;
     // The symlinks resolved inside the image, in parallel.
     found.extend(
@@ -152,7 +156,10 @@ pub fn scan(
 
     // 3. Trace every loadable ELF of the image's architecture (in parallel): the programs
     // first, whose runtimes give the plugin sets, then the libraries.
-    let sets = Sets::default();
+    let sets = Sets {
+        known,
+        ..Sets::default()
+    };
     let inspect = |path: &String, info: &Result<Arc<ElfInfo>, String>| {
         let reachable = |i: &ElfInfo| {
             i.interp.is_some() || i.e_type == elf::ET_EXEC || searched.contains(parent_dir(path))
@@ -345,6 +352,8 @@ struct Sets {
     /// that located it, while the other programs are traced (not after them all, one
     /// home after the other).
     made: Mutex<Vec<MadeSet>>,
+    /// The image's ELF files, as the walk read them.
+    known: super::tree::ElfFiles,
 }
 
 /// A runtime's located files and their plugin set, made at most once.
@@ -368,6 +377,11 @@ impl Sets {
         }
     }
 
+    /// The ELF libraries of `l` in the order its host loads them.
+    fn members_of(&self, root: &Root, cache: &ObjectCache, l: &runtime::Located) -> Vec<String> {
+        crate::select::runtime_members_known(root, cache, l, &|p| self.known.is_elf(root, p))
+    }
+
     /// The plugin set of the runtime `profile` located as `l` (made once).
     fn set_of(
         &self,
@@ -378,7 +392,7 @@ impl Sets {
     ) -> Arc<Vec<String>> {
         let cell = {
             let Ok(mut made) = self.made.lock() else {
-                return Arc::new(crate::select::runtime_members(root, cache, l));
+                return Arc::new(self.members_of(root, cache, l));
             };
             match made.iter().find(|(p, m, _)| *p == profile && m == l) {
                 Some((_, _, c)) => c.clone(),
@@ -389,7 +403,7 @@ impl Sets {
                 }
             }
         };
-        cell.get_or_init(|| Arc::new(crate::select::runtime_members(root, cache, l)))
+        cell.get_or_init(|| Arc::new(self.members_of(root, cache, l)))
             .clone()
     }
 
@@ -436,7 +450,7 @@ impl Sets {
         let mut homes = self.homes.lock().ok()?;
         let set = homes
             .entry(located.home.clone())
-            .or_insert_with(|| Arc::new(crate::select::runtime_members(root, cache, &located)));
+            .or_insert_with(|| Arc::new(self.members_of(root, cache, &located)));
         Some(set.clone())
     }
 }

@@ -42,6 +42,8 @@ pub struct Tree {
     /// What could not be read: the path inside the image and the error, as walkdir
     /// says it (`IO error for operation on HOST-PATH: ...`).
     pub unreadable: Vec<(String, String)>,
+    /// `/proc` and `/sys` when they are mounts, not walked.
+    pub mounts: Vec<String>,
 }
 
 impl Tree {
@@ -54,6 +56,37 @@ impl Tree {
         self.elfs.append(&mut other.elfs);
         self.links.append(&mut other.links);
         self.unreadable.append(&mut other.unreadable);
+        self.mounts.append(&mut other.mounts);
+    }
+}
+
+/// Which regular files of the image are ELF files, as the walk read them, for what
+/// asks again (the files of a runtime's home, `select::runtime_members_known`).
+#[derive(Debug, Default)]
+pub struct ElfFiles {
+    elfs: std::collections::HashSet<String>,
+    mounts: Vec<String>,
+}
+
+impl ElfFiles {
+    pub fn new(tree: &Tree) -> ElfFiles {
+        ElfFiles {
+            elfs: tree.elfs.iter().cloned().collect(),
+            mounts: tree.mounts.clone(),
+        }
+    }
+
+    /// Whether the regular file at canonical `path` starts with the ELF magic; a file
+    /// below a mount the walk left out is read now.
+    pub fn is_elf(&self, root: &crate::sysroot::Root, path: &str) -> bool {
+        let below = |m: &String| {
+            path.strip_prefix(m.as_str())
+                .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+        };
+        if self.mounts.iter().any(below) {
+            return root.head_canonical(path, 4).is_ok_and(|h| elf::is_elf(&h));
+        }
+        self.elfs.contains(path)
     }
 }
 
@@ -206,6 +239,7 @@ impl Walk<'_> {
                         .map(|s| s.st_dev)
                         != self.root_dev
                 {
+                    tree.mounts.push(Self::inside(&rel));
                     return tree;
                 }
                 tree.dirs += 1;
