@@ -271,15 +271,33 @@ fn names_perl(path: &str) -> bool {
 
 /// The paths compiled into an interpreter: NUL-terminated runs of printable ASCII that
 /// start with `/` (or `.../`, a relocatable build's), in the order of the file, unique.
+///
+/// A run is found from its first `/` (memchr), not by splitting the whole file at every
+/// NUL: a 4 MB perl holds some 30k slashes and a million NULs.
 fn compiled_paths(bytes: &[u8]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: HashSet<&[u8]> = HashSet::new();
-    for run in bytes.split(|&b| b == 0) {
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b'/', &bytes[from..]) {
+        let i = from + k;
+        from = i + 1;
+        // Where the run holding this slash starts, when the slash begins it (`/...`) or
+        // ends its `...` (`.../...`); any other slash lies inside a run or is no path.
+        let start = if i == 0 || bytes[i - 1] == 0 {
+            i
+        } else if i >= 3 && &bytes[i - 3..i] == b"..." && (i == 3 || bytes[i - 4] == 0) {
+            i - 3
+        } else {
+            continue;
+        };
+        let end = memchr::memchr(0, &bytes[i..]).map_or(bytes.len(), |n| i + n);
+        // The run's other slashes start nothing.
+        from = end;
+        let run = &bytes[start..end];
         if run.len() < 2
             || run.len() > MAX_PATH
-            || !(run.starts_with(b"/") || run.starts_with(b".../"))
             || !run.iter().all(|&b| (0x20..0x7f).contains(&b))
-            || run.windows(2).any(|w| w == b"//")
+            || memchr::memmem::find(run, b"//").is_some()
         {
             continue;
         }
@@ -516,6 +534,72 @@ mod tests {
     fn compiled_paths_are_nul_terminated_absolute_strings() {
         let p = compiled_paths(b"x\0/a/b\0/a/b\0.../lib\0/with\ttab\0a//b\0/ok//no\0/\0");
         assert_eq!(p, vec!["/a/b", ".../lib"]);
+    }
+
+    /// The definition, as it was written first: every NUL-separated run of the file.
+    fn compiled_paths_by_split(bytes: &[u8]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut seen: HashSet<&[u8]> = HashSet::new();
+        for run in bytes.split(|&b| b == 0) {
+            if run.len() < 2
+                || run.len() > MAX_PATH
+                || !(run.starts_with(b"/") || run.starts_with(b".../"))
+                || !run.iter().all(|&b| (0x20..0x7f).contains(&b))
+                || run.windows(2).any(|w| w == b"//")
+            {
+                continue;
+            }
+            if seen.insert(run) {
+                out.push(String::from_utf8_lossy(run).into_owned());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn compiled_paths_found_from_slashes_are_those_of_every_run() {
+        let cases: [&[u8]; 10] = [
+            b"/a",
+            b"/",
+            b"/a\0",
+            b".../x",
+            b"x.../y\0/z",
+            b"\0.../\0",
+            b"..../a\0/b//\0/c",
+            b"a/b\0/c/d/e\0\0/f",
+            b"/a\x01b\0/ok",
+            b"\0\0...\0/tail",
+        ];
+        for c in cases {
+            assert_eq!(compiled_paths(c), compiled_paths_by_split(c), "{c:?}");
+        }
+        // Bytes biased towards NUL, '/', '.' and letters, as a binary's are.
+        let mut x: u32 = 12345;
+        let alphabet = b"\0\0\0//...abc\x01\xff";
+        for _ in 0..200 {
+            let bytes: Vec<u8> = (0..600)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    alphabet[(x >> 16) as usize % alphabet.len()]
+                })
+                .collect();
+            assert_eq!(compiled_paths(&bytes), compiled_paths_by_split(&bytes));
+        }
+        let perl = interpreter();
+        assert_eq!(compiled_paths(&perl), compiled_paths_by_split(&perl));
+        // Debian's perl and libperl, when the test sysroots are there.
+        let sysroots = std::env::var_os("MINROOT_SYSROOTS").unwrap_or_default();
+        for f in [
+            "amd64/usr/bin/perl",
+            "amd64/usr/lib/x86_64-linux-gnu/libperl.so.5.36.0",
+            "arm64/usr/bin/perl",
+        ] {
+            if let Ok(bytes) = std::fs::read(std::path::Path::new(&sysroots).join(f)) {
+                let p = compiled_paths(&bytes);
+                assert!(p.iter().any(|p| p.contains("perl")), "{f}: {p:?}");
+                assert_eq!(p, compiled_paths_by_split(&bytes), "{f}");
+            }
+        }
     }
 
     #[test]
