@@ -98,7 +98,19 @@ struct Walk<'a> {
     root_dev: Option<u64>,
 }
 
+/// The longest path the kernel takes (PATH_MAX, with its NUL).
+const PATH_MAX: usize = 4096;
+
 impl Walk<'_> {
+    /// Whether the host path of `rel` is longer than the kernel takes: the walk by host
+    /// paths could neither open nor list it (ENAMETOOLONG), so neither does this one,
+    /// although it could (relative to a descriptor, no path is ever long).
+    fn too_long(&self, rel: &[u8]) -> bool {
+        let host = self.host.as_os_str().as_bytes();
+        let sep = usize::from(!host.ends_with(b"/"));
+        host.len() + sep + rel.len() >= PATH_MAX
+    }
+
     /// The path inside the image for `rel` ("usr/bin/x"), carried as `sysroot::name` says.
     fn inside(rel: &[u8]) -> String {
         format!("/{}", crate::sysroot::name::from_bytes(rel))
@@ -207,7 +219,13 @@ impl Walk<'_> {
     fn entry(&self, dfd: BorrowedFd<'_>, top: bool, e: &Entry, rel: Vec<u8>) -> Tree {
         let mut tree = Tree::default();
         let name = e.name.as_c_str();
+        let long = self.too_long(&rel);
         let kind = if e.kind == FileType::Unknown {
+            if long {
+                tree.unreadable
+                    .push(self.error(&rel, rustix::io::Errno::NAMETOOLONG));
+                return tree;
+            }
             match rustix::fs::statat(dfd, name, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(s) => FileType::from_raw_mode(s.st_mode),
                 Err(err) => {
@@ -225,7 +243,7 @@ impl Walk<'_> {
             }
             FileType::RegularFile => {
                 tree.files += 1;
-                if starts_as_elf(dfd, name) {
+                if !long && starts_as_elf(dfd, name) {
                     tree.elfs.push(Self::inside(&rel));
                 }
             }
@@ -243,6 +261,11 @@ impl Walk<'_> {
                     return tree;
                 }
                 tree.dirs += 1;
+                if long {
+                    tree.unreadable
+                        .push(self.error(&rel, rustix::io::Errno::NAMETOOLONG));
+                    return tree;
+                }
                 match rustix::fs::openat(
                     dfd,
                     name,
@@ -397,6 +420,43 @@ mod tests {
             .build()
             .unwrap();
         same(&four.install(|| walk(d)), &old);
+    }
+
+    #[test]
+    fn paths_too_long_for_the_kernel_end_the_walk_where_walkdir_ended() {
+        // Removing 2100 levels recurses once per level (std's remove_dir_all): more than
+        // a test thread's stack holds.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(too_long)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn too_long() {
+        let t = tempfile::tempdir().unwrap();
+        let mut fd =
+            rustix::fs::open(t.path(), OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        // 2100 levels of `d/` (more than PATH_MAX), a file and an ELF file at the bottom.
+        for _ in 0..2100 {
+            rustix::fs::mkdirat(&fd, "d", Mode::from_raw_mode(0o755)).unwrap();
+            fd = rustix::fs::openat(&fd, "d", OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
+                .unwrap();
+        }
+        let f = rustix::fs::openat(
+            &fd,
+            "e",
+            OFlags::WRONLY | OFlags::CREATE,
+            Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        rustix::io::write(&f, b"\x7fELF").unwrap();
+        let new = walk(t.path());
+        same(&new, &by_walkdir(t.path()));
+        assert_eq!(new.unreadable.len(), 1, "{:?}", new.unreadable);
+        assert!(new.unreadable[0].1.contains("os error 36"));
+        assert!(new.elfs.is_empty());
     }
 
     #[test]
