@@ -8,7 +8,8 @@ first command in the same round, and the median of those per-round ratios is pri
 
 usage: alternate.py RUNS TITLE NAME=COMMAND [NAME=COMMAND ...]
 The first command is the reference (ratio 1.00). Each command runs once first (warm-up,
-page cache). stdout goes to /dev/null; a failing command stops the benchmark.
+page cache). stdout goes to /dev/null, stderr too unless the command fails; a failing
+command stops the benchmark (its stderr shown).
 Prints one table row per command: name, median ms, median of the per-round ratios."""
 
 import statistics
@@ -18,9 +19,15 @@ import time
 
 
 def once(cmd):
+    # stderr is kept and shown only when the command fails: the notes of a run (pack's
+    # NSS notes, libtree's "not all dependencies were found") would bury the tables.
     t = time.perf_counter()
-    subprocess.run(["sh", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    r = subprocess.run(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    took = time.perf_counter() - t
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr.decode(errors="replace"))
+        sys.exit(f"alternate.py: {cmd!r} exited with {r.returncode}")
+    return took
 
 
 def main():
