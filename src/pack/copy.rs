@@ -55,7 +55,8 @@ pub fn write_tar(
         let (spare_tx, spare_rx) = sync_channel(IN_FLIGHT);
         let writeback = Writeback {
             out,
-            start: (&*out).stream_position()?,
+            // A pipe or FIFO has no offset (ESPIPE): nothing is handed to a disk there.
+            start: (&*out).stream_position().ok(),
             handed: 0,
         };
         let hasher = s.spawn(move || hash(rx, spare_tx, writeback));
@@ -86,19 +87,21 @@ pub fn write_tar(
 /// failure changes nothing but the time.
 struct Writeback<'a> {
     out: &'a File,
-    /// The output's offset where the tar starts, and how many of its bytes were handed.
-    start: u64,
+    /// The output's offset where the tar starts (None: the output cannot seek, a pipe),
+    /// and how many of its bytes were handed.
+    start: Option<u64>,
     handed: u64,
 }
 
 impl Writeback<'_> {
     /// `n` bytes of the tar are written.
     fn reached(&mut self, n: u64) {
+        let Some(start) = self.start else { return };
         let len = n - self.handed;
         if len >= WRITEBACK {
             let _ = rustix::fs::fadvise(
                 self.out,
-                self.start + self.handed,
+                start + self.handed,
                 std::num::NonZeroU64::new(len),
                 rustix::fs::Advice::DontNeed,
             );
@@ -306,6 +309,43 @@ mod tests {
         assert!(got == want, "the same bytes");
         assert_eq!(digest, want_digest);
         assert_eq!(n, want.len() as u64);
+    }
+
+    /// `-o FIFO`: an output that cannot seek gets the same bytes (the kernel refuses to
+    /// copy into it, and there is no offset to hand to a disk: the first writeback code
+    /// asked for one and failed with "Illegal seek").
+    #[test]
+    fn a_pipe_gets_the_bytes_of_a_plain_writer() {
+        let d = tempfile::tempdir().unwrap();
+        let host = d.path().join("f");
+        let bytes: Vec<u8> = (0..3 * BUF).map(|k| (k * 7) as u8).collect();
+        std::fs::write(&host, &bytes).unwrap();
+        let mut plan = Plan::default();
+        plan.insert(
+            "f".into(),
+            entry(Content::File {
+                host,
+                size: bytes.len() as u64,
+                head: vec![],
+            }),
+        );
+        plan.insert(
+            "data".into(),
+            entry(Content::Data(vec![9; WRITEBACK as usize + 1])),
+        );
+        let (want, want_digest) = naive(&plan);
+        let (mut r, w) = std::io::pipe().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            got
+        });
+        let out = File::from(std::os::fd::OwnedFd::from(w));
+        let (_, digest, n) = write_tar(&plan, 7, &out, &mut |_| {}).unwrap();
+        drop(out);
+        let got = reader.join().unwrap();
+        assert!(got == want, "the same bytes");
+        assert_eq!((digest, n), (want_digest, want.len() as u64));
     }
 
     #[test]
