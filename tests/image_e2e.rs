@@ -39,7 +39,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
-use common::podman::{Podman, assert_no_shell, podman};
+use common::podman::{Podman, assert_no_shell, podman, text, tool};
 use minroot::arch::Arch;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -85,29 +85,10 @@ fn tmpdir() -> tempfile::TempDir {
         .unwrap()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn sha256(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
     let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
-}
-
-/// Runs an external command, which must succeed; returns its stdout.
-fn tool(cmd: &mut Command) -> String {
-    let t = Instant::now();
-    let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        o.status.success(),
-        "{cmd:?} exited {:?}:\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    eprintln!("timing: {:?}: {:.2}s", cmd, t.elapsed().as_secs_f64());
-    text(&o.stdout)
 }
 
 /// `podman build --network none FLAGS... -t NAME DIR`, owned by `p`.

@@ -22,7 +22,7 @@ mod common;
 use common::amd64_root;
 use common::have_podman;
 
-use common::podman::{Podman, assert_no_shell};
+use common::podman::{Podman, assert_no_shell, text, tool};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -73,29 +73,10 @@ fn tmpdir() -> tempfile::TempDir {
         .unwrap()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn sha256(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
     let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
-}
-
-/// Runs an external command, which must succeed; returns its stdout.
-fn tool(cmd: &mut Command) -> String {
-    let t = Instant::now();
-    let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        o.status.success(),
-        "{cmd:?} exited {:?}:\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    eprintln!("timing: {:?}: {:.2}s", cmd, t.elapsed().as_secs_f64());
-    text(&o.stdout)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,12 +14,13 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-fn text(b: &[u8]) -> String {
+/// Bytes a tool printed, as text.
+pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// Runs an external command, which must succeed; returns its stdout.
-fn tool(cmd: &mut Command) -> String {
+pub fn tool(cmd: &mut Command) -> String {
     let t = Instant::now();
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
