@@ -248,7 +248,7 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 
 /// Parses the parts of an ELF file minroot needs, from bytes in memory.
 pub fn inspect(bytes: &[u8], opts: Options) -> Result<ElfInfo, ElfError> {
-    inspect_source(&bytes, Some(bytes), opts)
+    inspect_source(&bytes, opts)
 }
 
 /// Random access to the bytes of an ELF file.
@@ -268,12 +268,8 @@ impl Source for &[u8] {
     }
 }
 
-/// Parses from any [`Source`]; `whole` is the entire file, needed only for symbols.
-pub fn inspect_source(
-    src: &dyn Source,
-    whole: Option<&[u8]>,
-    opts: Options,
-) -> Result<ElfInfo, ElfError> {
+/// Parses from any [`Source`].
+pub fn inspect_source(src: &dyn Source, opts: Options) -> Result<ElfInfo, ElfError> {
     let head = src
         .get(0, src.size().min(64))
         .ok_or(ElfError::Truncated("ELF identification"))?;
@@ -322,9 +318,7 @@ pub fn inspect_source(
         info.dynamic = true;
         read_dynamic(src, &phdrs, &dyns, &mut info)?;
         if opts.symbols {
-            let bytes =
-                whole.ok_or_else(|| ElfError::Malformed("symbols need the whole file".into()))?;
-            info.imports = read_symbols(bytes, &header, &phdrs, &dyns, ctx, Symbols::Undefined)?;
+            info.imports = read_symbols(src, &header, &phdrs, &dyns, ctx, Symbols::Undefined)?;
         }
     }
     Ok(info)
@@ -397,7 +391,7 @@ pub fn exports(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
     }
     let (header, ctx, phdrs) = headers(head, &bytes)?;
     match dynamic_entries(&bytes, &phdrs, ctx)? {
-        Some(dyns) => read_symbols(bytes, &header, &phdrs, &dyns, ctx, Symbols::Defined),
+        Some(dyns) => read_symbols(&bytes, &header, &phdrs, &dyns, ctx, Symbols::Defined),
         None => Ok(Vec::new()),
     }
 }
@@ -730,9 +724,10 @@ impl Symbols {
 
 /// Reads the names of the dynamic symbols `which` asks for, from the `.dynsym` section
 /// when the file has section headers, otherwise from DT_SYMTAB sized by DT_HASH or
-/// DT_GNU_HASH.
+/// DT_GNU_HASH. Only those tables are read (the section headers, the symbols, their
+/// string table), with a few positioned reads: the file is not mapped.
 fn read_symbols(
-    bytes: &[u8],
+    src: &dyn Source,
     header: &Header,
     phdrs: &[ProgramHeader],
     dyns: &[Dyn],
@@ -752,26 +747,22 @@ fn read_symbols(
         40
     };
     if header.e_shnum > 0 && header.e_shentsize as usize == shentsize {
-        let end = header.e_shoff as u128 + header.e_shnum as u128 * shentsize as u128;
-        if end <= bytes.len() as u128
-            && let Ok(shdrs) =
-                SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)
+        let len = header.e_shnum as u64 * shentsize as u64;
+        if let Some(raw) = src.get(header.e_shoff, len)
+            && let Ok(shdrs) = SectionHeader::parse(&raw, 0, header.e_shnum as usize, ctx)
             && let Some(ds) = shdrs
                 .iter()
                 .find(|s| s.sh_type == section_header::SHT_DYNSYM)
             && let Some(strsec) = shdrs.get(ds.sh_link as usize)
-            && let Some(data) = file_slice(bytes, strsec.sh_offset, strsec.sh_size)
+            && strsec.sh_size <= limits::MAX_STRTAB
+            && let Some(data) = src.get(strsec.sh_offset, strsec.sh_size)
         {
             let count = (ds.sh_size / symsize as u64) as usize;
-            table = Some((
-                ds.sh_offset,
-                count,
-                Strtab::new(std::borrow::Cow::Borrowed(data), IMPORT_STRINGS),
-            ));
+            table = Some((ds.sh_offset, count, Strtab::new(data, IMPORT_STRINGS)));
         }
     }
     if table.is_none() {
-        let Some(st) = dyn_strtab(&bytes, phdrs, dyns, IMPORT_STRINGS, None)? else {
+        let Some(st) = dyn_strtab(src, phdrs, dyns, IMPORT_STRINGS, None)? else {
             return Ok(Vec::new());
         };
         let Some(symtab) = dyns
@@ -786,23 +777,28 @@ fn read_symbols(
             .find(|d| d.d_tag == dynamic::DT_HASH)
             .and_then(|d| vaddr_to_offset(phdrs, d.d_val))
             // nchain; `off` may be near u64::MAX (a PT_LOAD with a huge p_offset).
-            .and_then(|off| read_u32(bytes, off.checked_add(4)?, ctx.le))
+            .and_then(|off| read_u32(src, off.checked_add(4)?, ctx.le))
             .map(|n| n as usize)
             .or_else(|| {
                 dyns.iter()
                     .find(|d| d.d_tag == dynamic::DT_GNU_HASH)
                     .and_then(|d| vaddr_to_offset(phdrs, d.d_val))
-                    .and_then(|off| gnu_hash_symcount(bytes, off, ctx))
+                    .and_then(|off| gnu_hash_symcount(src, off, ctx))
             })
             .unwrap_or(0);
         table = Some((symtab, count, st));
     }
     let (off, count, strtab) = table.expect("set above");
     let count = count.min(limits::MAX_SYMS);
-    let max_fit = bytes.len().saturating_sub(off as usize) / symsize;
-    let count = count.min(max_fit);
-    let syms =
-        Sym::parse(bytes, off as usize, count, ctx).map_err(|e| classify(e, "dynamic symbols"))?;
+    let max_fit = src.size().saturating_sub(off) / symsize as u64;
+    let count = count.min(max_fit as usize);
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let raw = src
+        .get(off, (count * symsize) as u64)
+        .ok_or(ElfError::Truncated("dynamic symbols"))?;
+    let syms = Sym::parse(&raw, 0, count, ctx).map_err(|e| classify(e, "dynamic symbols"))?;
     let mut out: Vec<String> = syms
         .iter()
         .filter(|s| which.wants(s) && s.st_name != 0)
@@ -813,23 +809,30 @@ fn read_symbols(
     Ok(out)
 }
 
-fn read_u32(bytes: &[u8], off: u64, le: Endian) -> Option<u32> {
-    let s = file_slice(bytes, off, 4)?;
-    let a = [s[0], s[1], s[2], s[3]];
-    Some(if le == Endian::Little {
+fn read_u32(src: &dyn Source, off: u64, le: Endian) -> Option<u32> {
+    let s = src.get(off, 4)?;
+    Some(u32_at(&s, 0, le))
+}
+
+/// The u32 at `at` of `b`, which holds it.
+fn u32_at(b: &[u8], at: usize, le: Endian) -> u32 {
+    let a = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if le == Endian::Little {
         u32::from_le_bytes(a)
     } else {
         u32::from_be_bytes(a)
-    })
+    }
 }
 
 /// Number of dynamic symbols implied by a DT_GNU_HASH table: one past the highest symbol
-/// index reached through the buckets and chains.
-fn gnu_hash_symcount(bytes: &[u8], off: u64, ctx: Ctx) -> Option<usize> {
+/// index reached through the buckets and chains. The buckets are read at once, the
+/// chain in blocks.
+fn gnu_hash_symcount(src: &dyn Source, off: u64, ctx: Ctx) -> Option<usize> {
     let le = ctx.le;
-    let nbuckets = read_u32(bytes, off, le)? as u64;
-    let symoffset = read_u32(bytes, off + 4, le)? as u64;
-    let bloom_size = read_u32(bytes, off + 8, le)? as u64;
+    let head = src.get(off, 12)?;
+    let nbuckets = u32_at(&head, 0, le) as u64;
+    let symoffset = u32_at(&head, 4, le) as u64;
+    let bloom_size = u32_at(&head, 8, le) as u64;
     let word = if ctx.container == Container::Big {
         8
     } else {
@@ -839,19 +842,31 @@ fn gnu_hash_symcount(bytes: &[u8], off: u64, ctx: Ctx) -> Option<usize> {
     if nbuckets > (1 << 24) {
         return None;
     }
-    let mut max = 0u64;
-    for i in 0..nbuckets {
-        max = max.max(read_u32(bytes, buckets + 4 * i, le)? as u64);
-    }
+    let table = src.get(buckets, 4 * nbuckets)?;
+    let max = table
+        .chunks_exact(4)
+        .map(|c| u32_at(c, 0, le) as u64)
+        .max()
+        .unwrap_or(0);
     if max < symoffset {
         return Some(symoffset as usize);
     }
     let chains = buckets + 4 * nbuckets;
     // Walk the chain of the highest bucket to its end (the low bit marks the last entry).
-    for idx in max..max + limits::MAX_SYMS as u64 {
-        let h = read_u32(bytes, chains.checked_add(4 * (idx - symoffset))?, le)?;
-        if h & 1 == 1 {
-            return Some(idx as usize + 1);
+    const BLOCK: u64 = 1024;
+    let mut idx = max;
+    while idx < max + limits::MAX_SYMS as u64 {
+        let at = chains.checked_add(4 * (idx - symoffset))?;
+        let n = BLOCK.min(src.size().saturating_sub(at) / 4);
+        let block = src.get(at, 4 * n).filter(|_| n > 0)?;
+        for c in block.chunks_exact(4) {
+            if u32_at(c, 0, le) & 1 == 1 {
+                return Some(idx as usize + 1);
+            }
+            idx += 1;
+            if idx >= max + limits::MAX_SYMS as u64 {
+                return None;
+            }
         }
     }
     None
