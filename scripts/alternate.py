@@ -6,12 +6,19 @@ back see about the same load, so each run of a command is divided by the run of 
 first command in the same round, and the median of those per-round ratios is printed
 (with each command's median time).
 
+Every run starts from the same state: `sync` (not timed) first, because a command that
+writes a file and exits (cat, GNU tar) leaves it dirty, and its writeback would slow down
+whatever runs next; minroot's own sync before its rename is part of its run, as users see
+it. The order rotates each round (A B C, B C A, C A B, ...), so that no command always
+runs right after the same one.
+
 usage: alternate.py RUNS TITLE NAME=COMMAND [NAME=COMMAND ...]
 The first command is the reference (ratio 1.00). Each command runs once first (warm-up,
 page cache). stdout goes to /dev/null, stderr too unless the command fails; a failing
 command stops the benchmark (its stderr shown).
 Prints one table row per command: name, median ms, median of the per-round ratios."""
 
+import os
 import statistics
 import subprocess
 import sys
@@ -19,6 +26,7 @@ import time
 
 
 def once(cmd):
+    os.sync()
     # stderr is kept and shown only when the command fails: the notes of a run (pack's
     # NSS notes, libtree's "not all dependencies were found") would bury the tables.
     t = time.perf_counter()
@@ -36,9 +44,10 @@ def main():
     for _, c in cmds:
         once(c)
     times = [[] for _ in cmds]
-    for _ in range(runs):
-        for k, (_, c) in enumerate(cmds):
-            times[k].append(once(c))
+    for r in range(runs):
+        for i in range(len(cmds)):
+            k = (i + r) % len(cmds)
+            times[k].append(once(cmds[k][1]))
     print(f"### {title} ({runs} alternated rounds)")
     print()
     print("| command | median | ratio to the first (median of per-round ratios) |")
