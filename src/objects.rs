@@ -167,7 +167,8 @@ mod tests {
     }
 
     /// Imports read with positioned reads are readelf's undefined dynamic symbols, and
-    /// exports its defined ones: from the section headers, and with the section headers
+    /// exports its defined ones: from the section headers (with the hash tables zeroed,
+    /// so that nothing else can count the symbols), and with the section headers
     /// cut off (as `sstrip` leaves a file) from DT_SYMTAB sized by DT_GNU_HASH, which is
     /// all gcc writes on Debian (the exports need its chains walked to their end). For a
     /// gcc-built library and for each library this test process has loaded (libc is 2
@@ -226,8 +227,36 @@ mod tests {
             }
             let info = inspect_path(f, opts).unwrap().unwrap();
             assert_eq!(info.imports, want, "{}", f.display());
-            // Cut the section headers off: e_shoff, e_shnum (64-bit ELF header).
+            // Zero the hash tables: the symbols are found through the section headers,
+            // not counted through DT_GNU_HASH (whose count is wrong for a program that
+            // exports nothing: aarch64's ld writes symoffset 1 there).
             let mut bytes = std::fs::read(f).unwrap();
+            let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+            let hashes: Vec<(usize, usize)> = elf
+                .section_headers
+                .iter()
+                .filter(|s| {
+                    let t = s.sh_type;
+                    t == goblin::elf::section_header::SHT_GNU_HASH
+                        || t == goblin::elf::section_header::SHT_HASH
+                })
+                .map(|s| (s.sh_offset as usize, s.sh_size as usize))
+                .collect();
+            assert!(!hashes.is_empty(), "{} has a hash table", f.display());
+            let mut hashless = bytes.clone();
+            for (off, len) in hashes {
+                hashless[off..off + len].fill(0);
+            }
+            let cut = d.join("hashless.so");
+            std::fs::write(&cut, &hashless).unwrap();
+            let info = inspect_path(&cut, opts).unwrap().unwrap();
+            assert_eq!(
+                info.imports,
+                want,
+                "{} with its hash tables zeroed",
+                f.display()
+            );
+            // Cut the section headers off: e_shoff, e_shnum (64-bit ELF header).
             bytes[0x28..0x30].fill(0);
             bytes[0x3c..0x3e].fill(0);
             let cut = d.join("cut.so");

@@ -746,10 +746,12 @@ fn read_symbols(
     } else {
         40
     };
-    if header.e_shnum > 0 && header.e_shentsize as usize == shentsize {
+    // e_shoff 0: no section headers (goblin's `parse` reads it so too).
+    if header.e_shnum > 0 && header.e_shoff != 0 && header.e_shentsize as usize == shentsize {
         let len = header.e_shnum as u64 * shentsize as u64;
         if let Some(raw) = src.get(header.e_shoff, len)
-            && let Ok(shdrs) = SectionHeader::parse(&raw, 0, header.e_shnum as usize, ctx)
+            // `parse_from`: `parse` takes offset 0 (in `raw`) for "no section headers".
+            && let Ok(shdrs) = SectionHeader::parse_from(&raw, 0, header.e_shnum as usize, ctx)
             && let Some(ds) = shdrs
                 .iter()
                 .find(|s| s.sh_type == section_header::SHT_DYNSYM)
