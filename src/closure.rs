@@ -5,7 +5,9 @@
 //! inserted before its filter (and moved there in the load order). The walk is sequential,
 //! because the answer to "already loaded?" depends on everything before it; the slow part
 //! (searching directories, reading and parsing files) does not, so it is done ahead for a
-//! whole wave of objects in parallel and merged in order. Output never depends on the
+//! whole wave of objects in parallel and merged in order. A program traced alone is
+//! searched ahead on one thread instead (`Ahead`), and only once a search has missed the
+//! page cache: from the cache, the walk alone is faster. Output never depends on the
 //! thread count.
 //!
 //! [`ObjectCache`] shares parsed files between programs: tracing a whole /usr/bin parses
