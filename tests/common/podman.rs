@@ -6,10 +6,18 @@
 //! Only what a test names is removed: images by the names the test gave them (each test
 //! file uses its own prefix) and by the ids of what it pulled, never by a pattern, since
 //! other tests (and other users of the machine's podman) run at the same time.
+//!
+//! `podman image inspect` reads every image that shares the inspected image's top layer
+//! (to name its parent), and podman 4.3 fails it when one of those images is being added
+//! or removed at that moment ("locating item named \"manifest\" for image with ID ...:
+//! file does not exist", or "image not known"). Minimised images of one source share
+//! their layer, so in one test process [`STORE`] keeps inspections apart from loads,
+//! builds, pulls, imports and removals (which still run side by side).
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
 use serde_json::Value;
@@ -41,6 +49,15 @@ pub fn podman() -> Command {
     c
 }
 
+/// Changes to podman's image store hold it shared, `inspect` holds it alone (see the
+/// module doc). A test that panicked while holding it leaves it usable.
+static STORE: RwLock<()> = RwLock::new(());
+
+/// A share of [`STORE`], for a command that adds or removes images.
+fn changing_images() -> RwLockReadGuard<'static, ()> {
+    STORE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Images (and containers) created by a test; removed on drop.
 #[derive(Default)]
 pub struct Podman {
@@ -53,7 +70,10 @@ impl Podman {
     /// `podman load -i ARCHIVE`, which must name `expect` (removed at the end).
     pub fn load(&mut self, archive: &Path, expect: &[&str]) {
         self.images.extend(expect.iter().map(|s| s.to_string()));
-        let out = tool(podman().arg("load").arg("-i").arg(archive));
+        let out = {
+            let _store = changing_images();
+            tool(podman().arg("load").arg("-i").arg(archive))
+        };
         for name in expect {
             assert!(out.contains(&format!("Loaded image: {name}")), "{out}");
         }
@@ -67,6 +87,7 @@ impl Podman {
     /// `podman build --runtime runc FLAGS... -t NAME DIR` (`-f FILE` among the flags).
     pub fn build_with(&mut self, dir: &Path, name: &str, flags: &[&str]) {
         self.images.push(name.to_string());
+        let _store = changing_images();
         tool(
             podman()
                 .args(["build", "--runtime", "runc"])
@@ -79,6 +100,7 @@ impl Podman {
     /// `podman import - NAME` of the tar `tar` writes to its stdout.
     pub fn import_from(&mut self, mut tar: Command, name: &str) {
         self.images.push(name.to_string());
+        let _store = changing_images();
         let t = Instant::now();
         let mut producer = tar
             .stdout(Stdio::piped())
@@ -107,7 +129,10 @@ impl Podman {
     /// the end too (a later pull of the same name leaves the earlier image untagged).
     pub fn pull(&mut self, name: &str, flags: &[&str]) -> String {
         self.images.push(name.to_string());
-        tool(podman().arg("pull").args(flags).arg(name));
+        {
+            let _store = changing_images();
+            tool(podman().arg("pull").args(flags).arg(name));
+        }
         let id = self.inspect(name)["Id"]
             .as_str()
             .expect("an image id")
@@ -171,7 +196,10 @@ impl Podman {
 
     /// `podman image inspect NAME` (the first image).
     pub fn inspect(&self, image: &str) -> Value {
-        let out = tool(podman().args(["image", "inspect", image]));
+        let out = {
+            let _alone = STORE.write().unwrap_or_else(PoisonError::into_inner);
+            tool(podman().args(["image", "inspect", image]))
+        };
         let v: Value = serde_json::from_str(&out).unwrap();
         v[0].clone()
     }
@@ -186,6 +214,7 @@ impl Drop for Podman {
                 .stderr(Stdio::null())
                 .status();
         }
+        let _store = changing_images();
         for i in &self.images {
             let _ = podman()
                 .args(["rmi", "--force", i])
