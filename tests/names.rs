@@ -266,7 +266,7 @@ fn r_issue_13_non_utf8_names_are_byte_exact_in_the_oci_layer() {
     let raw = blob(layers[0]["digest"].as_str().unwrap());
     let tarball = if media.ends_with("+gzip") {
         let mut v = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
+        flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut v)
             .unwrap();
         v

@@ -393,7 +393,7 @@ fn untar_bytes(path: &Path) -> Vec<u8> {
     let name = path.to_string_lossy();
     let mut out = Vec::new();
     if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&raw[..])
+        flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .unwrap();
     } else if name.ends_with(".zst") {

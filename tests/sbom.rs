@@ -1463,7 +1463,7 @@ fn oci_layer_tar(oci: &Path) -> Vec<u8> {
             None => {
                 let l = blob(v["layers"][0]["digest"].as_str().unwrap());
                 let mut out = Vec::new();
-                flate2::read::GzDecoder::new(&l[..])
+                flate2::read::MultiGzDecoder::new(&l[..])
                     .read_to_end(&mut out)
                     .unwrap();
                 return out;

@@ -487,7 +487,7 @@ pub fn package_upstream_version(root: &Path, pkg: &str) -> Option<String> {
         let gz = std::fs::File::open(root.join(format!("usr/share/doc/{pkg}/changelog.Debian.gz")))
             .ok()?;
         let mut head = Vec::new();
-        flate2::read::GzDecoder::new(gz)
+        flate2::read::MultiGzDecoder::new(gz)
             .take(4096)
             .read_to_end(&mut head)
             .ok()?;
