@@ -39,9 +39,9 @@ use sha2::{Digest, Sha256};
 /// The root built by [`golden_root`]: see [`listing`].
 const INPUT: &str = "6a7ad62b14ac283157bddf006b496d9b08d2cbaeffd16a3accaf2f92423ea35e";
 const LAYER_TAR: &str = "b9478144e4ffbbf8491d41bb892cae9ac1f49eed4aaac48cb3a6490faf068087";
-const LAYER_TAR_GZ: &str = "44adaf4892a9792633032272fb3ea03fb70a461eca74c7ace290d0e670f74ef1";
+const LAYER_TAR_GZ: &str = "df0bce52e83516fc3d482b90931a125a025fb43b84113722a1fd8020d7fee65c";
 const LAYER_TAR_ZST: &str = "e2d46d4a62f85570e842b488d6a5b53acf5d5a2449d105ef9ab49f67b04d541a";
-const OCI_INDEX: &str = "1fa2b9428d5d9dcafb15f48eba8510667973628a7ea135ab663d98d4acb94dd4";
+const OCI_INDEX: &str = "7d5221fa12e2530ebe5a54f0292310b129861b2b268a5f0a88d1b08f595b02ce";
 const SPDX: &str = "e870361a2c5e8ad8c6a50bad642608c5199e6f1b39252f392543ee9d6cc77542";
 const CYCLONEDX: &str = "a1a9abc3ae997df3b72c669492752d2131e8b9750fe4f6ea33d276b77351af31";
 
