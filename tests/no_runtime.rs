@@ -2,9 +2,11 @@
 //! byte: for every runtime program of both test roots, `pack --no-runtime` is compared
 //! with the layer of the minroot of the last commit before runtime profiles
 //! (`scripts/baseline.sh`, MINROOT_BASELINE), in a plain tar, a gzip tar and an OCI
-//! archive, without the package database; with it, entry by entry, the md5sums naming
-//! each file where the layer has it (issue 13, item 9: `usr/bin/ls`, not `bin/ls`, in a
-//! usrmerged root), every other entry the same.
+//! archive (its layer uncompressed), without the package database; with it, entry by
+//! entry, the md5sums naming each file where the layer has it (issue 13, item 9:
+//! `usr/bin/ls`, not `bin/ls`, in a usrmerged root), every other entry the same. The gzip
+//! tar is compared once decompressed: its compression changed since (libdeflate, a
+//! member per MiB), the tar inside it did not.
 
 mod common;
 
@@ -59,29 +61,33 @@ fn no_runtime_layers_are_the_layers_of_before_runtimes() {
                     d.path().join(format!("old-{out}")),
                     d.path().join(format!("new-{out}")),
                 );
-                let flag = if out == "o.tar" {
-                    "--oci-archive"
+                let flag: &[&str] = if out == "o.tar" {
+                    &["--compression", "none", "--oci-archive"]
                 } else {
-                    "-o"
+                    &["-o"]
                 };
                 // Byte for byte without the package database: since issue 13 (item 9) its
                 // md5sums name files where the layer has them (compared below).
-                pack(
-                    &old,
-                    &root,
-                    &a,
-                    &["--no-package-db", flag, a.to_str().unwrap()],
-                    program,
-                );
-                pack(
-                    new,
-                    &root,
-                    &b,
-                    &["--no-runtime", "--no-package-db", flag, b.to_str().unwrap()],
-                    program,
-                );
+                let (a_s, b_s) = (a.to_str().unwrap(), b.to_str().unwrap());
+                let old_args = [&["--no-package-db"][..], flag, &[a_s]].concat();
+                pack(&old, &root, &a, &old_args, program);
+                let new_args = [&["--no-runtime", "--no-package-db"][..], flag, &[b_s]].concat();
+                pack(new, &root, &b, &new_args, program);
+                let bytes = |p: &Path| -> Vec<u8> {
+                    let raw = std::fs::read(p).unwrap();
+                    if !out.ends_with(".gz") {
+                        return raw;
+                    }
+                    let mut tar = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut flate2::read::MultiGzDecoder::new(&raw[..]),
+                        &mut tar,
+                    )
+                    .unwrap();
+                    tar
+                };
                 assert!(
-                    std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                    bytes(&a) == bytes(&b),
                     "{name} {program} {out}: --no-runtime differs from the layer of before runtimes"
                 );
                 compared += 1;
