@@ -325,9 +325,8 @@ fn fmt_lines(lines: &[Line]) -> String {
         .join(", ")
 }
 
-/// Traces every program of `programs` with ONE minroot run (`--root root` unless
-/// `root_arg` is None) and compares each with `real(program)`.
-/// `minroot trace --format list` of `programs`, by program; `env` is set for minroot.
+/// `minroot trace --format list` of `programs` in ONE run (`--root root_arg` unless it
+/// is None), by program; `env` is set for minroot.
 fn minroot_lists(
     label: &str,
     root_arg: Option<&Path>,
@@ -355,6 +354,8 @@ fn minroot_lists(
     split_list_output(&String::from_utf8_lossy(&out.stdout), programs)
 }
 
+/// Traces every program of `programs` with ONE minroot run (`--root root` unless
+/// `root_arg` is None) and compares each with `real(program)`.
 fn compare(
     label: &str,
     root: &Path,

@@ -9,8 +9,9 @@
 //! CPU with libdeflate against 5.8 s with zlib-rs, and the members are 3.7% smaller than
 //! zlib-rs's single stream with a 32 KiB dictionary carried from chunk to chunk (pigz's
 //! scheme, used here before). libdeflate has no dictionary and no sync flush, so a chunk
-//! cannot go on from the previous one: hence a member per chunk. A member's bytes are a function of its chunk and the level
-//! alone (libdeflate's run-time CPU dispatch changes its speed, never its output).
+//! cannot go on from the previous one: hence a member per chunk. A member's bytes are a
+//! function of its chunk and the level alone (libdeflate's run-time CPU dispatch changes
+//! its speed, never its output).
 //!
 //! Chunks are compressed by the writer's own worker threads (never by blocking a rayon
 //! worker, which could deadlock a caller already on the pool) and written in order; at
