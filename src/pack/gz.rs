@@ -10,8 +10,9 @@
 //! zlib-rs's single stream with a 32 KiB dictionary carried from chunk to chunk (pigz's
 //! scheme, used here before). libdeflate has no dictionary and no sync flush, so a chunk
 //! cannot go on from the previous one: hence a member per chunk. A member's bytes are a
-//! function of its chunk and the level alone (libdeflate's run-time CPU dispatch changes
-//! its speed, never its output).
+//! function of its chunk and the level alone: libdeflate's only CPU-specific code on the
+//! compressing side is its crc32 and the clearing and rebasing of its hash tables
+//! (lib/x86/crc32_impl.h, matchfinder_impl.h), which give the same results everywhere.
 //!
 //! Chunks are compressed by the writer's own worker threads (never by blocking a rayon
 //! worker, which could deadlock a caller already on the pool) and written in order; at
