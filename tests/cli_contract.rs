@@ -702,3 +702,49 @@ fn help_and_readme_say_what_the_commands_do() {
         "README lists --source-date-epoch among the selection options: {selection}"
     );
 }
+
+/// Every subcommand's help opens with the line `minroot --help` lists for it, and shows
+/// the options it shares with others (their arguments are added only when the subcommand
+/// is used: src/cli/args.rs, `defer`).
+#[test]
+fn each_command_help_opens_with_its_own_description() {
+    let out = |args: &[&str]| {
+        let o = minroot().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // Text compared with its line breaks as spaces: clap wraps long descriptions.
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let first_paragraph = |help: &str| words(help.split("\n\n").next().unwrap_or(""));
+    let top = out(&["--help"]);
+    let mut listed: Vec<(String, String)> = Vec::new();
+    let section = top.split("Commands:\n").nth(1).expect("a Commands section");
+    for l in section.lines().take_while(|l| !l.is_empty()) {
+        let start = &l[2..];
+        if start.starts_with(' ') {
+            // A wrapped description goes on, indented.
+            let last = listed.last_mut().expect("a command before it");
+            last.1 = words(&format!("{} {start}", last.1));
+        } else if let Some((name, about)) = start.split_once(char::is_whitespace) {
+            listed.push((name.to_string(), words(about)));
+        }
+    }
+    listed.retain(|(name, _)| name != "help");
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["trace", "files", "pack", "build", "report", "check", "bundle", "probe"]
+    );
+    for (name, about) in &listed {
+        for flag in ["--help", "-h"] {
+            let help = out(&[name, flag]);
+            assert_eq!(&first_paragraph(&help), about, "{name} {flag}");
+            assert!(help.contains("--quiet"), "{name} {flag}: {help}");
+        }
+        let help = out(&["help", name]);
+        assert_eq!(&first_paragraph(&help), about, "help {name}");
+    }
+    // The options flattened into a subcommand are there (the root's, for trace).
+    assert!(out(&["trace", "--help"]).contains("--root"));
+    assert!(out(&["pack", "--help"]).contains("--entrypoint"));
+}

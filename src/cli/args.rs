@@ -26,7 +26,13 @@ pub struct Cli {
     pub quiet: bool,
 }
 
+// Deferred: the arguments of a subcommand are defined only when it is the one run (or
+// its help is shown). Defining all eight subcommands' arguments took about a tenth of
+// `minroot trace /bin/true`. A deferred subcommand's arguments are added after its own
+// about, so the structs flattened into it carry plain comments, not doc comments: a doc
+// comment would become the subcommand's about (tests/cli_contract.rs checks).
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Show what the glibc loader loads for each program, and why (like ldd, libtree, lddtree)
     #[command(
@@ -164,7 +170,7 @@ pub struct ProbeArgs {
     pub command: Vec<String>,
 }
 
-/// Options shared by every command that traces programs.
+// Options shared by every command that traces programs.
 #[derive(Args, Debug, Clone)]
 pub struct RootArgs {
     /// The root: a directory (a sysroot, an unpacked image, a debootstrap tree), or an
@@ -218,7 +224,7 @@ pub struct TraceArgs {
     pub bins: Vec<String>,
 }
 
-/// What is traced besides the programs (shared by pack, files, report and bundle).
+// What is traced besides the programs (shared by pack, files, report and bundle).
 #[derive(Args, Debug, Clone)]
 pub struct ClosureArgs {
     #[command(flatten)]
@@ -249,7 +255,7 @@ pub struct ClosureArgs {
     pub probes: Vec<PathBuf>,
 }
 
-/// What goes into the layer besides the programs.
+// What goes into the layer besides the programs.
 #[derive(Args, Debug, Clone)]
 pub struct SelectArgs {
     #[command(flatten)]
@@ -299,7 +305,7 @@ pub enum CompressionArg {
     None,
 }
 
-/// The image's run-time configuration and name (OCI outputs and --dockerfile).
+// The image's run-time configuration and name (OCI outputs and --dockerfile).
 #[derive(Args, Debug, Clone, Default)]
 pub struct ImageArgs {
     /// ENTRYPOINT, one argument per use (default: the first BIN)
