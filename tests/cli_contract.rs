@@ -733,7 +733,9 @@ fn each_command_help_opens_with_its_own_description() {
     let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["trace", "files", "pack", "build", "report", "check", "bundle", "probe"]
+        [
+            "trace", "files", "pack", "build", "report", "check", "bundle", "probe"
+        ]
     );
     for (name, about) in &listed {
         for flag in ["--help", "-h"] {
@@ -747,4 +749,61 @@ fn each_command_help_opens_with_its_own_description() {
     // The options flattened into a subcommand are there (the root's, for trace).
     assert!(out(&["trace", "--help"]).contains("--root"));
     assert!(out(&["pack", "--help"]).contains("--entrypoint"));
+}
+
+/// `trace` of many programs: in the order of the command line, across the batches the
+/// programs are traced in (128 per thread), the same bytes with 1 thread or 4, and a
+/// program that cannot be traced is said where it stands and ends with status 2.
+#[test]
+fn many_programs_are_traced_in_command_line_order_whatever_the_threads() {
+    let r = app_root();
+    r.write(
+        &format!("{LIBDIR}/libz.so.1"),
+        &Synth::lib(EM_X86_64, "libz.so.1")
+            .needs("libc.so.6")
+            .build(),
+    );
+    let mut progs = Vec::new();
+    for i in 0..300 {
+        // Named so that the command line's order is not the names' order.
+        let p = format!("/usr/bin/p{:03}", (i * 7) % 300);
+        let mut exe = Synth::exe(EM_X86_64, LDSO).needs("libc.so.6");
+        if i % 3 == 0 {
+            exe = exe.needs("libz.so.1");
+        }
+        if i % 50 == 0 {
+            exe = exe.needs("libmissing.so.2");
+        }
+        r.write(&p, &exe.build());
+        progs.push(p);
+    }
+    r.write("/usr/bin/notelf", b"#!/bin/sh\n");
+    progs.insert(200, "/usr/bin/notelf".into());
+    let trace = |format: &str, threads: &str| {
+        let mut args = vec!["trace", "--root", s(r.path()), "--format", format];
+        args.extend(progs.iter().map(String::as_str));
+        let o = minroot()
+            .args(&args)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            o.stdout,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for format in ["list", "tree", "json"] {
+        let one = trace(format, "1");
+        assert_eq!(one.0, Some(2), "{format}: {}", one.2);
+        assert!(one.2.contains("/usr/bin/notelf"), "{format}: {}", one.2);
+        assert_eq!(one, trace(format, "4"), "{format}: 1 thread against 4");
+    }
+    let (_, list, _) = trace("list", "4");
+    let list = String::from_utf8(list).unwrap();
+    let headers: Vec<&str> = list.lines().filter_map(|l| l.strip_suffix(':')).collect();
+    assert_eq!(headers, progs, "one header per program, in order");
+    let p050 = list.split("/usr/bin/p050:\n").nth(1).unwrap();
+    let p050 = p050.split(":\n").next().unwrap();
+    assert!(p050.contains("libmissing.so.2 => not found"), "{p050}");
 }
