@@ -10,7 +10,10 @@
 //! mimalloc gives memory back to the kernel 10 ms after it was freed ("purging"). A pack
 //! frees and allocates its chunk buffers over and over, so they were given back and
 //! faulted in again, zeroed: a gzip pack of ffmpeg took 5-9% longer than with glibc's
-//! malloc. A run frees everything when it ends, so minroot never purges.
+//! malloc. A run frees everything when it ends, so minroot never purges. Setting that
+//! option is the binary's one `unsafe` block (the library has one too: its mmap).
+
+#![deny(unsafe_code)]
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -4,8 +4,8 @@
 //!
 //! Callers pass host paths of canonical paths (see [`super::Root::host_path`]): nothing
 //! here resolves a symlink or knows what the bytes mean. Parsing is `elf/`'s job; this
-//! file only implements its [`crate::elf::Source`] trait. The one `unsafe` block of
-//! minroot (the mmap) lives here.
+//! file only implements its [`crate::elf::Source`] trait. The library's one `unsafe`
+//! block (the mmap) lives here; the binary's (`src/main.rs`) sets an allocator option.
 
 use std::fs::File;
 use std::io::Read;
@@ -53,7 +53,7 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Maps `file` read-only: the one `unsafe` block of minroot, and the only function the
+/// Maps `file` read-only: the library's one `unsafe` block, and the only function the
 /// crate's `#![deny(unsafe_code)]` lets through.
 #[allow(unsafe_code)]
 fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
