@@ -39,13 +39,25 @@ impl HostEnv {
         use std::io::IsTerminal;
         HostEnv {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
-            cpuinfo: std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default(),
+            cpuinfo: read_proc("/proc/cpuinfo"),
             stdout_tty: std::io::stdout().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
             tmpdir: std::env::temp_dir(),
             progress: Default::default(),
         }
+    }
+}
+
+/// A file of /proc, read into a buffer large enough for it in one `read` (its size is 0, so
+/// `read_to_string` starts from 32 bytes and makes nine reads of /proc/cpuinfo on two
+/// CPUs); empty when it cannot be read.
+fn read_proc(path: &str) -> String {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    match std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut buf)) {
+        Ok(_) => String::from_utf8(buf).unwrap_or_default(),
+        Err(_) => String::new(),
     }
 }
 
