@@ -83,7 +83,8 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
                 Err(_) => Status::Error,
             },
             error: None,
-            text: Vec::new(),
+            // A program's list is about a kilobyte: room for it at once, not by doubling.
+            text: Vec::with_capacity(2048),
             json: None,
         };
         match args.format {

@@ -222,9 +222,15 @@ impl Root {
     /// The size of the regular file at canonical `path`, from the lstat already done while
     /// resolving it (no new system call when it was resolved before).
     pub fn file_size(&self, canonical: &str) -> Option<u64> {
-        match self.lstat(&name::to_bytes(canonical)) {
-            Node::File(n) => Some(n),
+        let key = name::to_bytes(canonical);
+        // Asked once per library of every trace: from the memo without copying the node.
+        let size = |n: &Node| match n {
+            Node::File(n) => Some(*n),
             _ => None,
+        };
+        match self.lstat_memo.get_with(&*key, size) {
+            Some(s) => s,
+            None => size(&self.lstat(&key)),
         }
     }
 
