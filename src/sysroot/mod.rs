@@ -432,29 +432,36 @@ impl Root {
             path: path.into(),
             source: io::Error::from(io::ErrorKind::NotFound),
         })?;
-        let hp = self.host_path(&r.path);
-        let meta = std::fs::metadata(&hp).map_err(|e| SysrootError::Io {
+        let io_err = |source| SysrootError::Io {
             path: path.into(),
-            source: e,
-        })?;
-        // Before opening: open(2) on a FIFO blocks until a writer comes.
+            source,
+        };
+        let not_file = || io_err(io::Error::other("not a regular file"));
+        // The walk's lstat says what the file is. Opened without blocking and checked
+        // again on the open file: open(2) on a FIFO blocks until a writer comes.
+        if r.kind != Kind::File {
+            return Err(not_file());
+        }
+        let mut file = read::open_nonblocking(&self.host_path(&r.path)).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
         if !meta.is_file() {
-            return Err(SysrootError::Io {
-                path: path.into(),
-                source: io::Error::other("not a regular file"),
-            });
+            return Err(not_file());
         }
+        let too_big = || io_err(io::Error::other(format!("larger than {limit} bytes")));
         if meta.len() > limit {
-            return Err(SysrootError::Io {
-                path: path.into(),
-                source: io::Error::other(format!("larger than {limit} bytes")),
-            });
+            return Err(too_big());
         }
-        let bytes = std::fs::read(&hp).map_err(|e| SysrootError::Io {
-            path: path.into(),
-            source: e,
-        })?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        // A byte over the limit is read to tell a file that grew since from one that did not.
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        io::Read::read_to_end(&mut io::Read::take(&mut file, limit + 1), &mut bytes)
+            .map_err(io_err)?;
+        if bytes.len() as u64 > limit {
+            return Err(too_big());
+        }
+        // Valid UTF-8 (nearly every file read this way) becomes the String without a copy:
+        // dpkg's file lists are megabytes.
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// Reads a whole file by canonical path (mmap or read).
