@@ -840,6 +840,28 @@ mod tests {
     }
 
     #[test]
+    fn read_to_string_reads_files_only_and_within_the_limit() {
+        let (t, r) = root();
+        let d = t.path();
+        std::fs::write(d.join("usr/lib/text"), b"one\ntwo\n").unwrap();
+        std::fs::write(d.join("usr/lib/latin1"), b"caf\xe9").unwrap();
+        symlink("text", d.join("usr/lib/link")).unwrap();
+        nix::unistd::mkfifo(&d.join("usr/lib/fifo"), nix::sys::stat::Mode::S_IRUSR).unwrap();
+        assert_eq!(r.read_to_string("/lib/link", 100).unwrap(), "one\ntwo\n");
+        assert_eq!(r.read_to_string("/usr/lib/text", 8).unwrap(), "one\ntwo\n");
+        assert_eq!(
+            r.read_to_string("/usr/lib/latin1", 100).unwrap(),
+            "caf\u{fffd}"
+        );
+        let err = |p: &str, limit| r.read_to_string(p, limit).unwrap_err().to_string();
+        assert!(err("/usr/lib/text", 7).contains("larger than 7 bytes"));
+        // Refused without opening it: an open would wait for a writer forever.
+        assert!(err("/usr/lib/fifo", 100).contains("not a regular file"));
+        assert!(err("/usr/lib", 100).contains("not a regular file"));
+        assert!(err("/usr/lib/none", 100).contains("/usr/lib/none"));
+    }
+
+    #[test]
     fn clean_is_lexical() {
         assert_eq!(clean("/a/./b//c/"), "/a/b/c");
         assert_eq!(clean("/a/../b"), "/a/../b");
