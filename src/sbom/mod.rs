@@ -322,21 +322,30 @@ impl Database {
     /// a whole Debian root lists ~100,000 files, and resolving each (one lstat or more)
     /// made `pack` spend most of its time here; `owners` resolves only the few listed
     /// paths that share a name with the file asked about.
+    ///
+    /// The packages are scanned and the index sorted on the pool's threads: a Debian root's
+    /// lists are megabytes. Entries are ordered on all their fields, so the index is the
+    /// same whatever the threads.
     fn index(&mut self, _root: &Root) {
-        let mut by_name: Vec<Listed> = Vec::new();
-        for (package, p) in self.packages.iter().enumerate() {
-            for (at, line) in p.files.lines() {
-                if !(line.starts_with('/') && line != "/." && line != "/") {
-                    continue;
-                }
-                by_name.push(Listed {
-                    hash: name_hash(split_listed(line).1),
-                    package,
-                    at,
-                });
-            }
-        }
-        by_name.sort_unstable();
+        use rayon::prelude::*;
+        let lists: Vec<Vec<Listed>> = self
+            .packages
+            .par_iter()
+            .enumerate()
+            .map(|(package, p)| {
+                p.files
+                    .lines()
+                    .filter(|(_, line)| line.starts_with('/') && *line != "/." && *line != "/")
+                    .map(|(at, line)| Listed {
+                        hash: name_hash(split_listed(line).1),
+                        package,
+                        at,
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut by_name: Vec<Listed> = lists.concat();
+        by_name.par_sort_unstable();
         self.by_name = by_name;
     }
 
