@@ -2,10 +2,15 @@
 //!
 //! The allocator is mimalloc (its 2.x line). A trace makes about 90 small allocations per
 //! library; with glibc's malloc, each new page of the heap was a page fault (445 in
-//! `trace /usr/bin/ffmpeg`), which on a virtual machine costs microseconds. mimalloc asks
-//! for transparent huge pages for its arena, so the heap faults in 2 MiB at a time: that
-//! trace went from 11.40 to 10.27 ms (x0.90). Its start costs about 0.4 ms (x1.13 for
-//! `trace /bin/true`), and mimalloc 3 cost more at start and saved less.
+//! `trace /usr/bin/ffmpeg`), which on a virtual machine costs microseconds; mimalloc's
+//! pages per size class fault fewer. mimalloc 3 cost more at start and saved less.
+//!
+//! It is built without transparent huge pages (the -sys crate's `no_thp`: no
+//! `madvise(MADV_HUGEPAGE)` on its arena, and nothing set for the process, so programs that
+//! `probe` starts are not affected). With them, every 2 MiB the heap touched was zeroed at
+//! once: a fifth of the CPU time of tracing /usr/bin went to `clear_page_erms`, and the
+//! ffmpeg trace held 16 MB instead of 7.4 MB. Without them: that trace x0.88, the whole
+//! /usr/bin x0.99, `pack` x0.89-0.97, `check` x0.95 (alternated runs, 12 to 60 rounds).
 //!
 //! mimalloc gives memory back to the kernel 10 ms after it was freed ("purging"). A pack
 //! frees and allocates its chunk buffers over and over, so they were given back and
