@@ -51,4 +51,18 @@ mod tests {
         // purge_delay defaults to 10 ms; the option before it, eager_commit_delay, to 1.
         assert_eq!((delay, before), (10, 1));
     }
+
+    /// build.rs links GCC's unwinder in: libgcc_s is not loaded, and a panic still unwinds
+    /// (with a backtrace, through the unwinder's own `_Unwind_Backtrace`).
+    #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn the_unwinder_is_linked_in_and_unwinds() {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        assert!(maps.contains("libc.so.6"), "{maps}");
+        assert!(!maps.contains("libgcc_s"), "{maps}");
+        let bt = std::backtrace::Backtrace::force_capture();
+        assert_eq!(bt.status(), std::backtrace::BacktraceStatus::Captured);
+        let r = std::panic::catch_unwind(|| panic!("unwinds"));
+        assert_eq!(*r.unwrap_err().downcast::<&str>().unwrap(), "unwinds");
+    }
 }
