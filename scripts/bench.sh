@@ -8,8 +8,11 @@
 #                                        limit) and GNU `tar | tee x.tar | sha256sum`
 #   2. the same -o /dev/null             vs GNU `tar | sha256sum`
 #   3. default pack -o x.tar (package metadata on) vs the same without package metadata
-#   4. trace --format list /usr/bin/ffmpeg            vs libtree (and lddtree, once)
-#   5. trace --format list of every ELF of /usr/bin   vs libtree, one process each
+#   4. trace --format list /usr/bin/ffmpeg            vs libtree (and lddtree, once), and
+#                                        the floor: benches/floor.c opening and reading
+#                                        each file of the closure, nothing searched
+#   5. trace --format list of every ELF of /usr/bin   vs libtree, one process each, and
+#                                        the floor over all their files
 #   6. check of the amd64 test root (~13k entries)    (goal: <= 0.3 s; no peer)
 #   7. the gzip and zstd layers          vs GNU `tar | gzip -6 > x.tar.gz`, and the sizes
 #   8. import-heavy CPython start        from the packed image vs in the root
@@ -88,13 +91,32 @@ row() { # TITLE RUNS, then the NAME=COMMAND lines on stdin
   with_old "pack -o x.tar (default: package metadata)" "@M@ pack -o $W/x.tar /usr/bin/ffmpeg"
 } | row "3. package metadata: default pack vs without metadata" "$RUNS"
 
+# The floor of rows 4 and 5 (benches/floor.c): open, two reads and close per file of the
+# closure, paths known, nothing searched or parsed; the files are the programs, their
+# loader and each library of their closures once, as minroot reads them.
+cc -O2 -o "$TMP/floor" benches/floor.c
+closure() { # PROGRAM... -> the real path of each file read, once
+    "$M" trace --format json "$@" | /usr/bin/python3 -c '
+import json, sys
+files = set()
+for p in json.load(sys.stdin)["programs"]:
+    files.add(p["realpath"])
+    if p.get("interpreter"):
+        files.add(p["interpreter"]["realpath"])
+    files.update(o["realpath"] for o in p["objects"] if o.get("realpath"))
+print("\n".join(sorted(files)))'
+}
+closure /usr/bin/ffmpeg > "$TMP/ffmpeg.files"
 { with_old "trace --format list ffmpeg" "@M@ trace --format list /usr/bin/ffmpeg"
   echo "libtree /usr/bin/ffmpeg=libtree /usr/bin/ffmpeg"
+  echo "floor: $(wc -l < "$TMP/ffmpeg.files") files opened and read=$TMP/floor $TMP/ffmpeg.files"
 } | row "4. trace /usr/bin/ffmpeg ($($M trace --format list /usr/bin/ffmpeg | wc -l) libraries)" "$RUNS"
 echo "lddtree /usr/bin/ffmpeg=$LDDTREE /usr/bin/ffmpeg" | row "4b. lddtree (Python), for scale" 1
 
+closure $ELFS > "$TMP/all.files"
 { with_old "trace --format list (all)" "@M@ trace --format list $ELFS; true"
   echo "libtree (all)=libtree $ELFS; true"
+  echo "floor: $(wc -l < "$TMP/all.files") files opened and read=$TMP/floor $TMP/all.files"
 } | row "5. trace all $NELF ELFs of /usr/bin in one process" "$RUNS"
 
 SYSROOT="${MINROOT_SYSROOTS:-$PWD/target/sysroots}/amd64"
