@@ -1041,8 +1041,8 @@ impl Walk<'_, '_> {
                 let origin = dst::origin_of(&n.path, "/");
                 let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
                 let obj = Object {
-                    name: n.name.clone(),
-                    path: n.path.clone(),
+                    name: n.name,
+                    path: n.path,
                     real: n.real,
                     aliases: Vec::new(),
                     how: n.how,
@@ -1054,9 +1054,7 @@ impl Walk<'_, '_> {
                     deps: Vec::new(),
                     hidden: false,
                 };
-                let names = [n.path.as_str(), n.name.as_str()];
-                let i = self.maps.push(obj, &names, n.identity);
-                Outcome::Loaded(i)
+                Outcome::Loaded(self.maps.push_found(obj, n.identity))
             }
         }
     }

@@ -271,6 +271,20 @@ impl LinkMaps {
         for n in names {
             self.add_name(i, n);
         }
+        self.push_object(obj, identity)
+    }
+
+    /// [`LinkMaps::push`] of a library found by a search: its names are the path it was
+    /// opened under and the name it was requested by (without copying them first).
+    pub fn push_found(&mut self, obj: Object, identity: Identity) -> usize {
+        let i = self.objects.len();
+        self.add_name(i, &obj.path);
+        self.add_name(i, &obj.name);
+        self.push_object(obj, identity)
+    }
+
+    fn push_object(&mut self, obj: Object, identity: Identity) -> usize {
+        let i = self.objects.len();
         if let Some(s) = obj.info.as_ref().and_then(|inf| inf.soname.clone()) {
             match self.by_soname.get_mut(s.as_str()) {
                 Some(v) => v.push(i),

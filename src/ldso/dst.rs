@@ -136,12 +136,13 @@ pub fn decompose(path: &str, seps: &[char], v: &DstValues) -> Vec<SearchDir> {
 /// The `$ORIGIN` of an object opened as `path` (absolute, or relative to `cwd`):
 /// its directory, keeping a lone leading '/'.
 pub fn origin_of(path: &str, cwd: &str) -> String {
-    let full = if path.starts_with('/') {
-        path.to_string()
+    // One allocation for an absolute path (every object's, in a trace): the slice's copy.
+    let full: std::borrow::Cow<'_, str> = if path.starts_with('/') {
+        path.into()
     } else if cwd.ends_with('/') {
-        format!("{cwd}{path}")
+        format!("{cwd}{path}").into()
     } else {
-        format!("{cwd}/{path}")
+        format!("{cwd}/{path}").into()
     };
     match full.rfind('/') {
         Some(0) | None => "/".to_string(),
