@@ -13,6 +13,7 @@
 
 use super::hwcaps::CpuProfile;
 use crate::arch::Arch;
+use crate::sysroot::read::FileBytes;
 
 const MAGIC_OLD: &[u8] = b"ld.so-1.7.0";
 const MAGIC_NEW: &[u8] = b"glibc-ld.so.cache1.1";
@@ -61,7 +62,8 @@ impl std::fmt::Display for CacheIssue {
 /// A parsed ld.so.cache.
 #[derive(Clone, Debug)]
 pub struct LdCache {
-    data: Vec<u8>,
+    /// The file as read, or as mapped: a cache of the host's size (~40 KiB) is not copied.
+    data: std::sync::Arc<FileBytes>,
     layout: Layout,
     /// String indices of the glibc-hwcaps extension section (new format only).
     hwcaps_names: Vec<u32>,
@@ -93,7 +95,8 @@ pub struct CacheEntry {
 
 impl LdCache {
     /// Parses `data` as glibc 2.36 does; never fails (an unusable cache matches nothing).
-    pub fn parse(data: Vec<u8>) -> (LdCache, Option<CacheIssue>) {
+    pub fn parse(data: impl Into<FileBytes>) -> (LdCache, Option<CacheIssue>) {
+        let data = std::sync::Arc::new(data.into());
         let size = data.len();
         let rd32 = |d: &[u8], o: usize| -> Option<u32> {
             d.get(o..o + 4)

@@ -234,7 +234,7 @@ impl Loader {
         let (cache, cache_issue) = match root.resolve(LD_SO_CACHE) {
             Ok(Some(r)) if r.kind == Kind::File => match root.read_canonical(&r.path) {
                 Ok(bytes) if (bytes.len() as u64) <= MAX_CACHE => {
-                    let (c, issue) = LdCache::parse(bytes.to_vec());
+                    let (c, issue) = LdCache::parse(bytes);
                     let issue = issue.or_else(|| c.issue_for(arch));
                     (Some(c), issue)
                 }

@@ -18,6 +18,22 @@ pub enum FileBytes {
     Read(Vec<u8>),
 }
 
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = match self {
+            FileBytes::Mapped(_) => "mapped",
+            FileBytes::Read(_) => "read",
+        };
+        write!(f, "FileBytes({how}, {} bytes)", self.len())
+    }
+}
+
+impl From<Vec<u8>> for FileBytes {
+    fn from(v: Vec<u8>) -> FileBytes {
+        FileBytes::Read(v)
+    }
+}
+
 impl Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -56,12 +72,14 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
 /// Maps `file` read-only: the library's one `unsafe` block, and the only function the
 /// crate's `#![deny(unsafe_code)]` lets through.
 #[allow(unsafe_code)]
-fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+fn map(file: &File, len: u64) -> std::io::Result<memmap2::Mmap> {
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
     // SAFETY: the mapping is read-only and private. If another process truncates the
     // file while it is mapped, reads past the new end fault (SIGBUS); minroot accepts
     // that risk for files in a sysroot it was pointed at, as ripgrep does for searched
     // files. `read_file`, the only caller, falls back to a plain read on any error.
-    unsafe { memmap2::Mmap::map(file) }
+    // The length is the caller's fstat of this same descriptor (memmap2 would make another).
+    unsafe { memmap2::MmapOptions::new().len(len).map(file) }
 }
 
 /// Reads (or maps) the whole file at `path`.
@@ -72,14 +90,15 @@ pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
 /// Reads (or maps) the whole file at `path`, and keeps it open (a layer writer copies a
 /// mapped file's content in the kernel, from the file, while hashing the mapping).
 pub fn open_and_read(path: &Path) -> std::io::Result<(File, FileBytes)> {
-    let mut file = open_regular(path)?;
+    // Opened without blocking on a FIFO, and the type checked on the open file: one statx.
+    let mut file = open_nonblocking(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
     if meta.len() >= READ_BELOW {
         // Any mapping error falls back to a plain read.
-        if let Ok(map) = map(&file) {
+        if let Ok(map) = map(&file, meta.len()) {
             return Ok((file, FileBytes::Mapped(map)));
         }
     }
