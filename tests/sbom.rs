@@ -1444,6 +1444,30 @@ fn files_lists_the_package_metadata_pack_writes() {
     }
 }
 
+/// `files --no-package-db --no-copyright` lists a layer without package metadata, as
+/// `pack` with those options writes it, and like pack it does not read the package
+/// database for it: a file list that cannot be read goes unnoticed there, and is warned
+/// about when the metadata is on.
+#[test]
+fn files_without_package_metadata_does_not_read_the_database() {
+    let c = case();
+    let list = c.root.host("/var/lib/dpkg/info/libc6:amd64.list");
+    std::fs::remove_file(&list).unwrap();
+    std::fs::create_dir(&list).unwrap();
+    let files = |extra: &[&str]| {
+        let args = case_args(&c, "files", extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&args, &[])
+    };
+    let (with_meta, said) = files(&[]);
+    assert!(said.contains("libc6"), "{said}");
+    let (without, said) = files(&["--no-package-db", "--no-copyright"]);
+    assert_eq!(said, "", "nothing to say without the database");
+    assert!(without.contains("/usr/bin/app\t"), "{without}");
+    assert!(with_meta.contains("/var/lib/dpkg/status.d/"), "{with_meta}");
+    assert!(!without.contains("/var/lib/dpkg/"), "{without}");
+}
+
 /// The layer's tar in a single-platform OCI layout written by `minroot build`.
 fn oci_layer_tar(oci: &Path) -> Vec<u8> {
     let blob = |digest: &str| {

@@ -247,7 +247,9 @@ fn finish(
 ) -> Result<Option<Report>, JobError> {
     // Whether the package step runs, and whether the database must then be readable.
     let step = match &job.goal {
-        Goal::Files => Some(false),
+        // The plan of the layer pack would write: attributed only when pack's would be.
+        Goal::Files if job.packages.package_db || job.packages.copyright => Some(false),
+        Goal::Files => None,
         Goal::Report => Some(true),
         Goal::Pack(o) if o.wants_packages(job.packages) => Some(o.needs_database()),
         Goal::Pack(_) | Goal::Bundle(_) => None,
