@@ -258,7 +258,7 @@ impl<'a> Tracer<'a> {
     }
 
     /// The same tracer, whose look-ahead goes on through the whole closure on another
-    /// thread while the walk goes on ([`Ahead`]), once a wave is large enough to be worth
+    /// thread while the walk goes on (`Ahead`), once a wave is large enough to be worth
     /// it. `loader` is the tracer's loader (shared with that thread); its parsed files
     /// should be the tracer's, or each file is parsed twice.
     pub fn searching_ahead(mut self, loader: Arc<Loader>) -> Self {

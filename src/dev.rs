@@ -4,7 +4,7 @@
 //! and the usual coreutils/grep/sed/find programs that the root has, traced as usual.
 //! The production layer never gets any of this.
 //!
-//! [`plan`] makes the dev layer's plan: the tools traced as programs are, minus what the
+//! [`plan()`] makes the dev layer's plan: the tools traced as programs are, minus what the
 //! production layer already holds (the dev image is the production layer plus this one).
 
 use crate::plan::{self, Plan, PlanOptions};

@@ -221,7 +221,7 @@ impl Problem {
     }
 }
 
-/// The one rendering: the message of [`Words`] as one line of text
+/// The one rendering: the message of `Words` as one line of text
 /// (`sysroot::name::field`): a name that is not UTF-8 written visibly (`a\xff`), and a
 /// name's control chars too, so a message can neither split a line of stderr nor write
 /// an escape sequence to the terminal.

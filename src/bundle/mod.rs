@@ -18,7 +18,7 @@
 //! - LD_LIBRARY_PATH would leak into child processes: never set; the library path is on
 //!   the loader's command line (`--library-path`), which children do not inherit.
 //! - The system's ld.so.cache lists the system's libraries: `--inhibit-cache`.
-//! - argv[0]: `--argv0 "$0"` gives the program the launcher's path, so Python's
+//! - `argv[0]`: `--argv0 "$0"` gives the program the launcher's path, so Python's
 //!   `sys.executable` is the launcher (re-running it works) and its prefix search finds
 //!   `OUT/lib/python3.11` next to `OUT/bin` (glibc 2.33+; older loaders get a warning).
 //! - Programs that exec other bundled programs by name: every launcher puts `OUT/bin`

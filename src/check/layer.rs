@@ -1,6 +1,6 @@
 //! What `check` would flag in a layer, found by `pack` on the plan before writing it, with
 //! check's own rules: each symlink of the plan resolved inside the plan
-//! ([`scan::symlink_finding`], the walk of `sysroot::walk`), and the NSS services of the
+//! (`scan::symlink_finding`, the walk of `sysroot::walk`), and the NSS services of the
 //! layer's nsswitch.conf searched as libc searches them ([`rules::nss_in`]), and a CA
 //! bundle where a TLS library of the layer looks for one (`facts::CA_BUNDLES`).
 //!

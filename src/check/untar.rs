@@ -700,7 +700,7 @@ fn remove_any(p: &Path) -> io::Result<()> {
 }
 
 /// Resolves directory components inside `dest` as the kernel does under chroot; see
-/// [`Layer::resolve_dir`]. Returned paths contain no symlink. Every component must be a
+/// `Layer::resolve_dir`. Returned paths contain no symlink. Every component must be a
 /// directory (or a symlink to one): anything else is an error (ENOTDIR), a missing one is
 /// made (mode 0755) when `create`, and more than `MAX_SYMLINKS` links is an error.
 pub fn resolve_dir(dest: &Path, comps: &[Vec<u8>], create: bool) -> io::Result<Option<PathBuf>> {

@@ -151,9 +151,12 @@ pub struct ProbeArgs {
     /// Working directory inside the root (default: /, or an image's WorkingDir)
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<String>,
-    /// Run as UID[:GID] (numeric, or names of the root's /etc/passwd and /etc/group;
-    /// default: root, or an image's User)
-    #[arg(long, value_name = "USER[:GROUP]")]
+    // The help is an attribute, not a doc comment: rustdoc would read `[:GID]` as a link.
+    #[arg(
+        long,
+        value_name = "USER[:GROUP]",
+        help = "Run as UID[:GID] (numeric, or names of the root's /etc/passwd and /etc/group; default: root, or an image's User)"
+    )]
     pub user: Option<String>,
     /// Give the run the host's network (default: none, only loopback)
     #[arg(long)]
@@ -326,8 +329,12 @@ pub struct ImageArgs {
     /// Label KEY=VALUE. Repeatable
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
-    /// Image name NAME:TAG (org.opencontainers.image.ref.name; default: <first BIN>:latest)
-    #[arg(long, value_name = "NAME:TAG")]
+    // An attribute, not a doc comment: rustdoc would read `<first BIN>` as an HTML tag.
+    #[arg(
+        long,
+        value_name = "NAME:TAG",
+        help = "Image name NAME:TAG (org.opencontainers.image.ref.name; default: <first BIN>:latest)"
+    )]
     pub tag: Option<String>,
     /// Add a -dev image: a second layer with a shell and basic tools (busybox or coreutils
     /// from the root) on top of the same production layer

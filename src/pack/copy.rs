@@ -4,7 +4,7 @@
 //! buffer; and the sha256 of the whole stream (the diff_id) is computed on a second
 //! thread, in stream order, from the same bytes: the buffers once written, and each
 //! copied file's mapping. The writer and the hasher meet at a bounded channel, so at
-//! most [`IN_FLIGHT`] chunks (buffers or mappings) wait to be hashed.
+//! most `IN_FLIGHT` chunks (buffers or mappings) wait to be hashed.
 //!
 //! The bytes are those `tar.rs` writes through any other [`Sink`]; only the way they get
 //! into the file differs. A file system or kernel without `copy_file_range` for the pair
