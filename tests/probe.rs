@@ -186,6 +186,61 @@ fn shell_script_pipeline_packed_from_its_probe_runs() {
     assert_eq!(text(&out.stdout), "2\nz\n");
 }
 
+/// A file whose name is not UTF-8, opened by the run, is recorded under that name (carried
+/// byte for byte, `sysroot::name`), not as a lossy copy the root does not hold (which the
+/// record called missing), and the layer packed from the record holds it.
+#[test]
+fn a_file_whose_name_is_not_utf8_is_recorded_and_packed() {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(app) = AppRoot::new("amd64", &[]) else {
+        return;
+    };
+    let raw = b"/app/data/caf\xe9.txt";
+    let host = app.path().join(std::ffi::OsStr::from_bytes(&raw[1..]));
+    std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+    std::fs::write(&host, b"latin-1\n").unwrap();
+    let t = tmp();
+    let rec = t.path().join("run.json");
+    let o = probe(
+        &app.path(),
+        &rec,
+        &[],
+        &["/bin/sh", "-c", "cat /app/data/*"],
+    );
+    assert_eq!(text(&o.stdout).lines().next(), Some("latin-1"));
+    let r = record(&rec);
+    let carried = minroot::sysroot::name::from_bytes(raw).into_owned();
+    assert!(
+        listed(&r, "opened").contains(&carried),
+        "{:?}",
+        listed(&r, "opened")
+    );
+    let missing: Vec<String> = r["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !missing.iter().any(|m| m.starts_with("/app/")),
+        "{missing:?}"
+    );
+    let tree = t.path().join("tree");
+    let o = common::minroot()
+        .arg("pack")
+        .arg("--root")
+        .arg(app.path())
+        .arg("--probe")
+        .arg(&rec)
+        .arg("--rootfs")
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "pack: {}", text(&o.stderr));
+    let packed = tree.join(std::ffi::OsStr::from_bytes(&raw[1..]));
+    assert_eq!(std::fs::read(&packed).unwrap(), b"latin-1\n");
+}
+
 #[test]
 fn python_app_with_a_dist_packages_module_packed_from_its_probe_runs() {
     if !have_podman() {

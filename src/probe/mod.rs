@@ -25,6 +25,7 @@ pub mod syscalls;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, IoSliceMut, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -605,7 +606,7 @@ impl Supervisor {
     /// A `/proc/PID/...` link as a path inside the root (None when it is outside it).
     fn inside(&self, link: &str) -> Option<String> {
         let target = std::fs::read_link(link).ok()?;
-        let t = target.to_str()?;
+        let t = crate::sysroot::name::from_bytes(target.as_os_str().as_bytes());
         let rest = t.strip_prefix(&self.merged)?;
         if rest.is_empty() {
             Some("/".into())
@@ -673,7 +674,9 @@ fn read_string(pid: Pid, addr: u64) -> Option<String> {
         }
         if let Some(z) = buf[..n].iter().position(|&b| b == 0) {
             out.extend_from_slice(&buf[..z]);
-            return Some(String::from_utf8_lossy(&out).into_owned());
+            // A name that is not UTF-8 is carried, byte for byte (`sysroot::name`): a
+            // lossy copy would name another file, which the record would call missing.
+            return Some(crate::sysroot::name::from_bytes(&out).into_owned());
         }
         out.extend_from_slice(&buf[..n]);
         at += n as u64;
