@@ -466,7 +466,7 @@ impl Builder<'_> {
         let Ok(bytes) = self.root.read_canonical(&r.path) else {
             return;
         };
-        let (cache, issue) = LdCache::parse(bytes.to_vec());
+        let (cache, issue) = LdCache::parse(bytes);
         if issue.is_some() {
             return;
         }

@@ -13,6 +13,7 @@
 
 use super::hwcaps::CpuProfile;
 use crate::arch::Arch;
+use crate::sysroot::name as names;
 use crate::sysroot::read::FileBytes;
 
 const MAGIC_OLD: &[u8] = b"ld.so-1.7.0";
@@ -270,7 +271,7 @@ impl LdCache {
         let name_off = *self.hwcaps_names.get(idx)?;
         // The hwcaps strings are relative to the start of the file.
         let s = cstr_at(&self.data, name_off as usize)?;
-        Some(String::from_utf8_lossy(s).into_owned())
+        Some(names::from_bytes(s).into_owned())
     }
 
     /// All entries in file order (for reports and tests).
@@ -289,8 +290,8 @@ impl LdCache {
         };
         (0..n).filter_map(move |i| {
             let (flags, key, value, hwcap) = self.entry_raw(i)?;
-            let name = String::from_utf8_lossy(self.string(key)?).into_owned();
-            let path = String::from_utf8_lossy(self.string(value)?).into_owned();
+            let name = names::from_bytes(self.string(key)?).into_owned();
+            let path = names::from_bytes(self.string(value)?).into_owned();
             let hwcaps_subdir = if is_hwcap_extension(hwcap) {
                 self.hwcaps_name(hwcap)
             } else {
@@ -320,7 +321,9 @@ impl LdCache {
         let hwcap_exclude = cpu.cache_hwcap_exclude();
         let platform_mask = cpu.cache_platform_mask();
         let platform_bit = cpu.cache_platform_bit();
-        let name = name.as_bytes();
+        // The cache holds raw bytes; a name that is not UTF-8 is carried (`sysroot::name`).
+        let name = names::to_bytes(name);
+        let name = &*name;
         let key_cmp = |i: i64| -> Option<i32> {
             let (_, key, _, _) = self.entry_raw(i as usize)?;
             Some(libcmp(name, self.string(key)?, signed))
@@ -344,7 +347,7 @@ impl LdCache {
                 loop {
                     'entry: {
                         if middle > left && key_cmp(middle) != Some(0) {
-                            return best.map(|b| String::from_utf8_lossy(b).into_owned());
+                            return best.map(|b| names::from_bytes(b).into_owned());
                         }
                         let Some((flags, _, value, hwcap)) = self.entry_raw(middle as usize) else {
                             break 'entry;
@@ -362,7 +365,7 @@ impl LdCache {
                                 break 'entry;
                             }
                             if !named && best.is_some() {
-                                return best.map(|b| String::from_utf8_lossy(b).into_owned());
+                                return best.map(|b| names::from_bytes(b).into_owned());
                             }
                             if hwcap & hwcap_exclude != 0 && !named {
                                 break 'entry;
@@ -389,7 +392,7 @@ impl LdCache {
                         }
                         best = Some(path);
                         if !named && flags == want_flags {
-                            return best.map(|b| String::from_utf8_lossy(b).into_owned());
+                            return best.map(|b| names::from_bytes(b).into_owned());
                         }
                     }
                     middle += 1;
@@ -405,7 +408,7 @@ impl LdCache {
                 right = middle - 1;
             }
         }
-        best.map(|b| String::from_utf8_lossy(b).into_owned())
+        best.map(|b| names::from_bytes(b).into_owned())
     }
 }
 
@@ -495,7 +498,7 @@ pub fn write_new_format(entries: &[(&str, &str, i32, Option<&str>)], char_signed
     let mut sorted: Vec<_> = entries.to_vec();
     // ldconfig: descending libcmp on the name; hwcaps entries of a name before the others.
     sorted.sort_by(|a, b| {
-        libcmp(b.0.as_bytes(), a.0.as_bytes(), char_signed)
+        libcmp(&names::to_bytes(b.0), &names::to_bytes(a.0), char_signed)
             .cmp(&0)
             .then_with(|| b.3.is_some().cmp(&a.3.is_some()))
     });
@@ -507,7 +510,7 @@ pub fn write_new_format(entries: &[(&str, &str, i32, Option<&str>)], char_signed
     let mut strtab: Vec<u8> = Vec::new();
     let add = |s: &str, strtab: &mut Vec<u8>| -> u32 {
         let off = (strings_start + strtab.len()) as u32;
-        strtab.extend_from_slice(s.as_bytes());
+        strtab.extend_from_slice(&names::to_bytes(s));
         strtab.push(0);
         off
     };
@@ -567,7 +570,8 @@ pub fn write_old_format(
     with_new: bool,
 ) -> Vec<u8> {
     let mut sorted: Vec<_> = entries.to_vec();
-    sorted.sort_by(|a, b| libcmp(b.0.as_bytes(), a.0.as_bytes(), char_signed).cmp(&0));
+    sorted
+        .sort_by(|a, b| libcmp(&names::to_bytes(b.0), &names::to_bytes(a.0), char_signed).cmp(&0));
     let n = sorted.len();
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC_OLD);
@@ -577,10 +581,10 @@ pub fn write_old_format(
     let mut ents = Vec::new();
     for (name, path, flags) in &sorted {
         let k = strtab.len() as u32;
-        strtab.extend_from_slice(name.as_bytes());
+        strtab.extend_from_slice(&names::to_bytes(name));
         strtab.push(0);
         let v = strtab.len() as u32;
-        strtab.extend_from_slice(path.as_bytes());
+        strtab.extend_from_slice(&names::to_bytes(path));
         strtab.push(0);
         // Old entries carry the libc5-era flags (1 = ELF); new ones the arch flags.
         ents.push((if with_new { 1 } else { *flags }, k, v));
@@ -627,6 +631,31 @@ mod tests {
             libcmp(b"\xc3", b"a", true) < 0 && libcmp(b"\xc3", b"a", false) > 0,
             "char signedness"
         );
+    }
+
+    /// A name that is not UTF-8 is written as its raw bytes (what ldconfig writes and the
+    /// loader compares), and read back, looked up and listed as minroot carries it.
+    #[test]
+    fn names_that_are_not_utf8_are_raw_bytes_in_the_file() {
+        let x = Arch::X86_64.cache_flags();
+        let name = names::from_bytes(b"libcaf\xe9.so.1").into_owned();
+        let path = names::from_bytes(b"/opt/caf\xe9/libcaf\xe9.so.1").into_owned();
+        let data = write_new_format(
+            &[
+                (&name, &path, x, None),
+                ("libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", x, None),
+            ],
+            true,
+        );
+        let has = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
+        assert!(has(b"\0libcaf\xe9.so.1\0/opt/caf\xe9/libcaf\xe9.so.1\0"));
+        assert!(!has(name.as_bytes()), "no carrier chars in the file");
+        let (c, issue) = LdCache::parse(data);
+        assert_eq!(issue, None);
+        let p = cpu(CpuLevel::Baseline);
+        assert_eq!(c.lookup(&name, &p).as_deref(), Some(path.as_str()));
+        let listed: Vec<(String, String)> = c.entries().map(|e| (e.name, e.path)).collect();
+        assert!(listed.contains(&(name, path)), "{listed:?}");
     }
 
     #[test]
