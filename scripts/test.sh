@@ -3,7 +3,8 @@
 # machine with Rust (run as root): installs the apt packages the tests need, builds the
 # sysroots and fixtures, checks formatting and lints, and runs every test, including the
 # end-to-end ones (podman, qemu-user). Every external resource is required here
-# (MINROOT_REQUIRE_ALL=1): a test never passes because something was missing.
+# (MINROOT_REQUIRE_ALL=1): a test never passes because something was missing. The
+# documentation builds without warnings too.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -11,6 +12,7 @@ scripts/make-sysroot.sh
 scripts/make-fixtures.sh
 cargo fmt --check
 cargo clippy --all-targets --release -- -D warnings
+RUSTDOCFLAGS='-D warnings' cargo doc --no-deps --quiet
 scripts/module-cycles.py
 scripts/python-tools.sh
 # The minroot of the commit before runtime profiles: --no-runtime must give its layers.
