@@ -61,10 +61,10 @@ impl std::fmt::Display for CacheIssue {
 }
 
 /// A parsed ld.so.cache.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct LdCache {
     /// The file as read, or as mapped: a cache of the host's size (~40 KiB) is not copied.
-    data: std::sync::Arc<FileBytes>,
+    data: FileBytes,
     layout: Layout,
     /// String indices of the glibc-hwcaps extension section (new format only).
     hwcaps_names: Vec<u32>,
@@ -97,7 +97,7 @@ pub struct CacheEntry {
 impl LdCache {
     /// Parses `data` as glibc 2.36 does; never fails (an unusable cache matches nothing).
     pub fn parse(data: impl Into<FileBytes>) -> (LdCache, Option<CacheIssue>) {
-        let data = std::sync::Arc::new(data.into());
+        let data: FileBytes = data.into();
         let size = data.len();
         let rd32 = |d: &[u8], o: usize| -> Option<u32> {
             d.get(o..o + 4)

@@ -74,11 +74,12 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
 #[allow(unsafe_code)]
 fn map(file: &File, len: u64) -> std::io::Result<memmap2::Mmap> {
     let len = usize::try_from(len).map_err(std::io::Error::other)?;
-    // SAFETY: the mapping is read-only and private. If another process truncates the
-    // file while it is mapped, reads past the new end fault (SIGBUS); minroot accepts
-    // that risk for files in a sysroot it was pointed at, as ripgrep does for searched
-    // files. `read_file`, the only caller, falls back to a plain read on any error.
-    // The length is the caller's fstat of this same descriptor (memmap2 would make another).
+    // SAFETY: the mapping is read-only (and shared, as memmap2 maps files). If another
+    // process truncates the file while it is mapped, reads past the new end fault
+    // (SIGBUS); minroot accepts that risk for files in a sysroot it was pointed at, as
+    // ripgrep does for searched files. `open_and_read`, the only caller, falls back to a
+    // plain read on any error. The length is the caller's fstat of this same descriptor
+    // (memmap2 would make another).
     unsafe { memmap2::MmapOptions::new().len(len).map(file) }
 }
 
