@@ -436,23 +436,17 @@ impl Root {
             path: path.into(),
             source,
         };
-        let not_file = || io_err(io::Error::other("not a regular file"));
-        // The walk's lstat says what the file is. Opened without blocking and checked
-        // again on the open file: open(2) on a FIFO blocks until a writer comes.
+        // The walk's lstat says what the file is; it is checked again on the open file.
         if r.kind != Kind::File {
-            return Err(not_file());
+            return Err(io_err(io::Error::other("not a regular file")));
         }
-        let mut file = read::open_nonblocking(&self.host_path(&r.path)).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
-        if !meta.is_file() {
-            return Err(not_file());
-        }
+        let (mut file, len) = read::open_file(&self.host_path(&r.path)).map_err(io_err)?;
         let too_big = || io_err(io::Error::other(format!("larger than {limit} bytes")));
-        if meta.len() > limit {
+        if len > limit {
             return Err(too_big());
         }
         // A byte over the limit is read to tell a file that grew since from one that did not.
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        let mut bytes = Vec::with_capacity(len as usize);
         io::Read::read_to_end(&mut io::Read::take(&mut file, limit + 1), &mut bytes)
             .map_err(io_err)?;
         if bytes.len() as u64 > limit {

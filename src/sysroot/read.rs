@@ -69,6 +69,17 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Opens `path` if it is a regular file, and its length, checked on the open file (one
+/// statx): opened without blocking, so a FIFO is refused instead of waited on.
+pub fn open_file(path: &Path) -> std::io::Result<(File, u64)> {
+    let file = open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok((file, meta.len()))
+}
+
 /// Maps `file` read-only: the library's one `unsafe` block, and the only function the
 /// crate's `#![deny(unsafe_code)]` lets through.
 #[allow(unsafe_code)]
@@ -91,19 +102,14 @@ pub fn read_file(path: &Path) -> std::io::Result<FileBytes> {
 /// Reads (or maps) the whole file at `path`, and keeps it open (a layer writer copies a
 /// mapped file's content in the kernel, from the file, while hashing the mapping).
 pub fn open_and_read(path: &Path) -> std::io::Result<(File, FileBytes)> {
-    // Opened without blocking on a FIFO, and the type checked on the open file: one statx.
-    let mut file = open_nonblocking(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    if meta.len() >= READ_BELOW {
+    let (mut file, len) = open_file(path)?;
+    if len >= READ_BELOW {
         // Any mapping error falls back to a plain read.
-        if let Ok(map) = map(&file, meta.len()) {
+        if let Ok(map) = map(&file, len) {
             return Ok((file, FileBytes::Mapped(map)));
         }
     }
-    let mut buf = Vec::with_capacity(meta.len() as usize);
+    let mut buf = Vec::with_capacity(len as usize);
     file.read_to_end(&mut buf)?;
     Ok((file, FileBytes::Read(buf)))
 }
@@ -145,16 +151,9 @@ impl FileSource {
 
     /// Like `open`, with the size already known from an lstat (saves an fstat).
     pub fn open_sized(path: &Path, size: Option<u64>) -> std::io::Result<FileSource> {
-        let mut file = open_nonblocking(path)?;
-        let size = match size {
-            Some(n) => n,
-            None => {
-                let meta = file.metadata()?;
-                if !meta.is_file() {
-                    return Err(std::io::Error::other("not a regular file"));
-                }
-                meta.len()
-            }
+        let (mut file, size) = match size {
+            Some(n) => (open_nonblocking(path)?, n),
+            None => open_file(path)?,
         };
         // Read into spare capacity: no zeroing of a buffer the read overwrites anyway.
         let mut head = Vec::with_capacity((size as usize).min(HEAD_BLOCK));
