@@ -208,7 +208,11 @@ fn render_list(out: &mut impl Write, t: &Trace) -> std::io::Result<()> {
             Slot::Obj(i) => {
                 let o = t.object(i);
                 if !o.hidden {
-                    writeln!(out, "{} => {}", esc(&o.name), esc(&o.path))?;
+                    // Pieces, not format!: the list of a whole /usr/bin is 7,700 lines.
+                    out.write_all(esc(&o.name).as_bytes())?;
+                    out.write_all(b" => ")?;
+                    out.write_all(esc(&o.path).as_bytes())?;
+                    out.write_all(b"\n")?;
                 }
             }
             Slot::Missing(m) => {

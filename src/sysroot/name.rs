@@ -148,6 +148,11 @@ pub fn json(text: &str) -> Cow<'_, str> {
 /// `\t`, `\n`, `\r`, other control chars (C0, DEL) and carriers as `\xNN`, C1 control
 /// chars as `\u{NN}`; everything else as it is. Reversible, and never a control char.
 pub fn field(s: &str) -> Cow<'_, str> {
+    // Printable ASCII but `\` is itself, byte by byte: the common case, without decoding
+    // chars (it was a twentieth of the time of a `trace` of all of /usr/bin).
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'\\') {
+        return Cow::Borrowed(s);
+    }
     let plain = |c: char| c != '\\' && !c.is_control() && carried(c).is_none();
     if s.chars().all(plain) {
         return Cow::Borrowed(s);
