@@ -284,10 +284,10 @@ impl<'a> Tracer<'a> {
         cache: &ObjectCache,
         path: &str,
     ) -> Result<(String, Arc<ElfInfo>), TraceError> {
-        let r = root
-            .resolve(path)?
+        let (real, kind) = root
+            .resolve_real(path)?
             .ok_or_else(|| TraceError::NotFound { path: path.into() })?;
-        match r.kind {
+        match kind {
             Kind::Dir => return Err(TraceError::IsDir { path: path.into() }),
             Kind::Other => {
                 return Err(TraceError::Unreadable {
@@ -301,15 +301,15 @@ impl<'a> Tracer<'a> {
         // again only to say why a file that does not parse is no program. The checks
         // and their order are those of a head read first: unreadable, then not ELF (or
         // a script), then a malformed ELF file.
-        let info = match cache.get(root, &r.path) {
+        let info = match cache.get(root, &real) {
             Ok(info) => info,
             Err(why) => {
-                let head =
-                    root.head_canonical(&r.path, 64)
-                        .map_err(|e| TraceError::Unreadable {
-                            path: path.into(),
-                            why: e.to_string(),
-                        })?;
+                let head = root
+                    .head_canonical(&real, 64)
+                    .map_err(|e| TraceError::Unreadable {
+                        path: path.into(),
+                        why: e.to_string(),
+                    })?;
                 if !elf::is_elf(&head) {
                     let why = if head.starts_with(b"#!") {
                         "a script, not an ELF program (trace its interpreter)"
@@ -343,7 +343,7 @@ impl<'a> Tracer<'a> {
                 why: format!("machine {}", info.machine),
             });
         }
-        Ok((r.path, info))
+        Ok((real, info))
     }
 
     /// Traces one program; `path` is inside the root.
@@ -363,7 +363,7 @@ impl<'a> Tracer<'a> {
         let mut maps = LinkMaps::with_capacity(32);
         let is_static = info.is_static();
         let origin = dst::origin_of(&real, "/");
-        let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
+        let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, || origin.clone());
         let library_path: Vec<SearchDir> = loader
             .library_path()
             .map(|p| dst::decompose(p, &[':', ';'], &loader.dst_values(Some(&origin))))
@@ -376,7 +376,6 @@ impl<'a> Tracer<'a> {
             how: How::Program,
             loader: None,
             info: Some(info.clone()),
-            origin,
             rpath,
             runpath,
             deps: Vec::new(),
@@ -406,11 +405,11 @@ impl<'a> Tracer<'a> {
             .clone()
             .unwrap_or_else(|| arch.loader_path().to_string());
         let interp_real = root
-            .resolve(&interp_path)
+            .resolve_real(&interp_path)
             .ok()
             .flatten()
-            .filter(|r| r.kind == Kind::File)
-            .map(|r| r.path);
+            .filter(|(_, kind)| *kind == Kind::File)
+            .map(|(path, _)| path);
         let interp_info = interp_real
             .as_ref()
             .and_then(|r| self.cache.get(root, r).ok());
@@ -433,7 +432,6 @@ impl<'a> Tracer<'a> {
             how: How::Interpreter,
             loader: None,
             info: interp_info,
-            origin: dst::origin_of(&interp_path, "/"),
             rpath: vec![],
             runpath: vec![],
             deps: Vec::new(),
@@ -452,7 +450,6 @@ impl<'a> Tracer<'a> {
             how: How::Vdso,
             loader: None,
             info: None,
-            origin: String::new(),
             rpath: vec![],
             runpath: vec![],
             deps: Vec::new(),
@@ -508,7 +505,11 @@ impl<'a> Tracer<'a> {
             tracer: self,
             maps,
             library_path,
-            list: vec![(Slot::Obj(0), false)],
+            list: {
+                let mut l = Vec::with_capacity(32);
+                l.push((Slot::Obj(0), false));
+                l
+            },
             reserved: IdSet::from([0]),
             prefetched: FastMap::default(),
             waved: IdSet::new(),
@@ -717,8 +718,11 @@ impl Walk<'_, '_> {
     }
 
     fn expand(&self, obj: usize, name: &str) -> Option<String> {
-        let o = &self.maps.objects[obj];
-        dst::expand(name, &self.tracer.loader.dst_values(Some(&o.origin)))
+        if !name.contains('$') {
+            return Some(name.to_string());
+        }
+        let origin = self.maps.objects[obj].origin();
+        dst::expand(name, &self.tracer.loader.dst_values(Some(&origin)))
     }
 
     /// glibc's `do_preload` for every name of the root's /etc/ld.so.preload: loaded for the
@@ -904,6 +908,7 @@ impl Walk<'_, '_> {
             let Some(info) = self.maps.objects[l].info.clone() else {
                 continue;
             };
+            self.maps.objects[l].deps.reserve_exact(info.deps.len());
             for (k, dep) in info.deps.iter().enumerate() {
                 let Some(name) = self.expand(l, &dep.name) else {
                     self.maps.objects[l].deps.push(Edge {
@@ -1038,8 +1043,8 @@ impl Walk<'_, '_> {
                 if let Some(e) = unloadable(&info) {
                     return Outcome::Fatal(format!("{}: {e}", n.path));
                 }
-                let origin = dst::origin_of(&n.path, "/");
-                let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, &origin);
+                let origin = || dst::origin_of(&n.path, "/");
+                let (rpath, runpath) = LinkMaps::search_dirs(loader, &info, origin);
                 let obj = Object {
                     name: n.name,
                     path: n.path,
@@ -1048,7 +1053,6 @@ impl Walk<'_, '_> {
                     how: n.how,
                     loader: if callmap { None } else { Some(l) },
                     info: Some(info),
-                    origin,
                     rpath,
                     runpath,
                     deps: Vec::new(),
@@ -1181,6 +1185,7 @@ impl Ahead {
             }
             let req = Request {
                 name: &name,
+                requester: 0,
                 chain: &[],
                 main: ChainLink { obj: 0, rpath: &[] },
                 has_runpath: false,
@@ -1211,8 +1216,8 @@ fn plain_needs(loader: &Loader, path: &str, info: &ElfInfo, f: &mut dyn FnMut(&s
     if unloadable(info).is_some() {
         return;
     }
-    let origin = dst::origin_of(path, "/");
-    let (rpath, runpath) = LinkMaps::search_dirs(loader, info, &origin);
+    let origin = || dst::origin_of(path, "/");
+    let (rpath, runpath) = LinkMaps::search_dirs(loader, info, origin);
     if !rpath.is_empty() || !runpath.is_empty() {
         return;
     }
@@ -1454,6 +1459,52 @@ mod tests {
             .trace_member("/jdk/lib/libjava.so", &["/jdk/lib/libnio.so".into()])
             .unwrap();
         assert!(!t.complete());
+    }
+
+    /// A library found by a DT_RUNPATH is found by its requester's, named as such: the
+    /// library that asked, not the program (a search without a DT_RPATH on the loader
+    /// chain is given no chain, and the owner is its own field of the request).
+    #[test]
+    fn a_runpath_search_names_the_library_that_asked() {
+        let (t, root) = root();
+        let m = X86.elf_machine();
+        write(
+            t.path(),
+            "bin/app",
+            &Synth::exe(m, "/lib64/ld-linux-x86-64.so.2")
+                .runpath("/jdk/lib")
+                .needs("libnio.so")
+                .build(),
+        );
+        let cache = ObjectCache::new(elf::Options { symbols: false });
+        let loader = Loader::new(
+            root.clone(),
+            X86,
+            CpuProfile::for_level(X86, CpuLevel::Baseline),
+            None,
+        );
+        let t = Tracer::new(&loader, &cache).trace("/bin/app").unwrap();
+        let via = |soname: &str| {
+            let o = t.object(t.find_soname(soname).unwrap());
+            match &o.how {
+                How::Found { step, .. } => t.via(step),
+                how => panic!("{soname}: {how:?}"),
+            }
+        };
+        assert_eq!(
+            via("libnio.so"),
+            Via::Runpath {
+                of: "/bin/app".into(),
+                entry: "/jdk/lib".into()
+            }
+        );
+        assert_eq!(
+            via("libjava.so"),
+            Via::Runpath {
+                of: "/jdk/lib/libnio.so".into(),
+                entry: "$ORIGIN".into()
+            }
+        );
     }
 
     /// A hard link is the object it links to; a copy of the same bytes (same size, same

@@ -14,6 +14,7 @@
 
 /// Hashed with foldhash: fast, randomly seeded, never iterated for output.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use std::hash::BuildHasher;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
@@ -127,8 +128,6 @@ pub struct Object {
     /// The object whose request loaded it (glibc `l_loader`).
     pub loader: Option<usize>,
     pub info: Option<Arc<ElfInfo>>,
-    /// `$ORIGIN`.
-    pub origin: String,
     /// Effective DT_RPATH, decomposed.
     pub rpath: Vec<SearchDir>,
     /// DT_RUNPATH, decomposed.
@@ -137,6 +136,19 @@ pub struct Object {
     pub deps: Vec<Edge>,
     /// Hidden from the `list` output (program, interpreter, vDSO).
     pub hidden: bool,
+}
+
+impl Object {
+    /// `$ORIGIN`: the directory of the path it was opened under; of the program, of its
+    /// canonical path (what the kernel gives the loader); empty for the vDSO. Made when a
+    /// name or search path has a `$ORIGIN` to expand, not for every object.
+    pub fn origin(&self) -> String {
+        match self.how {
+            How::Program => dst::origin_of(&self.real, "/"),
+            How::Vdso => String::new(),
+            How::Interpreter | How::Found { .. } => dst::origin_of(&self.path, "/"),
+        }
+    }
 }
 
 /// What became of one dependency entry.
@@ -214,6 +226,83 @@ impl Ids {
     }
 }
 
+/// A map from names whose keys are copied into one buffer, not a String each: a list
+/// adds four keys per library (its path, the name it was requested by, its DT_SONAME,
+/// its canonical path), and their own allocations were a fifth of a trace's. Keys are
+/// never removed one by one (a rollback keeps their bytes in the buffer).
+struct StrMap<V> {
+    keys: String,
+    /// (start, length) of the key in `keys`, and its value.
+    table: hashbrown::HashTable<(usize, usize, V)>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl<V> Default for StrMap<V> {
+    fn default() -> Self {
+        StrMap::with_capacity(0)
+    }
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for StrMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.table.iter().map(|e| (key(&self.keys, e), &e.2)))
+            .finish()
+    }
+}
+
+fn key<'k, V>(keys: &'k str, e: &(usize, usize, V)) -> &'k str {
+    &keys[e.0..e.0 + e.1]
+}
+
+impl<V> StrMap<V> {
+    fn with_capacity(n: usize) -> StrMap<V> {
+        StrMap {
+            // Library paths and names are about 30 bytes.
+            keys: String::with_capacity(32 * n),
+            table: hashbrown::HashTable::with_capacity(n),
+            hasher: Default::default(),
+        }
+    }
+
+    fn get(&self, k: &str) -> Option<&V> {
+        let h = self.hasher.hash_one(k);
+        self.table
+            .find(h, |e| key(&self.keys, e) == k)
+            .map(|e| &e.2)
+    }
+
+    fn get_mut(&mut self, k: &str) -> Option<&mut V> {
+        let h = self.hasher.hash_one(k);
+        let keys = &self.keys;
+        self.table
+            .find_mut(h, |e| key(keys, e) == k)
+            .map(|e| &mut e.2)
+    }
+
+    /// Adds `k`, which is not in the map yet.
+    fn insert_new(&mut self, k: &str, v: V) {
+        let start = self.keys.len();
+        self.keys.push_str(k);
+        let StrMap {
+            keys,
+            table,
+            hasher,
+        } = self;
+        let h = hasher.hash_one(k);
+        table.insert_unique(h, (start, k.len(), v), |e| hasher.hash_one(key(keys, e)));
+    }
+
+    /// Keeps the entries whose value `f` keeps (and may change).
+    fn retain(&mut self, mut f: impl FnMut(&mut V) -> bool) {
+        self.table.retain(|e| f(&mut e.2));
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.table.iter().map(|e| &e.2)
+    }
+}
+
 /// The loaded objects of one program, in the loader's list order.
 #[derive(Debug, Default)]
 pub struct LinkMaps {
@@ -222,12 +311,12 @@ pub struct LinkMaps {
     pub order: Vec<Slot>,
     pub missing: Vec<Missing>,
     /// Names (paths and requested names) of each object: name -> objects having it.
-    by_name: HashMap<String, Ids>,
+    by_name: StrMap<Ids>,
     /// DT_SONAMEs not yet added as names: soname -> objects.
-    by_soname: HashMap<String, Ids>,
+    by_soname: StrMap<Ids>,
     /// Canonical path -> library object: one canonical path is one file, known without
     /// a stat (not the program or ld.so).
-    by_real: HashMap<String, usize>,
+    by_real: StrMap<usize>,
     /// File size -> library objects of that size: the only ones a new file with another
     /// canonical path can be (hard links: two canonical paths, one file).
     by_size: HashMap<u64, Ids>,
@@ -254,9 +343,9 @@ impl LinkMaps {
         LinkMaps {
             objects: Vec::with_capacity(n),
             order: Vec::with_capacity(n),
-            by_name: HashMap::with_capacity_and_hasher(2 * n, Default::default()),
-            by_soname: HashMap::with_capacity_and_hasher(n, Default::default()),
-            by_real: HashMap::with_capacity_and_hasher(n, Default::default()),
+            by_name: StrMap::with_capacity(2 * n),
+            by_soname: StrMap::with_capacity(n),
+            by_real: StrMap::with_capacity(n),
             by_size: HashMap::with_capacity_and_hasher(n, Default::default()),
             soname_added: Vec::with_capacity(n),
             ..LinkMaps::default()
@@ -285,16 +374,16 @@ impl LinkMaps {
 
     fn push_object(&mut self, obj: Object, identity: Identity) -> usize {
         let i = self.objects.len();
-        if let Some(s) = obj.info.as_ref().and_then(|inf| inf.soname.clone()) {
-            match self.by_soname.get_mut(s.as_str()) {
+        if let Some(s) = obj.info.as_ref().and_then(|inf| inf.soname.as_deref()) {
+            match self.by_soname.get_mut(s) {
                 Some(v) => v.push(i),
-                None => {
-                    self.by_soname.insert(s, Ids::One(i));
-                }
+                None => self.by_soname.insert_new(s, Ids::One(i)),
             }
         }
         if let Identity::File { size } = identity {
-            self.by_real.entry(obj.real.clone()).or_insert(i);
+            if self.by_real.get(&obj.real).is_none() {
+                self.by_real.insert_new(&obj.real, i);
+            }
             match size {
                 Some(n) => match self.by_size.get_mut(&n) {
                     Some(v) => v.push(i),
@@ -316,9 +405,7 @@ impl LinkMaps {
         match self.by_name.get_mut(name) {
             Some(v) if v.contains(i) => {}
             Some(v) => v.push(i),
-            None => {
-                self.by_name.insert(name.to_string(), Ids::One(i));
-            }
+            None => self.by_name.insert_new(name, Ids::One(i)),
         }
     }
 
@@ -332,33 +419,26 @@ impl LinkMaps {
             Slot::Obj(i) => *i < objects,
             Slot::Missing(m) => *m < missing,
         });
-        let keep = |ids: &Ids| -> Option<Ids> {
+        // The ids below `objects`; false when none is left.
+        let keep = |ids: &mut Ids| -> bool {
             let v: Vec<usize> = ids.iter().filter(|&i| i < objects).collect();
-            match v.len() {
-                0 => None,
-                1 => Some(Ids::One(v[0])),
-                _ => Some(Ids::Many(v)),
-            }
+            *ids = match v.len() {
+                0 => return false,
+                1 => Ids::One(v[0]),
+                _ => Ids::Many(v),
+            };
+            true
         };
-        self.by_name = std::mem::take(&mut self.by_name)
-            .into_iter()
-            .filter_map(|(k, v)| keep(&v).map(|v| (k, v)))
-            .collect();
-        self.by_soname = std::mem::take(&mut self.by_soname)
-            .into_iter()
-            .filter_map(|(k, v)| keep(&v).map(|v| (k, v)))
-            .collect();
-        self.by_size = std::mem::take(&mut self.by_size)
-            .into_iter()
-            .filter_map(|(k, v)| keep(&v).map(|v| (k, v)))
-            .collect();
-        self.by_real.retain(|_, i| *i < objects);
+        self.by_name.retain(keep);
+        self.by_soname.retain(keep);
+        self.by_size.retain(|_, ids| keep(ids));
+        self.by_real.retain(|i| *i < objects);
         self.size_unknown.retain(|i| *i < objects);
     }
 
     /// Whether `name` is a path or requested name of a loaded object.
     pub fn names_contain(&self, name: &str) -> bool {
-        self.by_name.contains_key(name)
+        self.by_name.get(name).is_some()
     }
 
     fn position(&self, i: usize) -> usize {
@@ -420,22 +500,31 @@ impl LinkMaps {
                 Err(e) => Prepared::Unreadable(e.to_string()),
             };
         }
-        let mut chain: Vec<ChainLink> = Vec::new();
-        let mut cur = Some(requester);
-        while let Some(i) = cur {
-            chain.push(ChainLink {
-                obj: i,
-                rpath: &self.objects[i].rpath,
-            });
-            cur = self.objects[i].loader;
-            if chain.len() > self.objects.len() {
-                break;
-            }
-        }
+        // The loader chain matters only for its DT_RPATHs: when none has one (nearly
+        // every request), the search is given no chain, which it treats alike, and no
+        // vector is made.
+        let links = || {
+            let mut cur = Some(requester);
+            std::iter::from_fn(move || {
+                let i = cur?;
+                cur = self.objects[i].loader;
+                Some(ChainLink {
+                    obj: i,
+                    rpath: &self.objects[i].rpath,
+                })
+            })
+            .take(self.objects.len() + 1)
+        };
+        let chain: Vec<ChainLink> = if links().any(|l| !l.rpath.is_empty()) {
+            links().collect()
+        } else {
+            Vec::new()
+        };
         let req_obj = &self.objects[requester];
         let info = req_obj.info.as_deref();
         let req = Request {
             name,
+            requester,
             chain: &chain,
             main: ChainLink {
                 obj: 0,
@@ -528,7 +617,7 @@ impl LinkMaps {
                     dir,
                 } => {
                     // Shared answer: only a file that is not loaded yet needs owned strings.
-                    if let Some(&i) = self.by_real.get(real.as_str()) {
+                    if let Some(&i) = self.by_real.get(real) {
                         return self.same_file(i, name, path);
                     }
                     (
@@ -602,12 +691,17 @@ impl LinkMaps {
     }
 
     /// Decomposes the search paths of a new object.
+    /// `origin` gives `$ORIGIN`, asked only of an object that has a search path.
     pub fn search_dirs(
         loader: &Loader,
         info: &ElfInfo,
-        origin: &str,
+        origin: impl FnOnce() -> String,
     ) -> (Vec<SearchDir>, Vec<SearchDir>) {
-        let v = loader.dst_values(Some(origin));
+        if info.effective_rpath().is_none() && info.runpath.is_none() {
+            return (Vec::new(), Vec::new());
+        }
+        let origin = origin();
+        let v = loader.dst_values(Some(&origin));
         let rpath = info
             .effective_rpath()
             .map(|r| dst::decompose(r, &[':'], &v))

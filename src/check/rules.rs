@@ -76,6 +76,7 @@ pub fn nss_in(loader: &Loader, conf: &str) -> Vec<Finding> {
         let module = glibc::nss_module(&service);
         let req = Request {
             name: &module,
+            requester: 0,
             chain: &[],
             main: ChainLink { obj: 0, rpath: &[] },
             has_runpath: false,

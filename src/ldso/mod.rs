@@ -117,7 +117,10 @@ pub struct ChainLink<'a> {
 pub struct Request<'a> {
     /// The name, without '/'.
     pub name: &'a str,
-    /// The requester and its loaders up to the main program, requester first.
+    /// The requesting object (the owner of `runpath`).
+    pub requester: usize,
+    /// The requester and its loaders up to the main program, requester first; may be
+    /// empty when none of them has a DT_RPATH.
     pub chain: &'a [ChainLink<'a>],
     /// The main program.
     pub main: ChainLink<'a>,
@@ -571,7 +574,7 @@ impl Loader {
 
         // 3. DT_RUNPATH of the requester only.
         if !req.runpath.is_empty() {
-            let owner = req.chain.first().map(|l| l.obj).unwrap_or(req.main.obj);
+            let owner = req.requester;
             if let Some(r) = self.open_path(
                 name,
                 req.runpath,
