@@ -95,8 +95,8 @@ pub enum How {
     Interpreter,
     /// The kernel's vDSO (no file).
     Vdso,
-    /// Found by a step of the search, in directory `dir` (subdirectory included).
-    Found { step: Step, dir: String },
+    /// Found by a step of the search, in the directory [`Object::dir`] names.
+    Found { step: Step },
 }
 
 /// How a request was satisfied without loading anything new.
@@ -139,6 +139,13 @@ pub struct Object {
 }
 
 impl Object {
+    /// The directory it was found in: for a library found by a search, the directory
+    /// searched with its hwcaps or legacy subdirectory. Its path up to the last '/'
+    /// (every search opens directory + name, and a name searched for has no '/').
+    pub fn dir(&self) -> &str {
+        self.path.rfind('/').map_or("", |i| &self.path[..=i])
+    }
+
     /// `$ORIGIN`: the directory of the path it was opened under; of the program, of its
     /// canonical path (what the kernel gives the loader); empty for the vDSO. Made when a
     /// name or search path has a `$ORIGIN` to expand, not for every object.
@@ -583,20 +590,7 @@ impl LinkMaps {
                         skipped: vec![],
                     };
                 }
-                Some((real, Verdict::Ok)) => {
-                    let dir = path
-                        .rsplit_once('/')
-                        .map(|(d, _)| format!("{d}/"))
-                        .unwrap_or_default();
-                    (
-                        path,
-                        real,
-                        How::Found {
-                            step: Step::Path,
-                            dir,
-                        },
-                    )
-                }
+                Some((real, Verdict::Ok)) => (path, real, How::Found { step: Step::Path }),
                 Some((_, Verdict::Fatal(e))) => return Applied::Fatal(format!("{path}: {e}")),
                 Some((_, v)) => {
                     let why = SkipWhy::of(&v).unwrap_or(SkipWhy::WrongMachine);
@@ -610,12 +604,7 @@ impl LinkMaps {
                 }
             },
             Prepared::Search(s) => match &*s {
-                Search::Found {
-                    path,
-                    real,
-                    step,
-                    dir,
-                } => {
+                Search::Found { path, real, step } => {
                     // Shared answer: only a file that is not loaded yet needs owned strings.
                     if let Some(&i) = self.by_real.get(real) {
                         return self.same_file(i, name, path);
@@ -623,10 +612,7 @@ impl LinkMaps {
                     (
                         path.clone(),
                         real.clone(),
-                        How::Found {
-                            step: step.clone(),
-                            dir: dir.clone(),
-                        },
+                        How::Found { step: step.clone() },
                     )
                 }
                 Search::Missing { tried, skipped } => {

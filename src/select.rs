@@ -991,9 +991,10 @@ fn hwcaps_variants(tracer: &Tracer, trace: &mut Trace) -> Vec<(usize, Reason)> {
     by_len.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut candidates: Vec<(String, String)> = Vec::new();
     for (_, o) in trace.loaded() {
-        let How::Found { step, dir } = &o.how else {
+        let How::Found { step } = &o.how else {
             continue;
         };
+        let dir = o.dir();
         let name = o.path.rsplit('/').next().unwrap_or("").to_string();
         if *step == Step::Path || name.is_empty() {
             continue;
@@ -1099,7 +1100,7 @@ fn collect_trace(
                 .map(|l| t.object(l).path.clone())
                 .unwrap_or_else(|| t.program.clone());
             let (how, dir) = match &o.how {
-                How::Found { step, dir } => (t.via(step), dir.clone()),
+                How::Found { step } => (t.via(step), o.dir().to_string()),
                 // Only libraries (found by a search) are listed here.
                 _ => (crate::reason::Via::Path, String::new()),
             };

@@ -175,9 +175,10 @@ pub fn build(
     let mut lib_dirs: Vec<String> = Vec::new();
     for t in sel.traces() {
         for (_, o) in t.loaded() {
-            let How::Found { step, dir } = &o.how else {
+            let How::Found { step } = &o.how else {
                 continue;
             };
+            let dir = o.dir();
             // Found by a path, or through an $ORIGIN-relative RPATH/RUNPATH: found the
             // same way in the bundle, no library path needed.
             let relocatable = match step {

@@ -239,14 +239,14 @@ fn already_label(a: Already) -> &'static str {
 }
 
 /// The bracketed reason of the tree, libtree style.
-pub fn reason_label(t: &Trace, how: &How) -> String {
-    match how {
+pub fn reason_label(t: &Trace, o: &crate::resolve::Object) -> String {
+    match &o.how {
         How::Program => "program".into(),
         How::Interpreter => "interpreter".into(),
         How::Vdso => "vdso".into(),
-        How::Found { step, dir } => {
+        How::Found { step } => {
             let via = t.via(step);
-            match hwcaps_note(dir) {
+            match hwcaps_note(o.dir()) {
                 Some(s) => format!("{via}, {s}"),
                 None => via.to_string(),
             }
@@ -443,7 +443,7 @@ fn tree_children(
                     out,
                     "{prefix}{kind}{} {} {}",
                     esc(&ob.name),
-                    p.dim(&format!("[{}]", reason_label(t, &ob.how))),
+                    p.dim(&format!("[{}]", reason_label(t, ob))),
                     esc(&ob.path)
                 )?;
                 stack.push(!last);
@@ -695,7 +695,7 @@ fn json_program(typed: &str, r: &Result<Traced, String>) -> JsonProgram {
         .libraries()
         .map(|(_, o)| {
             let (dir, via) = match &o.how {
-                How::Found { step, dir } => (dir.clone(), t.via(step)),
+                How::Found { step } => (o.dir().to_string(), t.via(step)),
                 _ => (String::new(), Via::Path),
             };
             let reason = match via {

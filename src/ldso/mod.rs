@@ -92,9 +92,9 @@ pub enum Search {
         path: String,
         /// Canonical path (the file's identity).
         real: String,
+        /// The directory searched, with its hwcaps/legacy subdirectory, is the path up
+        /// to its last '/' ([`crate::resolve::Object::dir`]).
         step: Step,
-        /// The directory searched, including the hwcaps/legacy subdirectory.
-        dir: String,
     },
     Missing {
         tried: Vec<Tried>,
@@ -461,7 +461,6 @@ impl Loader {
                             path: opened,
                             real,
                             step: step(d),
-                            dir: absolute(&format!("{}{}", d.dir, sub)),
                         });
                     }
                     Ok(Some((_, Verdict::OtherClass))) => acc.skipped.push(Skipped {
@@ -604,15 +603,10 @@ impl Loader {
                 if !(req.nodeflib && in_default) {
                     match self.open_verify(&cached) {
                         Ok(Some((real, Verdict::Ok))) => {
-                            let dir = cached
-                                .rsplit_once('/')
-                                .map(|(d, _)| format!("{d}/"))
-                                .unwrap_or_default();
                             return Search::Found {
                                 path: cached,
                                 real,
                                 step: Step::Cache,
-                                dir,
                             };
                         }
                         Ok(Some((_, Verdict::Fatal(error)))) => {
