@@ -356,9 +356,28 @@ impl<'a> Tracer<'a> {
     /// provide what it needs. A `first` path that cannot be loaded is left out, as a
     /// failed dlopen leaves nothing behind. With `first` empty this is [`Tracer::trace`].
     fn trace_after(&self, path: &str, first: &[String]) -> Result<Trace, TraceError> {
+        let inspected = Self::inspect_program(self.loader.root(), self.cache, path)?;
+        self.trace_inspected(path, first, inspected)
+    }
+
+    /// [`Tracer::trace`] of a program the caller has inspected already
+    /// ([`Tracer::inspect_program`]: its canonical path and parsed file).
+    pub fn trace_program(
+        &self,
+        path: &str,
+        inspected: (String, Arc<ElfInfo>),
+    ) -> Result<Trace, TraceError> {
+        self.trace_inspected(path, &[], inspected)
+    }
+
+    fn trace_inspected(
+        &self,
+        path: &str,
+        first: &[String],
+        (real, info): (String, Arc<ElfInfo>),
+    ) -> Result<Trace, TraceError> {
         let loader = self.loader;
         let root = &**loader.root();
-        let (real, info) = Self::inspect_program(root, self.cache, path)?;
         let arch = loader.arch();
         let mut maps = LinkMaps::with_capacity(32);
         let is_static = info.is_static();
@@ -905,27 +924,40 @@ impl Walk<'_, '_> {
             if self.tracer.prefetch && !self.waved.contains(&l) {
                 self.prefetch(pos);
             }
-            let Some(info) = self.maps.objects[l].info.clone() else {
+            // The entries are read by index, not through a clone of the object's info: a
+            // shared count changed by both threads costs more than the lookups.
+            let Some(n) = self.maps.objects[l].info.as_ref().map(|i| i.deps.len()) else {
                 continue;
             };
-            self.maps.objects[l].deps.reserve_exact(info.deps.len());
-            for (k, dep) in info.deps.iter().enumerate() {
-                let Some(name) = self.expand(l, &dep.name) else {
-                    self.maps.objects[l].deps.push(Edge {
-                        kind: dep.kind,
-                        name: dep.name.clone(),
-                        outcome: Outcome::Ignored,
-                    });
-                    continue;
-                };
-                let outcome = self.map_object(l, k, &name, dep.kind, false);
-                let outcome = match outcome {
-                    Outcome::Fatal(error) if dep.kind == DepKind::Auxiliary => {
-                        Outcome::Fatal(error)
+            self.maps.objects[l].deps.reserve_exact(n);
+            for k in 0..n {
+                let (kind, expanded) = {
+                    let info = self.maps.objects[l].info.as_ref();
+                    let Some(dep) = info.and_then(|i| i.deps.get(k)) else {
+                        break;
+                    };
+                    match self.expand(l, &dep.name) {
+                        Some(e) => (dep.kind, Ok(e)),
+                        None => (dep.kind, Err(dep.name.clone())),
                     }
+                };
+                let name = match expanded {
+                    Ok(name) => name,
+                    Err(raw) => {
+                        self.maps.objects[l].deps.push(Edge {
+                            kind,
+                            name: raw,
+                            outcome: Outcome::Ignored,
+                        });
+                        continue;
+                    }
+                };
+                let outcome = self.map_object(l, k, &name, kind, false);
+                let outcome = match outcome {
+                    Outcome::Fatal(error) if kind == DepKind::Auxiliary => Outcome::Fatal(error),
                     Outcome::Fatal(error) => {
                         self.maps.objects[l].deps.push(Edge {
-                            kind: dep.kind,
+                            kind,
                             name: name.clone(),
                             outcome: Outcome::Fatal(error.clone()),
                         });
@@ -941,7 +973,7 @@ impl Walk<'_, '_> {
                 // Not a guard: an object already in the search list must not fall through to
                 // the filtee arm below.
                 #[allow(clippy::collapsible_match)]
-                match (&outcome, dep.kind) {
+                match (&outcome, kind) {
                     (Outcome::Loaded(o) | Outcome::Already(o, _), DepKind::Needed) => {
                         // Appended once: an object already in the search list stays where it is.
                         if self.reserved.insert(*o) {
@@ -962,7 +994,7 @@ impl Walk<'_, '_> {
                     _ => {}
                 }
                 self.maps.objects[l].deps.push(Edge {
-                    kind: dep.kind,
+                    kind,
                     name,
                     outcome,
                 });
@@ -1036,7 +1068,11 @@ impl Walk<'_, '_> {
                 Outcome::Missing(self.maps.missing.len() - 1)
             }
             Applied::New(n) => {
-                let info = match self.tracer.cache.get(loader.root(), &n.real) {
+                let parsed = match n.info {
+                    Some(r) => r,
+                    None => self.tracer.cache.get(loader.root(), &n.real),
+                };
+                let info = match parsed {
                     Ok(i) => i,
                     Err(e) => return Outcome::Fatal(format!("{}: {e}", n.path)),
                 };

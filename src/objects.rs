@@ -57,6 +57,10 @@ impl ObjectCache {
 
     /// The parsed file at canonical `real` (parsed at most once).
     pub fn get(&self, root: &Root, real: &str) -> Result<Arc<ElfInfo>, String> {
+        // Parsed before: the answer, without a clone of the cell.
+        if let Some(Some(r)) = self.map.get_with(real, |cell| cell.get().cloned()) {
+            return r;
+        }
         self.cell(real)
             .get_or_init(|| {
                 inspect_sized(&root.host_path(real), root.file_size(real), self.opts)

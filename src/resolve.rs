@@ -553,6 +553,8 @@ pub struct NewObject {
     pub real: String,
     pub identity: Identity,
     pub how: How,
+    /// The parsed file, when the search's answer carried it.
+    pub info: Option<Result<Arc<ElfInfo>, String>>,
 }
 
 /// The result of applying a prepared answer to the list.
@@ -570,7 +572,7 @@ impl LinkMaps {
     /// The rest of `_dl_map_object` once the search is done: file identity, or a new
     /// object.
     pub fn apply(&mut self, name: &str, prepared: Prepared, files: &Files) -> Applied {
-        let (path, real, how) = match prepared {
+        let (path, real, how, known) = match prepared {
             Prepared::Unreadable(e) => {
                 return Applied::Missing {
                     tried: vec![Tried {
@@ -590,7 +592,7 @@ impl LinkMaps {
                         skipped: vec![],
                     };
                 }
-                Some((real, Verdict::Ok)) => (path, real, How::Found { step: Step::Path }),
+                Some((real, Verdict::Ok)) => (path, real, How::Found { step: Step::Path }, None),
                 Some((_, Verdict::Fatal(e))) => return Applied::Fatal(format!("{path}: {e}")),
                 Some((_, v)) => {
                     let why = SkipWhy::of(&v).unwrap_or(SkipWhy::WrongMachine);
@@ -604,7 +606,13 @@ impl LinkMaps {
                 }
             },
             Prepared::Search(s) => match &*s {
-                Search::Found { path, real, step } => {
+                Search::Found {
+                    path,
+                    real,
+                    step,
+                    info,
+                    size,
+                } => {
                     // Shared answer: only a file that is not loaded yet needs owned strings.
                     if let Some(&i) = self.by_real.get(real) {
                         return self.same_file(i, name, path);
@@ -613,6 +621,7 @@ impl LinkMaps {
                         path.clone(),
                         real.clone(),
                         How::Found { step: step.clone() },
+                        Some((info.clone(), *size)),
                     )
                 }
                 Search::Missing { tried, skipped } => {
@@ -629,7 +638,10 @@ impl LinkMaps {
         }
         // glibc stats every file it opens and compares it with every loaded object
         // (`_dl_map_object_from_fd`): a hard link of a loaded library is that library.
-        let size = files.size(&real);
+        let (info, size) = match known {
+            Some((info, size)) => (Some(info), size),
+            None => (None, files.size(&real)),
+        };
         if let Some(i) = self.same_inode(&real, size, files) {
             return self.same_file(i, name, &path);
         }
@@ -639,6 +651,7 @@ impl LinkMaps {
             real,
             identity: Identity::File { size },
             how,
+            info,
         })
     }
 

@@ -168,7 +168,7 @@ struct Shown {
 type Traced = (Trace, Option<PluginSet>);
 
 fn trace_one(session: &Session, path: &str, many: bool) -> Result<Traced> {
-    let (_, info) = Tracer::inspect_program(session.root(), session.cache(), path)?;
+    let (real, info) = Tracer::inspect_program(session.root(), session.cache(), path)?;
     let arch =
         crate::arch::Arch::from_elf_machine(info.machine).expect("checked by inspect_program");
     // A level the program's architecture does not have (`--cpu-level atomics` for an
@@ -197,7 +197,7 @@ fn trace_one(session: &Session, path: &str, many: bool) -> Result<Traced> {
         }
         return Ok((t, None));
     }
-    Ok((tracer.trace(path)?, None))
+    Ok((tracer.trace_program(path, (real, info))?, None))
 }
 
 /// `NAME => PATH` / `NAME => not found`, load order, each object once.

@@ -95,6 +95,11 @@ pub enum Search {
         /// The directory searched, with its hwcaps/legacy subdirectory, is the path up
         /// to its last '/' ([`crate::resolve::Object::dir`]).
         step: Step,
+        /// The parsed file (or why it does not parse) and its size: what loading it
+        /// needs, kept with the answer so that each program loading it looks up nothing
+        /// more.
+        info: Result<std::sync::Arc<crate::elf::ElfInfo>, String>,
+        size: Option<u64>,
     },
     Missing {
         tried: Vec<Tried>,
@@ -423,6 +428,19 @@ impl Loader {
         v
     }
 
+    /// The answer for a usable file found at `path` (canonical `real`) by `step`.
+    fn found(&self, path: String, real: String, step: Step) -> Search {
+        let info = self.objects.get(&self.root, &real);
+        let size = self.root.file_size(&real);
+        Search::Found {
+            path,
+            real,
+            step,
+            info,
+            size,
+        }
+    }
+
     /// glibc's `open_path`: every directory of `dirs`, every subdirectory, in order.
     fn open_path(
         &self,
@@ -457,11 +475,7 @@ impl Loader {
                 match self.open_verify(&opened) {
                     Ok(None) => {}
                     Ok(Some((real, Verdict::Ok))) => {
-                        return Some(Search::Found {
-                            path: opened,
-                            real,
-                            step: step(d),
-                        });
+                        return Some(self.found(opened, real, step(d)));
                     }
                     Ok(Some((_, Verdict::OtherClass))) => acc.skipped.push(Skipped {
                         path: opened,
@@ -505,8 +519,13 @@ impl Loader {
             && req.chain.iter().all(|l| l.rpath.is_empty())
             && req.main.rpath.is_empty();
         if plain {
-            let cell = self.plain_searches[req.nodeflib as usize]
-                .get_or_insert_with(req.name, PlainSearch::default);
+            let memo = &self.plain_searches[req.nodeflib as usize];
+            // A search made before: its answer, without a clone of the cell (each clone
+            // and drop of a shared count is a cache line the other thread wants too).
+            if let Some(Some(s)) = memo.get_with(req.name, |cell| cell.get().cloned()) {
+                return s;
+            }
+            let cell = memo.get_or_insert_with(req.name, PlainSearch::default);
             return cell
                 .get_or_init(|| std::sync::Arc::new(self.search_uncached(req)))
                 .clone();
@@ -603,11 +622,7 @@ impl Loader {
                 if !(req.nodeflib && in_default) {
                     match self.open_verify(&cached) {
                         Ok(Some((real, Verdict::Ok))) => {
-                            return Search::Found {
-                                path: cached,
-                                real,
-                                step: Step::Cache,
-                            };
+                            return self.found(cached, real, Step::Cache);
                         }
                         Ok(Some((_, Verdict::Fatal(error)))) => {
                             return Search::Fatal {
