@@ -633,7 +633,10 @@ impl LinkMaps {
                 Search::Fatal { path, error } => return Applied::Fatal(format!("{path}: {error}")),
             },
         };
-        if let Some(&i) = self.by_real.get(&real) {
+        // (A search's answer was looked up above, before its strings were copied.)
+        if known.is_none()
+            && let Some(&i) = self.by_real.get(&real)
+        {
             return self.same_file(i, name, &path);
         }
         // glibc stats every file it opens and compares it with every loaded object
