@@ -692,8 +692,8 @@ impl LinkMaps {
         Applied::Already(i, Already::File)
     }
 
-    /// Decomposes the search paths of a new object.
-    /// `origin` gives `$ORIGIN`, asked only of an object that has a search path.
+    /// Decomposes the search paths of a new object; `origin` gives its `$ORIGIN`, asked
+    /// only of an object that has a search path.
     pub fn search_dirs(
         loader: &Loader,
         info: &ElfInfo,
@@ -714,5 +714,38 @@ impl LinkMaps {
             .map(|r| dst::decompose(r, &[':'], &v))
             .unwrap_or_default();
         (rpath, runpath)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys are found after the table grows (its rehash hashes the keys from the
+    /// buffer), values change in place, and a retain keeps what it keeps.
+    #[test]
+    fn a_str_map_finds_its_keys_through_growth_and_retain() {
+        let mut m: StrMap<usize> = StrMap::with_capacity(2);
+        let name = |i: usize| format!("/usr/lib/x86_64-linux-gnu/lib{i}.so.{}", i % 7);
+        for i in 0..500 {
+            assert!(m.get(&name(i)).is_none());
+            m.insert_new(&name(i), i);
+        }
+        for i in 0..500 {
+            assert_eq!(m.get(&name(i)), Some(&i));
+        }
+        *m.get_mut(&name(7)).unwrap() = 1000;
+        assert_eq!(m.get(&name(7)), Some(&1000));
+        assert!(m.get("/usr/lib/x86_64-linux-gnu/lib7.so").is_none());
+        assert!(m.get("").is_none());
+        m.retain(|v| *v % 2 == 0);
+        // The 250 even values, and 7's, now 1000.
+        assert_eq!(m.values().count(), 251);
+        assert_eq!(m.get(&name(7)), Some(&1000));
+        assert_eq!(m.get(&name(4)), Some(&4));
+        assert!(m.get(&name(5)).is_none());
+        // An empty key is a key like any other.
+        m.insert_new("", 1);
+        assert_eq!(m.get(""), Some(&1));
     }
 }
