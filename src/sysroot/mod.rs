@@ -426,8 +426,36 @@ impl Root {
         }
     }
 
-    /// Reads the file at `path` (resolved inside the root), at most `limit` bytes.
+    /// Reads the text file at `path` (resolved inside the root), at most `limit` bytes,
+    /// for prose: bytes that are not UTF-8 become U+FFFD (a Latin-1 copyright file reads
+    /// as text). A file whose contents are paths or file names (a package database, a
+    /// loader's configuration) is read with [`Root::read_carried`], or a name in it that
+    /// is not UTF-8 matches no file of the root.
     pub fn read_to_string(&self, path: &str, limit: u64) -> Result<String, SysrootError> {
+        self.read_text(path, limit, |bytes| {
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })
+    }
+
+    /// Reads the text file at `path` as [`Root::read_to_string`] does, for a file whose
+    /// contents are paths or names of the root: bytes that are not UTF-8 are carried
+    /// ([`name::from_bytes`]), so the line `/srv/caf\xe9.txt` of a dpkg file list is the
+    /// path `"/srv/caf\u{10ffe9}.txt"` that the root's walk gives that file, and
+    /// [`name::to_bytes`] writes the original bytes again.
+    pub fn read_carried(&self, path: &str, limit: u64) -> Result<String, SysrootError> {
+        self.read_text(path, limit, name::from_vec)
+    }
+
+    /// The one reader of [`Root::read_to_string`] and [`Root::read_carried`]: `path`
+    /// resolved inside the root, a regular file only, at most `limit` bytes; `text` makes
+    /// the text of the bytes read.
+    fn read_text(
+        &self,
+        path: &str,
+        limit: u64,
+        text: fn(Vec<u8>) -> String,
+    ) -> Result<String, SysrootError> {
         let r = self.resolve(path)?.ok_or_else(|| SysrootError::Io {
             path: path.into(),
             source: io::Error::from(io::ErrorKind::NotFound),
@@ -452,10 +480,9 @@ impl Root {
         if bytes.len() as u64 > limit {
             return Err(too_big());
         }
-        // Valid UTF-8 (nearly every file read this way) becomes the String without a copy:
-        // dpkg's file lists are megabytes.
-        Ok(String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        // Valid UTF-8 (nearly every file read this way) becomes the String without a copy
+        // (both conversions keep it): dpkg's file lists are megabytes.
+        Ok(text(bytes))
     }
 
     /// Reads a whole file by canonical path (mmap or read).
@@ -850,6 +877,28 @@ mod tests {
         let err = |p: &str, limit| r.read_to_string(p, limit).unwrap_err().to_string();
         assert!(err("/usr/lib/text", 7).contains("larger than 7 bytes"));
         // Refused without opening it: an open would wait for a writer forever.
+        assert!(err("/usr/lib/fifo", 100).contains("not a regular file"));
+        assert!(err("/usr/lib", 100).contains("not a regular file"));
+        assert!(err("/usr/lib/none", 100).contains("/usr/lib/none"));
+    }
+
+    #[test]
+    fn read_carried_keeps_the_bytes_of_a_name_that_is_not_utf8() {
+        let (t, r) = root();
+        let d = t.path();
+        std::fs::write(d.join("usr/lib/latin1"), b"/srv/caf\xe9.txt\n").unwrap();
+        std::fs::write(d.join("usr/lib/text"), "/srv/café.txt\n").unwrap();
+        nix::unistd::mkfifo(&d.join("usr/lib/fifo"), nix::sys::stat::Mode::S_IRUSR).unwrap();
+        let text = r.read_carried("/usr/lib/latin1", 100).unwrap();
+        assert_eq!(text, "/srv/caf\u{10ffe9}.txt\n");
+        assert_eq!(&*name::to_bytes(&text), b"/srv/caf\xe9.txt\n");
+        assert_eq!(
+            r.read_carried("/usr/lib/text", 100).unwrap(),
+            "/srv/café.txt\n"
+        );
+        // The checks are read_to_string's.
+        let err = |p: &str, limit| r.read_carried(p, limit).unwrap_err().to_string();
+        assert!(err("/usr/lib/latin1", 7).contains("larger than 7 bytes"));
         assert!(err("/usr/lib/fifo", 100).contains("not a regular file"));
         assert!(err("/usr/lib", 100).contains("not a regular file"));
         assert!(err("/usr/lib/none", 100).contains("/usr/lib/none"));

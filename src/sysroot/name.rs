@@ -75,6 +75,17 @@ pub fn from_bytes(b: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The carried form of owned bytes (a file of names read whole): bytes that are their
+/// own carried form (UTF-8 without a char of the carrier range) become the `String`
+/// without a copy.
+pub fn from_vec(b: Vec<u8>) -> String {
+    match String::from_utf8(b) {
+        Ok(s) if !has_carrier(&s) => s,
+        Ok(s) => from_bytes(s.as_bytes()).into_owned(),
+        Err(e) => from_bytes(e.as_bytes()).into_owned(),
+    }
+}
+
 /// The carried form of a name the system gave (a directory entry, a link target).
 pub fn from_os(s: &OsStr) -> Cow<'_, str> {
     from_bytes(s.as_bytes())
@@ -217,6 +228,19 @@ mod tests {
             }
         }
         assert_eq!(from_bytes(b"a\xff"), "a\u{10ffff}");
+    }
+
+    #[test]
+    fn name_from_vec_is_from_bytes() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"/usr/lib/libz.so.1",
+            b"caf\xe9\n",
+            "a\u{10ffe9}".as_bytes(),
+        ];
+        for b in cases {
+            assert_eq!(from_vec(b.to_vec()), from_bytes(b), "{b:?}");
+        }
     }
 
     #[test]
