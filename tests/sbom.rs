@@ -1174,6 +1174,113 @@ fn report_numbers_for_a_constructed_root() {
     );
 }
 
+/// The path of a tar entry as its bytes, without `./`.
+fn tar_names(p: &Path) -> BTreeSet<Vec<u8>> {
+    let bytes = std::fs::read(p).unwrap();
+    let mut a = tar::Archive::new(&bytes[..]);
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let b = e.path_bytes();
+            b.strip_prefix(b"./").unwrap_or(&b).to_vec()
+        })
+        .collect()
+}
+
+/// Writes `bytes` at `inside`, a path of the root given as bytes (a name that is not
+/// UTF-8), mode 0644.
+fn write_raw(r: &FakeRoot, inside: &[u8], bytes: &[u8]) {
+    use std::os::unix::ffi::OsStrExt;
+    let p = r.path().join(std::ffi::OsStr::from_bytes(&inside[1..]));
+    std::fs::write(&p, bytes).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// Appends `bytes` to the file at `inside`.
+fn append(r: &FakeRoot, inside: &str, bytes: &[u8]) {
+    let mut b = std::fs::read(r.host(inside)).unwrap();
+    b.extend_from_slice(bytes);
+    std::fs::write(r.host(inside), b).unwrap();
+}
+
+/// A file whose name is not UTF-8 (Latin-1 `caf\xe9.txt`) that app's `.list` and
+/// `.md5sums` list is app's: the database is read with the name's bytes carried (made
+/// U+FFFD, the name matched no file of the root and the file was owned by no package),
+/// and the layer's md5sums name the file by its bytes, as the layer holds it.
+#[test]
+fn non_utf8_name_in_dpkg_lists_is_its_package_file() {
+    let c = case();
+    let data = b"latin-1 name\n";
+    write_raw(&c.root, b"/usr/share/app/caf\xe9.txt", data);
+    append(
+        &c.root,
+        "/var/lib/dpkg/info/app.list",
+        b"/usr/share/app\n/usr/share/app/caf\xe9.txt\n",
+    );
+    let mut sum = format!("{:x}  usr/share/app/caf", md5(data)).into_bytes();
+    sum.extend_from_slice(b"\xe9.txt\n");
+    append(&c.root, "/var/lib/dpkg/info/app.md5sums", &sum);
+    let a = case_args(&c, "report", &["--json"]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (so, _) = ok(&a, &[]);
+    let r: Value = serde_json::from_str(&so).unwrap();
+    let unowned: Vec<&str> = r["unowned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unowned,
+        ["/usr/share/app/data.txt"],
+        "only the file no package lists is unowned"
+    );
+    let app = r["layer_packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "app")
+        .unwrap();
+    assert_eq!(app["files"], 2, "/usr/bin/app and caf\\xe9.txt: {app}");
+
+    let d = tempfile::tempdir().unwrap();
+    let (out, spdx) = (d.path().join("l.tar"), d.path().join("l.spdx.json"));
+    let a = case_args(
+        &c,
+        "pack",
+        &[
+            "-o",
+            out.to_str().unwrap(),
+            "--sbom",
+            spdx.to_str().unwrap(),
+        ],
+    );
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    ok(&a, &[]);
+    assert!(tar_names(&out).contains(&b"usr/share/app/caf\xe9.txt"[..]));
+    let mut want = format!("{:x}  usr/bin/app\n", md5(&exe())).into_bytes();
+    want.extend_from_slice(&sum);
+    assert_eq!(
+        tar_files(&out)["var/lib/dpkg/status.d/app.md5sums"],
+        want,
+        "the name's byte 0xe9, not U+FFFD nor its carrier's UTF-8"
+    );
+    let doc = Spdx {
+        doc: read_json(&spdx),
+    };
+    let file = doc
+        .files()
+        .iter()
+        .find(|f| f["fileName"] == "./usr/share/app/caf\\xe9.txt")
+        .unwrap_or_else(|| panic!("{:#}", doc.doc["files"]));
+    let rels = doc.file_relations();
+    assert_eq!(
+        rels[file["SPDXID"].as_str().unwrap()],
+        [("CONTAINS".to_string(), "app".to_string())]
+    );
+}
+
 /// On the constructed root both SBOMs validate; app's DEP-5 `Expat` is MIT; the purls
 /// carry the epoch, `+` as %2B and the source package.
 #[test]
@@ -1355,6 +1462,50 @@ P:other\nV:3-r1\nA:noarch\nL:Apache-2.0\nF:usr/bin\nR:dpkg\n\n";
     assert!(
         !tar.keys()
             .any(|k| k.contains("status.d") || k.starts_with("usr/share/doc"))
+    );
+}
+
+/// The same with an apk database: a file whose name is not UTF-8 is its package's, and
+/// the layer's installed database names it by its bytes (`R:caf\xe9.txt`), not by the
+/// UTF-8 of its carriers.
+#[test]
+fn non_utf8_name_in_apk_database_is_its_package_file() {
+    let c = case();
+    std::fs::remove_dir_all(c.root.host("/var/lib/dpkg")).unwrap();
+    write_raw(&c.root, b"/usr/share/app/caf\xe9.txt", b"latin-1 name\n");
+    let mut installed = b"C:Q1aaaa=\nP:libc\nV:1.2.4-r2\nA:x86_64\nL:MIT\nF:lib/x86_64-linux-gnu\nR:libc.so.6\nF:lib64\nR:ld-linux-x86-64.so.2\n\n\
+P:app\nV:1.0-r0\nA:x86_64\nL:MIT\nF:usr/bin\nR:app\nF:usr/share/app\nR:caf"
+        .to_vec();
+    installed.extend_from_slice(b"\xe9.txt\nZ:Q1y=\n\n");
+    c.root.write("/lib/apk/db/installed", &installed);
+    let a = case_args(&c, "report", &["--json"]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (so, _) = ok(&a, &[]);
+    let r: Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(r["database"], "apk");
+    let unowned: Vec<&str> = r["unowned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        !unowned.iter().any(|u| u.contains("caf")),
+        "app lists caf\\xe9.txt: {unowned:?}"
+    );
+
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("a.tar");
+    let a = case_args(&c, "pack", &["-o", out.to_str().unwrap()]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    ok(&a, &[]);
+    assert!(tar_names(&out).contains(&b"usr/share/app/caf\xe9.txt"[..]));
+    let db = &tar_files(&out)["lib/apk/db/installed"];
+    let want = b"P:app\nV:1.0-r0\nA:x86_64\nL:MIT\nF:usr/bin\nR:app\nF:usr/share/app\nR:caf\xe9.txt\nZ:Q1y=\n\n";
+    assert!(
+        db.windows(want.len()).any(|w| w == want),
+        "{}",
+        String::from_utf8_lossy(db)
     );
 }
 

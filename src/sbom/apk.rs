@@ -155,7 +155,7 @@ pub fn read(
     if r.kind != Kind::File {
         return Ok(Vec::new());
     }
-    let text = root.read_to_string(&r.path, DB_LIMIT)?;
+    let text = root.read_carried(&r.path, DB_LIMIT)?;
     sources.push(INSTALLED.to_string());
     let records = parse(&text).map_err(|(line, why)| SbomError::Apk {
         path: INSTALLED.to_string(),

@@ -97,7 +97,7 @@ fn package_of(p: &Paragraph, origin: &str, warnings: &mut Vec<String>) -> Option
 
 fn read_text(root: &Root, path: &str) -> Result<Option<String>, SbomError> {
     match root.resolve(path)? {
-        Some(r) if r.kind == Kind::File => Ok(Some(root.read_to_string(&r.path, DB_LIMIT)?)),
+        Some(r) if r.kind == Kind::File => Ok(Some(root.read_carried(&r.path, DB_LIMIT)?)),
         _ => Ok(None),
     }
 }

@@ -166,9 +166,11 @@ pub fn additions(
         }
     }
     if !apk_records.is_empty() {
+        // As bytes, as the dpkg entries above: a file name that is not UTF-8 is written
+        // as it is, not as its carriers (`sysroot::name`).
         add.data.push((
             apk::INSTALLED.to_string(),
-            apk_records.into_bytes(),
+            name::to_bytes(&apk_records).into_owned(),
             Reason::PackageDb {
                 package: apk_names.join(", "),
             },
