@@ -1226,6 +1226,45 @@ fn stale_cache_hint_from_ld_so_conf() {
     );
 }
 
+/// Writes `bytes` at `inside`, a path of the root given as bytes (a name that is not
+/// UTF-8), parents created, mode 0755.
+fn write_raw(c: &Case, inside: &[u8], bytes: &[u8]) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let p = c
+        .root
+        .path()
+        .join(std::ffi::OsStr::from_bytes(&inside[1..]));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// ld.so.conf names directories by their bytes: a directory whose name is not UTF-8
+/// (Latin-1 `caf\xe9`) is the one on disk, so the hint finds the library in it (read as
+/// U+FFFD, the directory did not exist and there was no hint).
+#[test]
+fn stale_cache_hint_from_a_non_utf8_directory_of_ld_so_conf() {
+    let a = X86;
+    let c = Case::new(a);
+    c.app(exe(a).needs("libx.so.1"))
+        .bytes("/etc/ld.so.conf", b"/opt/caf\xe9\n")
+        .cache_new(&[("libother.so.1", "/opt/conf/libother.so.1")]);
+    write_raw(&c, b"/opt/caf\xe9/libx.so.1", &lib(a, "libx.so.1").build());
+    c.check(&["libx.so.1 => not found"], 1);
+    let (code, out, _) = c.trace("json", &["/usr/bin/app"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let m = &v["programs"][0]["missing"][0];
+    assert_eq!(m["name"], "libx.so.1");
+    assert_eq!(m["stale_cache"], "/opt/caf\\xe9/libx.so.1", "{out}");
+    let (_, tree, _) = c.trace("tree", &["/usr/bin/app"]);
+    assert!(
+        tree.contains("note: libx.so.1 exists as /opt/caf\\xe9/libx.so.1"),
+        "{tree}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // DF_1_NODEFLIB: no cache entry in a default directory, no default directories.
 
@@ -2440,6 +2479,46 @@ fn preload_file_loads_before_the_programs_needs() {
             ],
             0,
         );
+    });
+}
+
+/// ld.so.preload names libraries by their bytes: `/opt/caf\xe9/libq.so` (Latin-1) is
+/// preloaded from that directory, as the real loader does (read as U+FFFD, it was a
+/// missing preload, ignored).
+#[test]
+fn preload_path_that_is_not_utf8_is_loaded() {
+    both(|a| {
+        let c = Case::new(a);
+        let d = dlib(a);
+        c.app(exe(a).needs("liba.so.1"))
+            .put(&format!("{d}/liba.so.1"), lib(a, "liba.so.1"))
+            .bytes("/etc/ld.so.preload", b"/opt/caf\xe9/libq.so\n");
+        write_raw(&c, b"/opt/caf\xe9/libq.so", &lib(a, "libq.so").build());
+        assert_eq!(
+            realpaths(&c, "/usr/bin/app"),
+            [
+                (
+                    "/opt/caf\\xe9/libq.so".to_string(),
+                    "/opt/caf\\xe9/libq.so".to_string()
+                ),
+                ("liba.so.1".to_string(), format!("{d}/liba.so.1")),
+            ],
+            "{a}"
+        );
+        if common::require("bwrap (and qemu-user)", common::can_run_loader(a)) {
+            let out = run_in_root(
+                c.root.path(),
+                a,
+                "/usr/bin/app",
+                &[("LD_TRACE_LOADED_OBJECTS", "1")],
+            );
+            let want: &[u8] = b"/opt/caf\xe9/libq.so";
+            assert!(
+                out.stdout.windows(want.len()).any(|w| w == want),
+                "the real loader preloads it: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
     });
 }
 

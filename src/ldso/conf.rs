@@ -3,6 +3,9 @@
 //! The loader never reads this file: only ldconfig does, to build ld.so.cache. minroot uses
 //! it for one diagnosis: a library that is missing for the loader but present in a
 //! configured directory means the cache is stale (ldconfig was not run).
+//!
+//! The files are read carried (`Root::read_carried`): a directory named `/opt/caf\xe9`
+//! (Latin-1) is the path of that directory in the root, not a name with U+FFFD.
 
 use crate::sysroot::Root;
 
@@ -25,7 +28,7 @@ fn read_conf(root: &Root, path: &str, out: &mut Vec<String>, seen: &mut Vec<Stri
         return;
     }
     seen.push(path.to_string());
-    let Ok(text) = root.read_to_string(path, 1 << 20) else {
+    let Ok(text) = root.read_carried(path, 1 << 20) else {
         return;
     };
     let base = path

@@ -179,9 +179,10 @@ type PlainSearch = std::sync::Arc<std::sync::OnceLock<std::sync::Arc<Search>>>;
 pub const LD_SO_PRELOAD: &str = "/etc/ld.so.preload";
 
 /// The names of the root's /etc/ld.so.preload as rtld.c reads them: `#` starts a comment
-/// to the end of the line, names are separated by spaces, tabs, newlines or ':'.
+/// to the end of the line, names are separated by spaces, tabs, newlines or ':'. Read
+/// carried: rtld opens each name by its bytes, UTF-8 or not.
 fn read_preload(root: &Root) -> Vec<String> {
-    let Ok(text) = root.read_to_string(LD_SO_PRELOAD, 1 << 20) else {
+    let Ok(text) = root.read_carried(LD_SO_PRELOAD, 1 << 20) else {
         return Vec::new();
     };
     parse_preload(&text)
