@@ -137,7 +137,7 @@ pub fn locate(root: &Root, found: &Found) -> Result<Located, NotFound> {
     };
     // CreateExecutionEnvironment: jvm.cfg names the default VM; GetJVMPath finds it.
     let cfg = under(&home, "lib/jvm.cfg");
-    let Ok(text) = root.read_to_string(&cfg, MAX_JVM_CFG) else {
+    let Ok(text) = root.read_carried(&cfg, MAX_JVM_CFG) else {
         looked_for.push(cfg);
         return Err(NotFound {
             looked_for,
@@ -252,7 +252,7 @@ pub fn home_of(root: &Root, path: &str) -> Option<Located> {
         return None;
     }
     let cfg = root
-        .read_to_string(&under(home, "lib/jvm.cfg"), MAX_JVM_CFG)
+        .read_carried(&under(home, "lib/jvm.cfg"), MAX_JVM_CFG)
         .ok()?;
     let vm = default_vm(&cfg)?;
     let jvm = under(home, &format!("lib/{vm}/libjvm.so"));
@@ -360,6 +360,23 @@ mod tests {
             e.looked_for.contains(&format!("{HOME}/lib/zero/libjvm.so")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn a_vm_of_jvm_cfg_that_is_not_utf8_is_the_directory_of_those_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        // `-caf\xe9 KNOWN` (Latin-1): the launcher opens lib/caf\xe9/libjvm.so.
+        let t = jre(b"-caf\xe9 KNOWN\n");
+        let lib = t.path().join(&HOME[1..]).join("lib");
+        std::fs::rename(
+            lib.join("server"),
+            lib.join(std::ffi::OsStr::from_bytes(b"caf\xe9")),
+        )
+        .unwrap();
+        let root = Root::new(t.path()).unwrap();
+        assert_eq!(locate(&root, &found(&[])).unwrap().home, HOME);
+        let jvm = format!("{HOME}/lib/caf\u{10ffe9}/libjvm.so");
+        assert_eq!(home_of(&root, &jvm).unwrap().home, HOME);
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn find_config(root: &Root, compiled: &[String], exe_dir: &str) -> Option<(Strin
         if !is_file(root, &pm) {
             continue;
         }
-        let Ok(text) = root.read_to_string(&pm, CONFIG_LIMIT) else {
+        let Ok(text) = root.read_carried(&pm, CONFIG_LIMIT) else {
             continue;
         };
         let mut config = parse_config_pm(&text);
@@ -181,7 +181,7 @@ fn find_config(root: &Root, compiled: &[String], exe_dir: &str) -> Option<(Strin
         let heavy = [arch.as_str(), dir.as_str()]
             .iter()
             .map(|d| crate::sysroot::join(d, "Config_heavy.pl"))
-            .find_map(|h| root.read_to_string(&h, CONFIG_LIMIT).ok());
+            .find_map(|h| root.read_carried(&h, CONFIG_LIMIT).ok());
         if let Some(h) = heavy {
             for (k, v) in parse_config_heavy(&h) {
                 config.entry(k).or_insert(v);

@@ -220,7 +220,7 @@ fn venv(root: &Root, program: &str) -> Option<(String, String, String)> {
     let exe_dir = parent(program);
     for dir in [parent(exe_dir), exe_dir] {
         let cfg = join(dir, "pyvenv.cfg");
-        let Ok(text) = root.read_to_string(&cfg, 1 << 20) else {
+        let Ok(text) = root.read_carried(&cfg, 1 << 20) else {
             continue;
         };
         // The first line of the form `home = DIR` (keys are case-insensitive).
@@ -647,6 +647,37 @@ mod tests {
                 "/app/venv/pyvenv.cfg",
                 "/app/venv/lib/python3.11/site-packages"
             ]
+        );
+    }
+
+    #[test]
+    fn venv_home_that_is_not_utf8_is_the_directory_of_those_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let t = tempfile::tempdir().unwrap();
+        cpython(t.path(), "/opt/py");
+        // `home = /opt/caf\xe9/bin` (Latin-1), a link to the CPython at /opt/py.
+        symlink(
+            "py",
+            t.path().join(std::ffi::OsStr::from_bytes(b"opt/caf\xe9")),
+        )
+        .unwrap();
+        write(
+            t.path(),
+            "/app/venv/pyvenv.cfg",
+            b"home = /opt/caf\xe9/bin\n",
+        );
+        fs::create_dir_all(t.path().join("app/venv/bin")).unwrap();
+        symlink("/opt/py/bin/python3", t.path().join("app/venv/bin/python")).unwrap();
+        let r = Root::new(t.path()).unwrap();
+        let l = locate(
+            &r,
+            &found("/app/venv/bin/python", "/opt/py/bin/python3.11", &[]),
+        )
+        .unwrap();
+        assert_eq!(l.home, "/opt/py");
+        assert_eq!(
+            l.found_by,
+            "/app/venv/pyvenv.cfg (home = /opt/caf\u{10ffe9}/bin), /opt/py/lib/python3.11/os.py"
         );
     }
 
