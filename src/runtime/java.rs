@@ -157,7 +157,8 @@ pub fn locate(root: &Root, found: &Found) -> Result<Located, NotFound> {
                 return Err(NotFound {
                     looked_for,
                     hint: format!(
-                        "{cfg} names no VM (the launcher stops: \"no known VMs\"); reinstall the JRE's package in the root"
+                        "{} names no VM (the launcher stops: \"no known VMs\"); reinstall the JRE's package in the root",
+                        shown(&cfg)
                     ),
                 });
             }
