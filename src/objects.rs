@@ -275,4 +275,62 @@ mod tests {
             assert_eq!(elf::exports(&bytes).unwrap(), defined, "{}", f.display());
         }
     }
+
+    /// A file without section headers whose DT_GNU_HASH hashes nothing, as aarch64's ld
+    /// writes it for a program that exports nothing (symoffset 1, empty buckets: Debian
+    /// arm64's curl): its imports are the symbols before the string table, not none.
+    #[test]
+    fn imports_of_a_stripped_file_whose_gnu_hash_hashes_nothing() {
+        let required = std::env::var_os("MINROOT_REQUIRE_ALL").is_some_and(|v| v == "1");
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(
+            d.join("m.c"),
+            "#include <stdio.h>\nint main(void) { puts(\"x\"); return 0; }\n",
+        )
+        .unwrap();
+        let built = std::process::Command::new("gcc")
+            .current_dir(d)
+            .args(["-Wl,--hash-style=gnu", "m.c", "-o", "m"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !built {
+            assert!(!required, "required test resource missing: gcc");
+            eprintln!("SKIP: gcc is missing");
+            return;
+        }
+        let path = d.join("m");
+        let want = readelf_symbols(&path, false);
+        assert!(want.iter().any(|w| w == "puts"), "{want:?}");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        let gnu = elf
+            .section_headers
+            .iter()
+            .find(|s| s.sh_type == goblin::elf::section_header::SHT_GNU_HASH)
+            .map(|s| (s.sh_offset as usize, s.sh_size as usize))
+            .expect("gcc writes a DT_GNU_HASH");
+        assert!(
+            !elf.section_headers
+                .iter()
+                .any(|s| s.sh_type == goblin::elf::section_header::SHT_HASH),
+            "no DT_HASH to count the symbols instead"
+        );
+        // symoffset 1, every bucket empty (the bloom filter and chains left as they are).
+        let (off, len) = gnu;
+        let nbuckets = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
+        let bloom = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
+        bytes[off + 4..off + 8].copy_from_slice(&1u32.to_le_bytes());
+        let buckets = off + 16 + 8 * bloom;
+        assert!(buckets + 4 * nbuckets <= off + len);
+        bytes[buckets..buckets + 4 * nbuckets].fill(0);
+        // Cut the section headers off: e_shoff, e_shnum (64-bit ELF header).
+        bytes[0x28..0x30].fill(0);
+        bytes[0x3c..0x3e].fill(0);
+        let copy = d.join("stripped");
+        std::fs::write(&copy, &bytes).unwrap();
+        let opts = elf::Options { symbols: true };
+        let info = inspect_path(&copy, opts).unwrap().unwrap();
+        assert_eq!(info.imports, want);
+    }
 }

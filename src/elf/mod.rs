@@ -782,10 +782,18 @@ fn read_symbols(
             .and_then(|off| read_u32(src, off.checked_add(4)?, ctx.le))
             .map(|n| n as usize)
             .or_else(|| {
-                dyns.iter()
+                let (n, hashed) = dyns
+                    .iter()
                     .find(|d| d.d_tag == dynamic::DT_GNU_HASH)
                     .and_then(|d| vaddr_to_offset(phdrs, d.d_val))
-                    .and_then(|off| gnu_hash_symcount(src, off, ctx))
+                    .and_then(|off| gnu_hash_symcount(src, off, ctx))?;
+                if hashed {
+                    return Some(n);
+                }
+                // A table that hashes nothing bounds nothing: aarch64's ld writes
+                // symoffset 1 for a program that exports nothing, all its imports after
+                // it. The symbols are then those that lie before the string table.
+                Some(n.max(symbols_before_strings(src, phdrs, dyns, symtab, ctx)))
             })
             .unwrap_or(0);
         table = Some((symtab, count, st));
@@ -826,10 +834,46 @@ fn u32_at(b: &[u8], at: usize, le: Endian) -> u32 {
     }
 }
 
+/// The number of well-formed symbols at `symtab` (file offset) that lie before the
+/// string table, when it follows them (GNU ld puts `.dynstr` right after `.dynsym`):
+/// each names a string inside DT_STRSZ, and the count stops at the first that does not.
+/// 0 when the string table does not follow the symbols.
+fn symbols_before_strings(
+    src: &dyn Source,
+    phdrs: &[ProgramHeader],
+    dyns: &[Dyn],
+    symtab: u64,
+    ctx: Ctx,
+) -> usize {
+    let tag = |t: u64| dyns.iter().find(|d| d.d_tag == t).map(|d| d.d_val);
+    let (Some(strtab), Some(strsz)) = (
+        tag(dynamic::DT_STRTAB).and_then(|v| vaddr_to_offset(phdrs, v)),
+        tag(dynamic::DT_STRSZ),
+    ) else {
+        return 0;
+    };
+    let symsize = if ctx.container == Container::Big {
+        24
+    } else {
+        16
+    };
+    let n = (strtab.saturating_sub(symtab) / symsize).min(limits::MAX_SYMS as u64) as usize;
+    let Some(raw) = src.get(symtab, n as u64 * symsize) else {
+        return 0;
+    };
+    let Ok(syms) = Sym::parse(&raw, 0, n, ctx) else {
+        return 0;
+    };
+    syms.iter()
+        .take_while(|s| (s.st_name as u64) < strsz.max(1))
+        .count()
+}
+
 /// Number of dynamic symbols implied by a DT_GNU_HASH table: one past the highest symbol
-/// index reached through the buckets and chains. The buckets are read at once, the
-/// chain in blocks.
-fn gnu_hash_symcount(src: &dyn Source, off: u64, ctx: Ctx) -> Option<usize> {
+/// index reached through the buckets and chains, and whether any symbol is hashed (when
+/// none is, the count is symoffset, which bounds nothing). The buckets are read at once,
+/// the chain in blocks.
+fn gnu_hash_symcount(src: &dyn Source, off: u64, ctx: Ctx) -> Option<(usize, bool)> {
     let le = ctx.le;
     let head = src.get(off, 12)?;
     let nbuckets = u32_at(&head, 0, le) as u64;
@@ -851,7 +895,7 @@ fn gnu_hash_symcount(src: &dyn Source, off: u64, ctx: Ctx) -> Option<usize> {
         .max()
         .unwrap_or(0);
     if max < symoffset {
-        return Some(symoffset as usize);
+        return Some((symoffset as usize, false));
     }
     let chains = buckets + 4 * nbuckets;
     // Walk the chain of the highest bucket to its end (the low bit marks the last entry).
@@ -863,7 +907,7 @@ fn gnu_hash_symcount(src: &dyn Source, off: u64, ctx: Ctx) -> Option<usize> {
         let block = src.get(at, 4 * n).filter(|_| n > 0)?;
         for c in block.chunks_exact(4) {
             if u32_at(c, 0, le) & 1 == 1 {
-                return Some(idx as usize + 1);
+                return Some((idx as usize + 1, true));
             }
             idx += 1;
             if idx >= max + limits::MAX_SYMS as u64 {
