@@ -1370,6 +1370,18 @@ mod tests {
 
     const X86: Arch = Arch::X86_64;
 
+    /// An empty object cache and the x86_64 loader of `root`, at the baseline CPU level.
+    fn x86_loader(root: Arc<Root>) -> (ObjectCache, Loader) {
+        let cache = ObjectCache::new(elf::Options { symbols: false });
+        let loader = Loader::new(
+            root,
+            X86,
+            CpuProfile::for_level(X86, CpuLevel::Baseline),
+            None,
+        );
+        (cache, loader)
+    }
+
     fn write(root: &std::path::Path, p: &str, bytes: &[u8]) {
         let p = root.join(p);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -1453,13 +1465,7 @@ mod tests {
     #[test]
     fn a_plugin_set_member_is_satisfied_by_the_member_its_host_loads_first() {
         let (_t, root) = root();
-        let cache = ObjectCache::new(elf::Options { symbols: false });
-        let loader = Loader::new(
-            root.clone(),
-            X86,
-            CpuProfile::for_level(X86, CpuLevel::Baseline),
-            None,
-        );
+        let (cache, loader) = x86_loader(root.clone());
         let tracer = Tracer::new(&loader, &cache);
         let set = members(&root, &cache);
 
@@ -1512,13 +1518,7 @@ mod tests {
                 .needs("libnio.so")
                 .build(),
         );
-        let cache = ObjectCache::new(elf::Options { symbols: false });
-        let loader = Loader::new(
-            root.clone(),
-            X86,
-            CpuProfile::for_level(X86, CpuLevel::Baseline),
-            None,
-        );
+        let (cache, loader) = x86_loader(root.clone());
         let t = Tracer::new(&loader, &cache).trace("/bin/app").unwrap();
         let via = |soname: &str| {
             let o = t.object(t.find_soname(soname).unwrap());
@@ -1571,13 +1571,7 @@ mod tests {
             .needs("libcopy.so.1");
         write(d, "app", &app.build());
         let root = Arc::new(Root::new(d).unwrap());
-        let cache = ObjectCache::new(elf::Options { symbols: false });
-        let loader = Loader::new(
-            root,
-            X86,
-            CpuProfile::for_level(X86, CpuLevel::Baseline),
-            None,
-        );
+        let (cache, loader) = x86_loader(root);
         for tracer in [
             Tracer::new(&loader, &cache),
             Tracer::new(&loader, &cache).sequential(),
@@ -1613,13 +1607,7 @@ mod tests {
             "jdk/lib/server/libjvm.so",
             &Synth::lib(m, "libjvm.so").needs("libgone.so.1").build(),
         );
-        let cache = ObjectCache::new(elf::Options { symbols: false });
-        let loader = Loader::new(
-            root.clone(),
-            X86,
-            CpuProfile::for_level(X86, CpuLevel::Baseline),
-            None,
-        );
+        let (cache, loader) = x86_loader(root.clone());
         let tracer = Tracer::new(&loader, &cache);
         let set = members(&root, &cache);
         let alone = tracer.trace("/jdk/lib/libjava.so").unwrap();
