@@ -793,7 +793,9 @@ fn read_symbols(
                 // A table that hashes nothing bounds nothing: aarch64's ld writes
                 // symoffset 1 for a program that exports nothing, all its imports after
                 // it. The symbols are then those that lie before the string table.
-                Some(n.max(symbols_before_strings(src, phdrs, dyns, symtab, ctx)))
+                Some(n.max(symbols_before_strings(
+                    src, phdrs, dyns, symtab, symsize, ctx,
+                )))
             })
             .unwrap_or(0);
         table = Some((symtab, count, st));
@@ -843,6 +845,7 @@ fn symbols_before_strings(
     phdrs: &[ProgramHeader],
     dyns: &[Dyn],
     symtab: u64,
+    symsize: usize,
     ctx: Ctx,
 ) -> usize {
     let tag = |t: u64| dyns.iter().find(|d| d.d_tag == t).map(|d| d.d_val);
@@ -852,20 +855,15 @@ fn symbols_before_strings(
     ) else {
         return 0;
     };
-    let symsize = if ctx.container == Container::Big {
-        24
-    } else {
-        16
-    };
-    let n = (strtab.saturating_sub(symtab) / symsize).min(limits::MAX_SYMS as u64) as usize;
-    let Some(raw) = src.get(symtab, n as u64 * symsize) else {
+    let n = (strtab.saturating_sub(symtab) / symsize as u64).min(limits::MAX_SYMS as u64);
+    let Some(raw) = src.get(symtab, n * symsize as u64) else {
         return 0;
     };
-    let Ok(syms) = Sym::parse(&raw, 0, n, ctx) else {
+    let Ok(syms) = Sym::parse(&raw, 0, n as usize, ctx) else {
         return 0;
     };
     syms.iter()
-        .take_while(|s| (s.st_name as u64) < strsz.max(1))
+        .take_while(|s| s.st_name == 0 || (s.st_name as u64) < strsz)
         .count()
 }
 
