@@ -751,9 +751,10 @@ fn each_command_help_opens_with_its_own_description() {
     assert!(out(&["pack", "--help"]).contains("--entrypoint"));
 }
 
-/// `trace` of many programs: in the order of the command line, across the batches the
-/// programs are traced in (128 per thread), the same bytes with 1 thread or 4, and a
-/// program that cannot be traced is said where it stands and ends with status 2.
+/// `trace` of many programs: in the order of the command line, across the sets of 2048
+/// the programs are traced in (the list is given 7 times: 2107 programs), the same bytes
+/// with 1 thread or 4, and a program that cannot be traced is said where it stands and
+/// ends with status 2.
 #[test]
 fn many_programs_are_traced_in_command_line_order_whatever_the_threads() {
     let r = app_root();
@@ -779,6 +780,7 @@ fn many_programs_are_traced_in_command_line_order_whatever_the_threads() {
     }
     r.write("/usr/bin/notelf", b"#!/bin/sh\n");
     progs.insert(200, "/usr/bin/notelf".into());
+    let progs: Vec<String> = std::iter::repeat_n(progs, 7).flatten().collect();
     let trace = |format: &str, threads: &str| {
         let mut args = vec!["trace", "--root", s(r.path()), "--format", format];
         args.extend(progs.iter().map(String::as_str));

@@ -15,7 +15,6 @@
 use std::io::Write;
 
 use anyhow::Result;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::args::{TraceArgs, TraceFormat};
@@ -58,14 +57,16 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
         .iter()
         .map(|b| inside_path(b, host, &env.cwd))
         .collect();
-    // Trace the programs in parallel, a batch at a time, and print each batch in the order
-    // of the command line before tracing the next. Each program's output is made on the
-    // thread that traced it, which drops the trace too (freeing a trace's names one by one
-    // took a tenth of the main thread's time): a batch keeps only text, and memory stays
-    // small (a whole /usr/bin of traces at once meant tens of megabytes of fresh pages).
+    // Trace the programs on a few threads, the command's own among them, each taking the
+    // next program not yet taken; this thread prints each program's output in the order
+    // of the command line as soon as those before it are printed. Each program's output
+    // is made on the thread that traced it, which drops the trace too (freeing a trace's
+    // names one by one took a tenth of the main thread's time): what waits to be printed
+    // is only text. No rayon pool: starting one (a thread per core, this thread asleep
+    // meanwhile) was 0.4 ms of the 2.8 of `trace /usr/bin/true /usr/bin/ls`.
     let many = paths.len() > 1;
-    let batch = if many {
-        (BATCH_PER_THREAD * rayon::current_num_threads()).max(BATCH_PER_THREAD)
+    let threads = if many {
+        trace_threads().min(paths.len())
     } else {
         1
     };
@@ -110,27 +111,56 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
         shown.error = r.err();
         Ok(shown)
     };
-    for (b, chunk) in paths.chunks(batch).enumerate() {
-        let first = b * batch;
-        // One program: no thread pool to start for a batch of one.
-        let results: Vec<std::io::Result<Shown>> = if chunk.len() == 1 {
-            vec![show(first, &chunk[0])]
-        } else {
-            chunk
-                .par_iter()
-                .enumerate()
-                .map(|(k, p)| show(first + k, p))
-                .collect()
-        };
-        for shown in results {
-            let shown = shown?;
-            status = status.max(shown.status);
-            if let Some(e) = &shown.error {
-                // For JSON the error is in the output too; stderr says it for the person.
-                super::say("error", &esc(e));
-            }
-            out.write_all(&shown.text)?;
-            json.extend(shown.json);
+    let mut print = |shown: std::io::Result<Shown>| -> std::io::Result<()> {
+        let shown = shown?;
+        status = status.max(shown.status);
+        if let Some(e) = &shown.error {
+            // For JSON the error is in the output too; stderr says it for the person.
+            super::say("error", &esc(e));
+        }
+        out.write_all(&shown.text)?;
+        json.extend(shown.json);
+        Ok(())
+    };
+    if threads == 1 {
+        for (i, path) in paths.iter().enumerate() {
+            print(show(i, path))?;
+        }
+    } else {
+        for (c, chunk) in paths.chunks(CHUNK).enumerate() {
+            let first = c * CHUNK;
+            let show = |i: usize| show(first + i, &chunk[i]);
+            let work = Work::new(chunk.len(), threads);
+            std::thread::scope(|s| -> std::io::Result<()> {
+                for _ in 1..threads {
+                    s.spawn(|| {
+                        let _failed = work.on_panic();
+                        while let Some(r) = work.take() {
+                            r.for_each(|i| work.done(i, show(i)));
+                        }
+                    });
+                }
+                let mut printed = 0;
+                while let Some(r) = work.take() {
+                    for i in r {
+                        work.done(i, show(i));
+                        while let Some(shown) = work.ready(printed) {
+                            printed += 1;
+                            print(shown).inspect_err(|_| work.stop())?;
+                        }
+                    }
+                }
+                // The other threads' last programs. None: one of them panicked, which
+                // the end of the scope raises here.
+                while printed < chunk.len() {
+                    let Some(shown) = work.wait_for(printed) else {
+                        break;
+                    };
+                    printed += 1;
+                    print(shown).inspect_err(|_| work.stop())?;
+                }
+                Ok(())
+            })?;
         }
     }
     if args.format == TraceFormat::Json {
@@ -147,11 +177,134 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
     Ok(status)
 }
 
-/// Programs traced per thread of the pool in one batch. A batch ends when its slowest
-/// program does, so small batches leave threads idle: the 912 ELFs of /usr/bin took
-/// 44.5 ms in batches of 8 per thread, 37.7 in batches of 32 and 33.1 in batches of 128,
-/// as fast as one batch of all (33.3 ms), whose text would all be held until the end.
-const BATCH_PER_THREAD: usize = 128;
+/// Programs traced by one set of threads, at most: what they have made but not printed
+/// yet (the printing thread traces too, and can wait on a slow pipe) stays below a few
+/// megabytes of text.
+const CHUNK: usize = 2048;
+
+/// The threads that trace many programs: `RAYON_NUM_THREADS` when it is set to a number
+/// (as for the rest of minroot's parallel work, whose pool reads it), else the CPUs this
+/// process may use.
+fn trace_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The programs of one `trace`, shared by its threads: the next one to take, and each
+/// one's output until it is printed.
+struct Work {
+    next: std::sync::atomic::AtomicUsize,
+    len: usize,
+    threads: usize,
+    outputs: std::sync::Mutex<Outputs>,
+    /// Signalled when an output the printing thread waits for may be in, or a thread
+    /// panicked.
+    made: std::sync::Condvar,
+    /// A thread panicked: its program's output never comes.
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl Work {
+    fn new(len: usize, threads: usize) -> Work {
+        Work {
+            next: Default::default(),
+            len,
+            threads,
+            outputs: std::sync::Mutex::new(Outputs {
+                made: (0..len).map(|_| None).collect(),
+                waiting: false,
+            }),
+            made: Default::default(),
+            failed: Default::default(),
+        }
+    }
+
+    /// The next programs no thread took yet: a share of what is left, smaller as less
+    /// is left (so that the threads end together). Threads that took neighbours in
+    /// turn, one program each, waited for each other: neighbours on the command line
+    /// (`llvm-ar`, `llvm-as`, ...) need the same libraries at the same moment, and one
+    /// thread waits for the search or the parse the other is making.
+    fn take(&self) -> Option<std::ops::Range<usize>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut from = self.next.load(Relaxed);
+        loop {
+            if from >= self.len {
+                return None;
+            }
+            let to = from + ((self.len - from) / (2 * self.threads)).max(1);
+            match self.next.compare_exchange_weak(from, to, Relaxed, Relaxed) {
+                Ok(_) => return Some(from..to),
+                Err(now) => from = now,
+            }
+        }
+    }
+
+    /// Takes no more programs (the output cannot be written).
+    fn stop(&self) {
+        self.next
+            .fetch_max(self.len, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn done(&self, i: usize, shown: std::io::Result<Shown>) {
+        let mut outputs = self.lock();
+        outputs.made[i] = Some(shown);
+        // A wake-up is a system call: only for a thread that waits.
+        let waiting = outputs.waiting;
+        drop(outputs);
+        if waiting {
+            self.made.notify_one();
+        }
+    }
+
+    /// Program `i`'s output, once it is made.
+    fn ready(&self, i: usize) -> Option<std::io::Result<Shown>> {
+        self.lock().made.get_mut(i)?.take()
+    }
+
+    /// Program `i`'s output, once it is made; None if a thread panicked.
+    fn wait_for(&self, i: usize) -> Option<std::io::Result<Shown>> {
+        let failed = || self.failed.load(std::sync::atomic::Ordering::Relaxed);
+        let mut outputs = self.lock();
+        while outputs.made[i].is_none() && !failed() {
+            outputs.waiting = true;
+            outputs = self.made.wait(outputs).unwrap_or_else(|p| p.into_inner());
+        }
+        outputs.waiting = false;
+        outputs.made[i].take()
+    }
+
+    /// A guard for a tracing thread: if the thread panics, the wait for its output ends.
+    fn on_panic(&self) -> impl Drop + '_ {
+        struct Failed<'a>(&'a Work);
+        impl Drop for Failed<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    let w = self.0;
+                    w.stop();
+                    let _outputs = w.lock();
+                    w.failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    w.made.notify_all();
+                }
+            }
+        }
+        Failed(self)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Outputs> {
+        self.outputs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The outputs of a [`Work`] not printed yet.
+struct Outputs {
+    /// Each program's, once made.
+    made: Vec<Option<std::io::Result<Shown>>>,
+    /// The printing thread waits for one.
+    waiting: bool,
+}
 
 /// One program's part of the output of `trace`, made where it was traced.
 struct Shown {
@@ -804,5 +957,85 @@ fn json_edge(t: &Trace, e: &crate::resolve::Edge) -> JsonEdge {
         result,
         path,
         satisfied_by,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(i: usize) -> std::io::Result<Shown> {
+        Ok(Shown {
+            status: Status::Ok,
+            error: None,
+            text: i.to_string().into_bytes(),
+            json: None,
+        })
+    }
+
+    #[test]
+    fn work_hands_out_each_program_once_in_shrinking_shares() {
+        for (len, threads) in [(1, 2), (2, 2), (912, 2), (2048, 3), (5, 8)] {
+            let work = Work::new(len, threads);
+            let mut taken = Vec::new();
+            let mut sizes = Vec::new();
+            while let Some(r) = work.take() {
+                sizes.push(r.len());
+                taken.extend(r);
+            }
+            assert_eq!(taken, (0..len).collect::<Vec<_>>(), "{len} on {threads}");
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+            assert_eq!(sizes.last(), Some(&1), "{sizes:?}");
+            assert!(work.take().is_none());
+        }
+        // 912 programs on two threads: a quarter first, not one at a time.
+        let work = Work::new(912, 2);
+        assert_eq!(work.take(), Some(0..228));
+        assert_eq!(work.take(), Some(228..399));
+    }
+
+    #[test]
+    fn work_prints_in_order_whatever_order_threads_end() {
+        let work = Work::new(64, 4);
+        let printed = std::thread::scope(|s| {
+            for k in 0..3 {
+                let work = &work;
+                s.spawn(move || {
+                    // Each thread ends its programs late by a different amount.
+                    while let Some(r) = work.take() {
+                        for i in r {
+                            std::thread::sleep(std::time::Duration::from_micros(50 * k));
+                            work.done(i, shown(i));
+                        }
+                    }
+                });
+            }
+            (0..64)
+                .map(|i| {
+                    let s = work.wait_for(i).expect("no thread panicked").unwrap();
+                    String::from_utf8(s.text).unwrap()
+                })
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(printed, (0..64).map(|i| i.to_string()).collect::<Vec<_>>());
+        assert!(work.ready(64).is_none(), "past the end");
+    }
+
+    #[test]
+    fn a_panicking_thread_ends_the_wait_for_its_program() {
+        let work = Work::new(4, 2);
+        let waited = std::thread::scope(|s| {
+            let worker = s.spawn(|| {
+                let _failed = work.on_panic();
+                let r = work.take().expect("a first share");
+                assert_eq!(r, 0..1);
+                panic!("tracing program 0 failed");
+            });
+            let waited = work.wait_for(0).map(|_| ());
+            assert!(worker.join().is_err());
+            waited
+        });
+        assert!(waited.is_none(), "the wait ends without an output");
+        assert!(work.take().is_none(), "the others stop taking programs");
     }
 }
