@@ -251,7 +251,7 @@ fn find_after_nul(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return false;
     }
-    memchr::memmem::find_iter(hay, needle).any(|at| at == 0 || hay[at - 1] == 0)
+    crate::bytes::find_all(hay, needle).any(|at| at == 0 || hay[at - 1] == 0)
 }
 
 #[cfg(test)]

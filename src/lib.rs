@@ -19,6 +19,7 @@
 
 // Facts shared by every stage.
 pub mod arch;
+pub mod bytes;
 pub mod facts;
 pub mod problem;
 pub mod progress;

@@ -421,9 +421,9 @@ const MAX_CACHE_STR: usize = 4096;
 fn cstr_at(data: &[u8], start: usize) -> Option<&[u8]> {
     let rest = data.get(start..)?;
     let rest = &rest[..rest.len().min(MAX_CACHE_STR)];
-    // memchr's search is SIMD; CStr's (core's memchr) is word-at-a-time, and a cache
+    // A vector search (`bytes`); CStr's (core's memchr) is word-at-a-time, and a cache
     // lookup takes a dozen strings.
-    memchr::memchr(0, rest).map(|n| &rest[..n])
+    crate::bytes::find_byte(0, rest).map(|n| &rest[..n])
 }
 
 fn new_matches_endian(flags: u8) -> bool {

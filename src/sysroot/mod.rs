@@ -175,7 +175,7 @@ fn lstat_kind(path: &Path) -> io::Result<StatKind> {
 /// calls depends on it, never what is found: for ffmpeg's 213 libraries it saves about 200
 /// of 1,795 calls, and costs one call for each of glibc's own files (`libc.so.6`).
 fn soname_like(name: &[u8]) -> bool {
-    let Some(at) = memchr::memmem::rfind(name, b".so.") else {
+    let Some(at) = crate::bytes::rfind_short(name, b".so.") else {
         return false;
     };
     let version = &name[at + 4..];

@@ -50,7 +50,7 @@ fn carrier(b: u8) -> char {
 /// Whether `s` holds a carrier (a char in the carrier range). Every such char is encoded
 /// starting with the byte 0xF4, which a UTF-8 name almost never holds.
 pub fn has_carrier(s: &str) -> bool {
-    memchr::memchr(0xF4, s.as_bytes()).is_some() && s.chars().any(|c| carried(c).is_some())
+    crate::bytes::find_byte(0xF4, s.as_bytes()).is_some() && s.chars().any(|c| carried(c).is_some())
 }
 
 /// The carried form of a name (or path) given as bytes.

@@ -147,7 +147,7 @@ fn next_component<'s, T: AsRef<[u8]>>(todo: &'s mut Vec<(Text<'_, T>, usize)>) -
             continue;
         }
         let rest = &bytes[*at..];
-        let len = memchr::memchr(b'/', rest).unwrap_or(rest.len());
+        let len = crate::bytes::find_byte(b'/', rest).unwrap_or(rest.len());
         let start = *at;
         *at += len + 1;
         if len == 0 || rest[..len] == *b"." {
