@@ -186,8 +186,7 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
 }
 
 /// Programs traced by one set of threads, at most: what they have made but not printed
-/// yet (the printing thread traces too, and can wait on a slow pipe) stays below a few
-/// megabytes of text.
+/// yet (the printing thread can wait on a slow pipe) stays below a few megabytes of text.
 const CHUNK: usize = 2048;
 
 /// Fewer programs than this are traced by the printing thread too.
