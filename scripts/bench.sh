@@ -13,6 +13,8 @@
 #                                        each file of the closure, nothing searched
 #   5. trace --format list of every ELF of /usr/bin   vs libtree, one process each, and
 #                                        the floor over all their files
+#      (rows 4 and 5 also time `sh -c true`: every command there is started through
+#      Python and sh, a few ms that both sides pay and that narrow their ratio)
 #   6. check of the amd64 test root (~13k entries)    (goal: <= 0.3 s; no peer)
 #   7. the gzip and zstd layers          vs GNU `tar | gzip -6 > x.tar.gz`, and the sizes
 #   8. import-heavy CPython start        from the packed image vs in the root
@@ -110,6 +112,7 @@ closure /usr/bin/ffmpeg > "$TMP/ffmpeg.files"
 { with_old "trace --format list ffmpeg" "@M@ trace --format list /usr/bin/ffmpeg"
   echo "libtree /usr/bin/ffmpeg=libtree /usr/bin/ffmpeg"
   echo "floor: $(wc -l < "$TMP/ffmpeg.files") files opened and read=$TMP/floor $TMP/ffmpeg.files"
+  echo "harness: sh -c true (the start every command of the row pays)=true"
 } | row "4. trace /usr/bin/ffmpeg ($($M trace --format list /usr/bin/ffmpeg | wc -l) libraries)" "$RUNS"
 echo "lddtree /usr/bin/ffmpeg=$LDDTREE /usr/bin/ffmpeg" | row "4b. lddtree (Python), for scale" 1
 
@@ -117,6 +120,7 @@ closure $ELFS > "$TMP/all.files"
 { with_old "trace --format list (all)" "@M@ trace --format list $ELFS; true"
   echo "libtree (all)=libtree $ELFS; true"
   echo "floor: $(wc -l < "$TMP/all.files") files opened and read=$TMP/floor $TMP/all.files"
+  echo "harness: sh -c true (the start every command of the row pays)=true"
 } | row "5. trace all $NELF ELFs of /usr/bin in one process" "$RUNS"
 
 SYSROOT="${MINROOT_SYSROOTS:-$PWD/target/sysroots}/amd64"
