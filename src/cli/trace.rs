@@ -134,9 +134,9 @@ pub fn run(args: TraceArgs, env: &HostEnv) -> Result<Status> {
             let work = Work::new(chunk.len(), threads);
             // This thread traces too when the programs are few (it is there already, and
             // it prints each output at once); with more, it only prints, as the threads'
-            // outputs come in. A thread that traces from the start next to its new
-            // sibling left the sibling waiting for a CPU: the 912 ELFs of /usr/bin took
-            // x1.07-1.09 as long as with a rayon pool, from a shell that waits for them.
+            // outputs come in. With it tracing too, the 912 ELFs of /usr/bin took
+            // x1.07-1.09 as long as with a rayon pool from a shell that waits for them
+            // (x0.92 when exec'd; why the shell matters was not found).
             let traces_too = chunk.len() < TRACED_BY_THE_PRINTER;
             std::thread::scope(|s| -> std::io::Result<()> {
                 for _ in usize::from(traces_too)..threads {
