@@ -192,6 +192,28 @@ pub fn find_key(db: &Database, key: &str) -> Option<usize> {
         .position(|p| p.name == name && p.arch == arch)
 }
 
+/// The file names [`attribute`] asks [`Database::owners`] about for `plan`, to give
+/// [`Database::index_names`]: the name of each entry's source, and of a `.pyc`'s own
+/// source ([`made_from`]). A name left out costs time only: `owners` then indexes the
+/// whole database.
+pub fn asked_names(plan: &Plan) -> Vec<String> {
+    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let mut out = Vec::new();
+    for e in plan.entries().values() {
+        let Some(source) = e.source.as_deref() else {
+            continue;
+        };
+        if matches!(e.content, Content::Dir) {
+            continue;
+        }
+        out.push(name(source));
+        if let Some(py) = crate::runtime::pyc::source_of(source) {
+            out.push(name(&py));
+        }
+    }
+    out
+}
+
 /// Attributes every entry of `plan`.
 pub fn attribute(root: &Root, db: Option<&Database>, plan: &Plan) -> Attribution {
     let mut a = Attribution::default();
@@ -286,6 +308,31 @@ mod tests {
         }
     }
 
+    /// Names are indexed as they are given; a name never given is answered from the
+    /// whole database, indexed then.
+    #[test]
+    fn owners_of_names_indexed_late_or_never() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("usr/bin")).unwrap();
+        let root = Root::new(t.path()).unwrap();
+        let mut db = Database::from_packages(
+            vec![
+                pkg("pa", &["/usr/bin", "/usr/bin/a", "/usr/bin/c"]),
+                pkg("pb", &["/usr/bin/b", "/usr/bin/c"]),
+            ],
+            Distro::default(),
+        );
+        db.index_names(["a"]);
+        assert_eq!(db.owners(&root, "/usr/bin/a"), [0]);
+        db.index_names(["a", "c"]);
+        assert_eq!(db.owners(&root, "/usr/bin/c"), [0, 1]);
+        assert_eq!(db.owners(&root, "/usr/sbin/c"), [] as [usize; 0]);
+        assert!(db.all.get().is_none());
+        assert_eq!(db.owners(&root, "/usr/bin/b"), [1]);
+        assert!(db.all.get().is_some());
+        assert_eq!(db.owners(&root, "/usr/bin/x"), [] as [usize; 0]);
+    }
+
     /// A usrmerged root: /lib -> usr/lib; libc6 lists its files under /lib, as in bookworm.
     #[test]
     fn canonical_path_matching_on_a_usrmerged_root() {
@@ -300,21 +347,23 @@ mod tests {
         std::fs::write(d.join("usr/share/doc/libc6/copyright"), b"c").unwrap();
         std::fs::write(d.join("usr/lib/x86_64-linux-gnu/stray"), b"s").unwrap();
         let root = Root::new(d).unwrap();
-        let db = Database::from_packages(
-            &root,
-            vec![
-                pkg("libc6", &["/lib", "/lib/x86_64-linux-gnu/libc.so.6"]),
-                pkg(
-                    "zlib1g",
-                    &[
-                        "/lib",
-                        "/lib/x86_64-linux-gnu/libz.so.1",
-                        "/lib/x86_64-linux-gnu/libz.so.1.3",
-                    ],
-                ),
-            ],
-            Distro::default(),
-        );
+        let make_db = || {
+            Database::from_packages(
+                vec![
+                    pkg("libc6", &["/lib", "/lib/x86_64-linux-gnu/libc.so.6"]),
+                    pkg(
+                        "zlib1g",
+                        &[
+                            "/lib",
+                            "/lib/x86_64-linux-gnu/libz.so.1",
+                            "/lib/x86_64-linux-gnu/libz.so.1.3",
+                        ],
+                    ),
+                ],
+                Distro::default(),
+            )
+        };
+        let db = make_db();
         let t64 = "/usr/lib/x86_64-linux-gnu";
         let file = |p: &str| Content::File {
             host: root.host_path(p),
@@ -383,6 +432,17 @@ mod tests {
             plan.insert(k.to_string(), e);
         }
         let a = attribute(&root, Some(&db), &plan);
+        // Indexed for the names the plan asks about: the same answers, and the whole
+        // database is never indexed.
+        let mut narrowed = make_db();
+        narrowed.index_names(asked_names(&plan).iter().map(String::as_str));
+        let b = attribute(&root, Some(&narrowed), &plan);
+        assert_eq!((&b.owners, &b.packages), (&a.owners, &a.packages));
+        assert!(narrowed.all.get().is_none());
+        assert!(
+            db.all.get().is_some(),
+            "not narrowed: every listed path indexed"
+        );
         assert!(
             !a.owners.contains_key("lib"),
             "a link to a directory is shared"
@@ -450,7 +510,6 @@ mod tests {
         std::fs::write(d.join("etc/shells"), b"").unwrap();
         let root = Root::new(d).unwrap();
         let db = Database::from_packages(
-            &root,
             vec![
                 pkg("ca-certificates", &["/etc/ssl/certs"]),
                 pkg("libpython3.11-minimal", &["/usr/lib/python3.11/os.py"]),
@@ -511,13 +570,11 @@ mod tests {
 
     #[test]
     fn package_keys_disambiguate_architectures() {
-        let t = tempfile::tempdir().unwrap();
-        let root = Root::new(t.path()).unwrap();
         let mut a = pkg("libc6", &[]);
         let mut b = pkg("libc6", &[]);
         a.arch = "amd64".into();
         b.arch = "i386".into();
-        let db = Database::from_packages(&root, vec![b, a, pkg("zlib1g", &[])], Distro::default());
+        let db = Database::from_packages(vec![b, a, pkg("zlib1g", &[])], Distro::default());
         assert_eq!(package_key(&db, 1), "libc6:i386");
         assert_eq!(find_key(&db, "libc6:i386"), Some(1));
         assert_eq!(package_key(&db, 2), "zlib1g");

@@ -113,11 +113,19 @@ pub fn attribute_layer(
             .iter()
             .map(|w| Problem::PackageDb { warning: w.clone() }),
     );
+    // The names attribution will ask about, now and once the copyright files are added:
+    // the lists are scanned once.
+    let mut names = attribute::asked_names(plan);
+    if opts.copyright {
+        names.extend(pkgdb::added_names(&db).map(str::to_string));
+    }
+    db.index_names(names.iter().map(String::as_str));
     let mut attribution = attribute::attribute(root, Some(&db), plan);
     if opts.package_db || opts.copyright {
         match pkgdb::additions(root, &db, plan, &attribution, opts) {
             Ok(add) => {
                 plan::extend(root, plan, plan_opts, &add.paths, &add.data);
+                db.index_names(attribute::asked_names(plan).iter().map(String::as_str));
                 attribution = attribute::attribute(root, Some(&db), plan);
             }
             // As for a database that cannot be read at all: the layer goes without

@@ -85,6 +85,14 @@ pub fn trim_paragraph(p: &Paragraph, place: &dyn Fn(&str) -> Option<String>) -> 
     out
 }
 
+/// The file names of the paths [`additions`] may add for the packages of `db`, to give
+/// [`Database::index_names`] before the layer's first attribution: a copyright file, and
+/// its directory `/usr/share/doc/NAME` (often a symlink to another package's).
+pub fn added_names(db: &Database) -> impl Iterator<Item = &str> {
+    let dirs = db.packages.iter().filter(|p| p.manager == Manager::Deb);
+    std::iter::once("copyright").chain(dirs.map(|p| p.name.as_str()))
+}
+
 /// The package-db entries and copyright files for the packages of `attribution`. Fails
 /// when the md5sums of one of them cannot be read.
 pub fn additions(
