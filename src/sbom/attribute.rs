@@ -194,7 +194,7 @@ pub fn find_key(db: &Database, key: &str) -> Option<usize> {
 
 /// The file names [`attribute`] asks [`Database::owners`] about for `plan`, to give
 /// [`Database::index_names`]: the name of each entry's source, and of a `.pyc`'s own
-/// source ([`made_from`]). A name left out costs time only: `owners` then indexes the
+/// source (`made_from`). A name left out costs time only: `owners` then indexes the
 /// whole database.
 pub fn asked_names(plan: &Plan) -> Vec<String> {
     let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
