@@ -435,7 +435,7 @@ mod tests {
         // Indexed for the names the plan asks about: the same answers, and the whole
         // database is never indexed.
         let mut narrowed = make_db();
-        narrowed.index_names(asked_names(&plan).iter().map(String::as_str));
+        narrowed.index_names(asked_names(&plan));
         let b = attribute(&root, Some(&narrowed), &plan);
         assert_eq!((&b.owners, &b.packages), (&a.owners, &a.packages));
         assert!(narrowed.all.get().is_none());

@@ -119,13 +119,13 @@ pub fn attribute_layer(
     if opts.copyright {
         names.extend(pkgdb::added_names(&db).map(str::to_string));
     }
-    db.index_names(names.iter().map(String::as_str));
+    db.index_names(&names);
     let mut attribution = attribute::attribute(root, Some(&db), plan);
     if opts.package_db || opts.copyright {
         match pkgdb::additions(root, &db, plan, &attribution, opts) {
             Ok(add) => {
                 plan::extend(root, plan, plan_opts, &add.paths, &add.data);
-                db.index_names(attribute::asked_names(plan).iter().map(String::as_str));
+                db.index_names(attribute::asked_names(plan));
                 attribution = attribute::attribute(root, Some(&db), plan);
             }
             // As for a database that cannot be read at all: the layer goes without

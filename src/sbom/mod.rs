@@ -329,10 +329,10 @@ impl Database {
     /// paths that share a name with the file asked about. Indexing all 123,000 listed paths
     /// of a Debian host, and sorting them, made `files /usr/bin/ffmpeg` x1.11 of indexing
     /// the 2,300 its layer asks about (one scan of the lists, [`pkgdb::added_names`]).
-    pub fn index_names<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+    pub fn index_names<S: AsRef<str>>(&mut self, names: impl IntoIterator<Item = S>) {
         let new: std::collections::HashSet<u64, foldhash::fast::FixedState> = names
             .into_iter()
-            .map(name_hash)
+            .map(|n| name_hash(n.as_ref()))
             .filter(|h| !self.narrowed.contains(h))
             .collect();
         if new.is_empty() {
