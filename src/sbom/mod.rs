@@ -127,6 +127,44 @@ impl FileList {
         })
     }
 
+    /// Each listed path's line offset and file name, as [`FileList::iter`] and
+    /// [`split_listed`] give them, in one pass over the bytes. Indexing a Debian host's
+    /// 123,000 listed paths through those made a `&str` search per `\r`, per trailing `/`
+    /// and per last `/` of every line: a sixth of the CPU time of `files /usr/bin/true`,
+    /// which this pass made x0.95.
+    fn names(&self) -> impl Iterator<Item = (usize, &str)> {
+        let text = self.0.as_str();
+        let b = text.as_bytes();
+        let mut ends = memchr::memchr_iter(b'\n', b).chain(std::iter::once(b.len()));
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            while at < b.len() {
+                let (start, end) = (at, ends.next()?);
+                at = end + 1;
+                // Every bound below is next to an ASCII byte: `text[s..f]` is on char
+                // boundaries.
+                let mut e = end;
+                while e > start && b[e - 1] == b'\r' {
+                    e -= 1;
+                }
+                let line = &b[start..e];
+                if line.first() != Some(&b'/') || line == b"/." || line == b"/" {
+                    continue;
+                }
+                let mut f = e;
+                while f > start && b[f - 1] == b'/' {
+                    f -= 1;
+                }
+                let mut s = f;
+                while s > start && b[s - 1] != b'/' {
+                    s -= 1;
+                }
+                return Some((start, &text[s..f]));
+            }
+            None
+        })
+    }
+
     /// The line that starts at byte `at`.
     fn line_at(&self, at: usize) -> &str {
         let rest = &self.0[at..];
@@ -354,10 +392,9 @@ impl Database {
             .enumerate()
             .map(|(package, p)| {
                 p.files
-                    .lines()
-                    .filter(|(_, line)| line.starts_with('/') && *line != "/." && *line != "/")
-                    .filter_map(|(at, line)| {
-                        let hash = name_hash(split_listed(line).1);
+                    .names()
+                    .filter_map(|(at, name)| {
+                        let hash = name_hash(name);
                         keep(hash).then_some(Listed { hash, package, at })
                     })
                     .collect()
@@ -475,5 +512,49 @@ mod tests {
             d.pretty_name.as_deref(),
             Some("Debian GNU/Linux 12 (bookworm)")
         );
+    }
+
+    /// `names` is the one-pass form of `lines`, the path filter of `iter` and
+    /// `split_listed`: the same offsets and names on every kind of line a list can hold.
+    #[test]
+    fn names_are_the_split_lines() {
+        let lines = [
+            "/.",
+            "/",
+            "//",
+            "///x//",
+            "/usr",
+            "/usr/",
+            "/usr/bin/ls",
+            "/usr/bin/ls\r",
+            "/a/b\r\r",
+            "/a/b/\r",
+            "relative/x",
+            "",
+            "\r",
+            "/caf\u{e9}/na\u{ef}ve",
+            "/\u{10ffe9}.txt",
+            "/usr/share/doc/x y/copy right",
+            " /lead",
+            "/x",
+        ];
+        // Each line last (no newline at the end) and inside; empty lines between.
+        let mut texts = vec![String::new(), "\n\n".into(), lines.join("\n")];
+        texts.push(format!("{}\n", lines.join("\n\n")));
+        texts.extend(lines.iter().map(|l| l.to_string()));
+        for text in texts {
+            let list = FileList::from_text(text.clone());
+            let want: Vec<(usize, &str)> = list
+                .lines()
+                .filter(|(_, l)| l.starts_with('/') && *l != "/." && *l != "/")
+                .map(|(at, l)| (at, split_listed(l).1))
+                .collect();
+            let got: Vec<(usize, &str)> = list.names().collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+        // Not vacuous: the joined lists hold named paths.
+        let joined = FileList::from_text(lines.join("\n"));
+        assert_eq!(joined.names().count(), 12);
+        assert!(joined.names().any(|(_, n)| n == "na\u{ef}ve"));
     }
 }
